@@ -1,0 +1,521 @@
+package proxy
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultSessionTTL is how long a user stays known after the console last
+// showed them: the 48 h reply window plus a day of slack, so a chat answered
+// late in its window is still recognized.
+const DefaultSessionTTL = 72 * time.Hour
+
+// SessionsOptions configure the map. The zero value is ready to use.
+type SessionsOptions struct {
+	// TTL is how long a user is remembered after Record.SeenAt; entries
+	// older than that never match and are deleted by Prune. Zero or
+	// negative means DefaultSessionTTL (72h; the reply window is 48h).
+	TTL time.Duration
+	// Now is the clock; nil means time.Now. Tests pass a fake one.
+	Now func() time.Time
+	// Logger gets store failures (Warn) and load/prune counts, never
+	// customer data. nil means slog.New(slog.DiscardHandler).
+	Logger *slog.Logger
+}
+
+// Sessions is the map from a chat in the page (fans_uin, avatar, nickname)
+// to the Record learned from the console's JSON. It is kept in memory,
+// because Resolve runs on every chat click, and mirrored to SQLite, because
+// the console only reveals an openid when a chat is accepted, and a restart
+// of the proxy must not forget the chats that are already open.
+//
+// Sessions runs no goroutines: expiry is checked on every read and Prune,
+// which the caller runs periodically, frees the space.
+//
+// Record.Source as returned is the source of the latest sighting; the source
+// of the first sighting is kept separately for Counts, so a chat accepted
+// by hand and seen again in a later poll still counts as "manual".
+type Sessions struct {
+	db  *sql.DB
+	ttl time.Duration
+	now func() time.Time
+	log *slog.Logger
+
+	mu       sync.RWMutex
+	byOpenID map[string]*sessionEntry
+	byAvatar map[string]map[string]struct{} // AvatarKey → openids
+	byUIN    map[string]map[string]struct{} // fans_uin → openids (normally one)
+	byNick   map[string]map[string]struct{} // trimmed nickname → openids
+	dirty    map[string]struct{}            // openids changed in memory, not yet stored
+
+	// storeMu serializes SQLite writes. Each write takes its snapshot of
+	// the dirty entries while holding it, so writes reach the table in the
+	// order memory changed; memory updates never wait for it.
+	storeMu sync.Mutex
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{}
+}
+
+// sessionEntry is one openid in memory: the merged record plus what Counts
+// and the indexes need.
+type sessionEntry struct {
+	rec         Record    // merged; Source is the latest sighting's
+	firstSeen   time.Time // earliest SeenAt of this openid
+	firstSource string    // Source of that earliest sighting
+	avatarKey   string    // AvatarKey(rec.HeadImgURL), "" when none
+	nick        string    // strings.TrimSpace(rec.Nickname)
+}
+
+// derive recomputes the index keys from the record.
+func (e *sessionEntry) derive() {
+	e.avatarKey = AvatarKey(e.rec.HeadImgURL)
+	e.nick = strings.TrimSpace(e.rec.Nickname)
+}
+
+// same reports whether storing o instead of e would change nothing.
+func (e *sessionEntry) same(o *sessionEntry) bool {
+	a, b := e.rec, o.rec
+	return a.OpenID == b.OpenID && a.Nickname == b.Nickname && a.HeadImgURL == b.HeadImgURL &&
+		a.FansUIN == b.FansUIN && a.SessionID == b.SessionID && a.Source == b.Source &&
+		a.SeenAt.Equal(b.SeenAt) && e.firstSeen.Equal(o.firstSeen) && e.firstSource == o.firstSource
+}
+
+// OpenSessions creates the kf_sessions table if needed, deletes expired
+// rows and loads the rest. db must be a "sqlite3" (mattn/go-sqlite3)
+// database; it may hold other tables, and the caller keeps owning it.
+//
+// Failing to delete expired rows (a read-only database) is only logged:
+// they are never loaded, and Prune tries again.
+func OpenSessions(ctx context.Context, db *sql.DB, opts SessionsOptions) (*Sessions, error) {
+	s := &Sessions{
+		db:       db,
+		ttl:      opts.TTL,
+		now:      opts.Now,
+		log:      opts.Logger,
+		byOpenID: make(map[string]*sessionEntry),
+		byAvatar: make(map[string]map[string]struct{}),
+		byUIN:    make(map[string]map[string]struct{}),
+		byNick:   make(map[string]map[string]struct{}),
+		dirty:    make(map[string]struct{}),
+		subs:     make(map[chan struct{}]struct{}),
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultSessionTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := createSessionsTable(ctx, db); err != nil {
+		return nil, fmt.Errorf("open sessions: create table: %w", err)
+	}
+	cutoff := s.cutoff(s.now())
+	if n, err := deleteSessionRows(ctx, db, cutoff); err != nil {
+		s.log.Warn("sessions: delete expired rows failed", "err", err)
+	} else if n > 0 {
+		s.log.Info("sessions: expired rows deleted", "rows", n)
+	}
+	entries, err := loadSessionRows(ctx, db, cutoff)
+	if err != nil {
+		return nil, fmt.Errorf("open sessions: load: %w", err)
+	}
+	for i := range entries {
+		e := &entries[i]
+		e.derive()
+		s.byOpenID[e.rec.OpenID] = e
+		s.indexLocked(e)
+	}
+	s.log.Info("sessions: loaded", "live", len(entries))
+	return s, nil
+}
+
+// cutoff is the instant at or before which a SeenAt is expired.
+func (s *Sessions) cutoff(now time.Time) time.Time { return now.Add(-s.ttl) }
+
+// Add records users seen in the console's traffic. Memory is updated first
+// and always, then subscribers are told, then the changed entries are
+// written to SQLite in one transaction.
+//
+// Per openid the newer SeenAt wins field by field, and a field that is
+// empty in one sighting keeps the other's value (a later JSON without
+// headimgurl does not erase the avatar). A zero SeenAt means now and an
+// empty Source means SourceOther; records with an empty OpenID, or already
+// older than the TTL, are ignored. SeenAt is kept to the millisecond, as
+// stored.
+//
+// A store failure (locked, read-only, disk full) is logged at Warn and
+// returned, but memory stays updated so the proxy keeps working; the
+// entries are written again by the next Add.
+func (s *Sessions) Add(ctx context.Context, recs []Record) error {
+	now := s.now()
+	changed := false
+	s.mu.Lock()
+	for _, r := range recs {
+		if s.mergeLocked(r, now) {
+			changed = true
+		}
+	}
+	s.mu.Unlock()
+	if changed {
+		s.notify()
+	}
+	return s.flush(ctx)
+}
+
+// mergeLocked folds r into memory and reports whether anything changed.
+func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
+	if r.OpenID == "" {
+		return false
+	}
+	if r.SeenAt.IsZero() {
+		r.SeenAt = now
+	}
+	// Whole milliseconds, as stored, so memory and a reload agree.
+	r.SeenAt = time.UnixMilli(r.SeenAt.UnixMilli())
+	if r.Source == "" {
+		r.Source = SourceOther
+	}
+	cutoff := s.cutoff(now)
+	if !r.SeenAt.After(cutoff) {
+		return false
+	}
+	old, ok := s.byOpenID[r.OpenID]
+	var next sessionEntry
+	if !ok || !old.rec.SeenAt.After(cutoff) {
+		// New, or expired and not yet pruned: an expired user is forgotten,
+		// so this is a first sighting again.
+		next = sessionEntry{rec: r, firstSeen: r.SeenAt, firstSource: r.Source}
+	} else {
+		next = *old
+		if r.SeenAt.Before(old.rec.SeenAt) {
+			next.rec = overlayRecord(r, old.rec)
+		} else {
+			next.rec = overlayRecord(old.rec, r)
+		}
+		if r.SeenAt.Before(old.firstSeen) {
+			next.firstSeen, next.firstSource = r.SeenAt, r.Source
+		}
+	}
+	next.derive()
+	if ok {
+		if old.same(&next) {
+			return false
+		}
+		s.unindexLocked(old)
+	}
+	s.byOpenID[r.OpenID] = &next
+	s.indexLocked(&next)
+	s.dirty[r.OpenID] = struct{}{}
+	return true
+}
+
+// overlayRecord returns base with every non-empty field of the newer top
+// sighting laid over it, and top's SeenAt and Source.
+func overlayRecord(base, top Record) Record {
+	out := base
+	for _, f := range []struct {
+		dst *string
+		src string
+	}{
+		{&out.Nickname, top.Nickname},
+		{&out.HeadImgURL, top.HeadImgURL},
+		{&out.FansUIN, top.FansUIN},
+		{&out.SessionID, top.SessionID},
+	} {
+		if f.src != "" {
+			*f.dst = f.src
+		}
+	}
+	out.Source = top.Source
+	out.SeenAt = top.SeenAt
+	return out
+}
+
+// flush writes every dirty entry. On failure the entries stay dirty, so
+// the next Add or Prune retries them.
+func (s *Sessions) flush(ctx context.Context) error {
+	s.storeMu.Lock()
+	defer s.storeMu.Unlock()
+	s.mu.Lock()
+	entries := make([]sessionEntry, 0, len(s.dirty))
+	for id := range s.dirty {
+		if e, ok := s.byOpenID[id]; ok {
+			entries = append(entries, *e)
+		}
+	}
+	clear(s.dirty)
+	s.mu.Unlock()
+	if len(entries) == 0 {
+		return nil
+	}
+	if err := writeSessionRows(ctx, s.db, entries); err != nil {
+		s.mu.Lock()
+		for _, e := range entries {
+			s.dirty[e.rec.OpenID] = struct{}{}
+		}
+		s.mu.Unlock()
+		s.log.Warn("sessions: store write failed; kept in memory", "records", len(entries), "err", err)
+		return fmt.Errorf("store sessions: %w", err)
+	}
+	return nil
+}
+
+// Prune forgets expired entries in memory and deletes their rows. The
+// caller runs it periodically (OpenSessions also deletes expired rows);
+// until then expired entries only take space, they never match.
+func (s *Sessions) Prune(ctx context.Context) error {
+	cutoff := s.cutoff(s.now())
+	forgotten := 0
+	s.mu.Lock()
+	for id, e := range s.byOpenID {
+		if !e.rec.SeenAt.After(cutoff) {
+			s.unindexLocked(e)
+			delete(s.byOpenID, id)
+			delete(s.dirty, id)
+			forgotten++
+		}
+	}
+	s.mu.Unlock()
+
+	s.storeMu.Lock()
+	defer s.storeMu.Unlock()
+	n, err := deleteSessionRows(ctx, s.db, cutoff)
+	if err != nil {
+		s.log.Warn("sessions: prune store failed", "forgotten", forgotten, "err", err)
+		return fmt.Errorf("prune sessions: %w", err)
+	}
+	s.log.Debug("sessions: pruned", "forgotten", forgotten, "rows", n)
+	return nil
+}
+
+// Resolve answers which user the page's selected chat is:
+//  1. q.UIN, when given, matches a live record's FansUIN (the strongest key);
+//  2. else AvatarKey(q.Avatar): one live record with that key is the user;
+//     several are narrowed by exact trimmed nickname to one, and otherwise
+//     become Candidates (those with the nickname if two or more have it,
+//     else all sharing the avatar), newest SeenAt first;
+//  3. if no live record has the avatar (or the query has none), a nickname
+//     held by exactly one live record that has no avatar itself is that
+//     user: users without an avatar cannot be matched any other way.
+//
+// Anything else is unknown (the zero Resolution). Expired records never
+// match. Returned records are copies.
+func (s *Sessions) Resolve(q Query) Resolution {
+	cutoff := s.cutoff(s.now())
+	nick := strings.TrimSpace(q.Nickname)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+
+	if uin := strings.TrimSpace(q.UIN); uin != "" {
+		if live := s.liveLocked(s.byUIN[uin], cutoff); len(live) > 0 {
+			return resolved(sortNewestFirst(live)[0])
+		}
+	}
+	if key := AvatarKey(q.Avatar); key != "" {
+		live := s.liveLocked(s.byAvatar[key], cutoff)
+		switch len(live) {
+		case 0:
+		case 1:
+			return resolved(live[0])
+		default:
+			var named []*sessionEntry
+			if nick != "" {
+				for _, e := range live {
+					if e.nick == nick {
+						named = append(named, e)
+					}
+				}
+			}
+			if len(named) == 1 {
+				return resolved(named[0])
+			}
+			if len(named) >= 2 {
+				live = named
+			}
+			sortNewestFirst(live)
+			cands := make([]Record, len(live))
+			for i, e := range live {
+				cands[i] = e.rec
+			}
+			return Resolution{Candidates: cands}
+		}
+	}
+	if nick != "" {
+		if live := s.liveLocked(s.byNick[nick], cutoff); len(live) == 1 && live[0].avatarKey == "" {
+			return resolved(live[0])
+		}
+	}
+	return Resolution{}
+}
+
+// resolved is the Resolution naming e's user.
+func resolved(e *sessionEntry) Resolution {
+	r := e.rec
+	return Resolution{Record: &r}
+}
+
+// sortNewestFirst orders entries by SeenAt, newest first (openid breaks
+// ties so answers are stable), and returns them.
+func sortNewestFirst(es []*sessionEntry) []*sessionEntry {
+	slices.SortFunc(es, func(a, b *sessionEntry) int {
+		if c := b.rec.SeenAt.Compare(a.rec.SeenAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.rec.OpenID, b.rec.OpenID)
+	})
+	return es
+}
+
+// liveLocked returns the live entries among ids.
+func (s *Sessions) liveLocked(ids map[string]struct{}, cutoff time.Time) []*sessionEntry {
+	var out []*sessionEntry
+	for id := range ids {
+		if e := s.byOpenID[id]; e != nil && e.rec.SeenAt.After(cutoff) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Get returns the live record of openid.
+func (s *Sessions) Get(openid string) (Record, bool) {
+	cutoff := s.cutoff(s.now())
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.byOpenID[openid]
+	if !ok || !e.rec.SeenAt.After(cutoff) {
+		return Record{}, false
+	}
+	return e.rec, true
+}
+
+// Len returns how many users are live.
+func (s *Sessions) Len() int {
+	cutoff := s.cutoff(s.now())
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, e := range s.byOpenID {
+		if e.rec.SeenAt.After(cutoff) {
+			n++
+		}
+	}
+	return n
+}
+
+// Counts tells the status page how many live users were first seen on each
+// calendar day, per source of that first sighting, for the last days days
+// including today: map["2006-01-02"]map[source]count. Every day of the
+// window is present, with an empty map when nobody was new. Days are in the
+// clock's location (time.Local for time.Now).
+//
+// Only live users are counted, so days further back than the TTL count
+// only the users seen again since.
+func (s *Sessions) Counts(days int) map[string]map[string]int {
+	now := s.now()
+	out := make(map[string]map[string]int, max(days, 0))
+	y, m, d := now.Date()
+	for i := range max(days, 0) {
+		out[time.Date(y, m, d-i, 0, 0, 0, 0, now.Location()).Format(time.DateOnly)] = make(map[string]int)
+	}
+	if len(out) == 0 {
+		return out
+	}
+	cutoff := s.cutoff(now)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, e := range s.byOpenID {
+		if !e.rec.SeenAt.After(cutoff) {
+			continue
+		}
+		if day, ok := out[e.firstSeen.In(now.Location()).Format(time.DateOnly)]; ok {
+			day[e.firstSource]++
+		}
+	}
+	return out
+}
+
+// Subscribe returns a channel that receives a value after every Add that
+// changed something, so the websocket hub can answer a tab whose chat was
+// selected before its accept response was scanned. Sends never block: the
+// buffer holds one value and signals coalesce, so a receiver re-resolves
+// what it waits for rather than counting signals. cancel stops the signals
+// and closes the channel; calling it again does nothing.
+func (s *Sessions) Subscribe() (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	s.subMu.Lock()
+	s.subs[ch] = struct{}{}
+	s.subMu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.subMu.Lock()
+			delete(s.subs, ch)
+			close(ch)
+			s.subMu.Unlock()
+		})
+	}
+}
+
+// notify signals every subscriber without blocking.
+func (s *Sessions) notify() {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	for ch := range s.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// indexLocked adds e to the secondary indexes.
+func (s *Sessions) indexLocked(e *sessionEntry) {
+	id := e.rec.OpenID
+	addToIndex(s.byAvatar, e.avatarKey, id)
+	addToIndex(s.byUIN, strings.TrimSpace(e.rec.FansUIN), id)
+	addToIndex(s.byNick, e.nick, id)
+}
+
+// unindexLocked removes e from the secondary indexes.
+func (s *Sessions) unindexLocked(e *sessionEntry) {
+	id := e.rec.OpenID
+	removeFromIndex(s.byAvatar, e.avatarKey, id)
+	removeFromIndex(s.byUIN, strings.TrimSpace(e.rec.FansUIN), id)
+	removeFromIndex(s.byNick, e.nick, id)
+}
+
+// addToIndex adds id under key; an empty key is not indexed.
+func addToIndex(idx map[string]map[string]struct{}, key, id string) {
+	if key == "" {
+		return
+	}
+	set := idx[key]
+	if set == nil {
+		set = make(map[string]struct{}, 1)
+		idx[key] = set
+	}
+	set[id] = struct{}{}
+}
+
+// removeFromIndex removes id from under key, dropping emptied sets.
+func removeFromIndex(idx map[string]map[string]struct{}, key, id string) {
+	set := idx[key]
+	if set == nil {
+		return
+	}
+	delete(set, id)
+	if len(set) == 0 {
+		delete(idx, key)
+	}
+}

@@ -1,0 +1,562 @@
+package proxy
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// sessT0 is the fake "now" most session tests start from.
+var sessT0 = time.Date(2024, 5, 10, 10, 0, 0, 0, time.UTC)
+
+// sessClock is a settable clock safe for concurrent use.
+type sessClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *sessClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *sessClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// sessOpenDB opens (creating if needed) the SQLite file at path and closes
+// it when the test ends.
+func sessOpenDB(t testing.TB, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// sessOpen runs OpenSessions with the fake clock and a logger writing to t.
+func sessOpen(t testing.TB, db *sql.DB, clock *sessClock, ttl time.Duration) *Sessions {
+	t.Helper()
+	s, err := OpenSessions(context.Background(), db, SessionsOptions{
+		TTL:    ttl,
+		Now:    clock.Now,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatalf("OpenSessions: %v", err)
+	}
+	return s
+}
+
+// sessAdd adds recs and fails the test on error.
+func sessAdd(t testing.TB, s *Sessions, recs ...Record) {
+	t.Helper()
+	if err := s.Add(context.Background(), recs); err != nil {
+		t.Fatalf("Add: %v", err)
+	}
+}
+
+// sessRows counts the rows of kf_sessions.
+func sessRows(t testing.TB, db *sql.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM kf_sessions`).Scan(&n); err != nil {
+		t.Fatalf("count rows: %v", err)
+	}
+	return n
+}
+
+// sessResolutionIDs reduces a Resolution to the resolved openid and the
+// candidates' openids, checking that at most one of them is set.
+func sessResolutionIDs(t *testing.T, r Resolution) (string, []string) {
+	t.Helper()
+	var cands []string
+	for _, c := range r.Candidates {
+		cands = append(cands, c.OpenID)
+	}
+	if r.Record != nil {
+		if len(cands) > 0 {
+			t.Errorf("resolution has both a record and candidates: %+v", r)
+		}
+		return r.Record.OpenID, cands
+	}
+	if len(cands) == 1 {
+		t.Errorf("resolution has a single candidate: %v", cands)
+	}
+	return "", cands
+}
+
+const (
+	sessAvatarA   = "http://wx.qlogo.cn/mmhead/AAAA"
+	sessAvatarDef = "http://wx.qlogo.cn/mmhead/DEFAULT"
+	sessAvatarDup = "http://wx.qlogo.cn/mmhead/SAME"
+)
+
+// sessFixture is the population the Resolve and restart tests share.
+func sessFixture() []Record {
+	return []Record{
+		{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "1001", Source: SourceManual, SeenAt: sessT0},
+		// Two users behind one default avatar, told apart by nickname.
+		{OpenID: "oBob", Nickname: "Bob", HeadImgURL: sessAvatarDef, Source: SourceAuto, SeenAt: sessT0.Add(-2 * time.Hour)},
+		{OpenID: "oCarol", Nickname: "Carol", HeadImgURL: sessAvatarDef, Source: SourceAuto, SeenAt: sessT0.Add(-time.Hour)},
+		// Three users behind one avatar, two of them with the same nickname.
+		{OpenID: "oDan1", Nickname: "Dan", HeadImgURL: sessAvatarDup, Source: SourceAuto, SeenAt: sessT0.Add(-2 * time.Hour)},
+		{OpenID: "oDan2", Nickname: "Dan", HeadImgURL: sessAvatarDup, Source: SourceAuto, SeenAt: sessT0.Add(-time.Hour)},
+		{OpenID: "oEve", Nickname: "Eve", HeadImgURL: sessAvatarDup, Source: SourceAuto, SeenAt: sessT0.Add(-3 * time.Hour)},
+		// Users without an avatar.
+		{OpenID: "oNobody", Nickname: "Nobody", Source: SourcePage, SeenAt: sessT0},
+		{OpenID: "oTwin1", Nickname: "Twin", Source: SourcePage, SeenAt: sessT0},
+		{OpenID: "oTwin2", Nickname: "Twin", Source: SourcePage, SeenAt: sessT0},
+		{OpenID: "oMixed1", Nickname: "Mixed", Source: SourcePage, SeenAt: sessT0},
+		{OpenID: "oMixed2", Nickname: "Mixed", HeadImgURL: "http://wx.qlogo.cn/mmhead/MIXED", Source: SourcePage, SeenAt: sessT0},
+		// Expired by sessT0 (73h old): shares Alice's avatar, has its own uin.
+		{OpenID: "oExpired", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "9999", Source: SourceManual, SeenAt: sessT0.Add(-73 * time.Hour)},
+	}
+}
+
+// sessResolveCases are the Resolve expectations against sessFixture at sessT0.
+var sessResolveCases = []struct {
+	name      string
+	q         Query
+	wantID    string
+	wantCands []string
+}{
+	{"uin wins over avatar", Query{UIN: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "oA", nil},
+	{"unknown uin falls back to avatar", Query{UIN: "5555", Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132"}, "oA", nil},
+	{"expired uin falls back to avatar", Query{UIN: "9999", Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132"}, "oA", nil},
+	{"expired uin alone", Query{UIN: "9999"}, "", nil},
+	{"avatar page form matches JSON form", Query{Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132"}, "oA", nil},
+	{"avatar alias host and size", Query{Avatar: "https://thirdwx.qlogo.cn/mmhead/AAAA/0"}, "oA", nil},
+	{"avatar exact JSON form", Query{Avatar: sessAvatarA, Nickname: "someone else"}, "oA", nil},
+	{"collision narrowed by trimmed nickname", Query{Avatar: sessAvatarDef + "/132", Nickname: "  Carol "}, "oCarol", nil},
+	{"collision, unknown nickname: all, newest first", Query{Avatar: sessAvatarDef + "/132", Nickname: "Zed"}, "", []string{"oCarol", "oBob"}},
+	{"collision, no nickname: all, newest first", Query{Avatar: sessAvatarDup + "/132"}, "", []string{"oDan2", "oDan1", "oEve"}},
+	{"collision with same nickname: those, newest first", Query{Avatar: sessAvatarDup + "/132", Nickname: "Dan"}, "", []string{"oDan2", "oDan1"}},
+	{"collision narrowed to the odd one", Query{Avatar: sessAvatarDup + "/132", Nickname: "Eve"}, "oEve", nil},
+	{"no avatar, unique nickname", Query{Nickname: "Nobody"}, "oNobody", nil},
+	{"no avatar, unique nickname, page shows a default image", Query{Avatar: "https://res.wx.qq.com/mpres/default.png", Nickname: "Nobody"}, "oNobody", nil},
+	{"no avatar, nickname shared", Query{Nickname: "Twin"}, "", nil},
+	{"nickname shared with a user who has an avatar", Query{Nickname: "Mixed"}, "", nil},
+	{"nickname of a user with an avatar is not enough", Query{Nickname: "Alice"}, "", nil},
+	{"unknown avatar", Query{Avatar: "https://wx.qlogo.cn/mmhead/ZZZZ/132"}, "", nil},
+	{"empty query", Query{}, "", nil},
+	{"blank query", Query{UIN: " ", Avatar: " ", Nickname: " "}, "", nil},
+}
+
+// sessLoadFixture adds sessFixture while the clock still lets oExpired in,
+// then moves the clock to sessT0.
+func sessLoadFixture(t *testing.T, s *Sessions, clock *sessClock) {
+	t.Helper()
+	clock.Set(sessT0.Add(-2 * time.Hour))
+	sessAdd(t, s, sessFixture()...)
+	clock.Set(sessT0)
+}
+
+func TestSessionsResolve(t *testing.T) {
+	clock := &sessClock{}
+	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
+	s := sessOpen(t, db, clock, 0)
+	sessLoadFixture(t, s, clock)
+
+	for _, tc := range sessResolveCases {
+		t.Run(tc.name, func(t *testing.T) {
+			gotID, gotCands := sessResolutionIDs(t, s.Resolve(tc.q))
+			if gotID != tc.wantID || !reflect.DeepEqual(gotCands, tc.wantCands) {
+				t.Errorf("Resolve(%+v) = %q %v, want %q %v", tc.q, gotID, gotCands, tc.wantID, tc.wantCands)
+			}
+		})
+	}
+	if got, want := s.Len(), len(sessFixture())-1; got != want {
+		t.Errorf("Len() = %d, want %d", got, want)
+	}
+	if _, ok := s.Get("oExpired"); ok {
+		t.Errorf("Get(oExpired) found an expired record")
+	}
+}
+
+func TestSessionsAddMerges(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	path := filepath.Join(t.TempDir(), "kf.db")
+	db := sessOpenDB(t, path)
+	s := sessOpen(t, db, clock, 0)
+
+	const av1, av2 = "http://wx.qlogo.cn/mmhead/AV1", "http://wx.qlogo.cn/mmhead/AV2"
+	sessAdd(t, s, Record{OpenID: "oU", Nickname: "U", HeadImgURL: av1, FansUIN: "1", SessionID: "s1", Source: SourceManual, SeenAt: sessT0})
+	// A later sighting without nickname, avatar or uin keeps them.
+	sessAdd(t, s, Record{OpenID: "oU", SessionID: "s2", Source: SourceAuto, SeenAt: sessT0.Add(time.Minute)})
+	// An older sighting changes nothing it would overwrite, but fills gaps.
+	sessAdd(t, s, Record{OpenID: "oU", Nickname: "Old", HeadImgURL: "http://wx.qlogo.cn/mmhead/OLD", Source: SourceTransfer, SeenAt: sessT0.Add(-time.Minute)})
+	// Records without an openid are ignored.
+	sessAdd(t, s, Record{Nickname: "ghost", HeadImgURL: av1, SeenAt: sessT0})
+
+	want := Record{OpenID: "oU", Nickname: "U", HeadImgURL: av1, FansUIN: "1", SessionID: "s2", Source: SourceAuto, SeenAt: sessT0.Add(time.Minute).Local()}
+	if got, ok := s.Get("oU"); !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Get(oU) = %+v, %v; want %+v", got, ok, want)
+	}
+	if got := s.Len(); got != 1 {
+		t.Errorf("Len() = %d, want 1", got)
+	}
+
+	// A new avatar and uin move the indexes.
+	sessAdd(t, s, Record{OpenID: "oU", HeadImgURL: av2, FansUIN: "2", Source: SourceAuto, SeenAt: sessT0.Add(2 * time.Minute)})
+	for _, tc := range []struct {
+		q      Query
+		wantID string
+	}{
+		{Query{Avatar: av1 + "/132"}, ""},
+		{Query{UIN: "1"}, ""},
+		{Query{Avatar: av2 + "/132"}, "oU"},
+		{Query{UIN: "2"}, "oU"},
+	} {
+		if gotID, _ := sessResolutionIDs(t, s.Resolve(tc.q)); gotID != tc.wantID {
+			t.Errorf("after the avatar change, Resolve(%+v) = %q, want %q", tc.q, gotID, tc.wantID)
+		}
+	}
+
+	// The table holds the merged record, and the first sighting's source.
+	want = Record{OpenID: "oU", Nickname: "U", HeadImgURL: av2, FansUIN: "2", SessionID: "s2", Source: SourceAuto, SeenAt: sessT0.Add(2 * time.Minute).Local()}
+	s2 := sessOpen(t, sessOpenDB(t, path), clock, 0)
+	if got, ok := s2.Get("oU"); !ok || !reflect.DeepEqual(got, want) {
+		t.Errorf("after reopening, Get(oU) = %+v, %v; want %+v", got, ok, want)
+	}
+	var first string
+	if err := db.QueryRow(`SELECT source FROM kf_sessions WHERE openid = ?`, "oU").Scan(&first); err != nil || first != SourceTransfer {
+		t.Errorf("stored first source = %q, %v; want %q", first, err, SourceTransfer)
+	}
+}
+
+func TestSessionsExpiry(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
+	s := sessOpen(t, db, clock, time.Hour)
+	q := Query{Avatar: sessAvatarA + "/132"}
+
+	sessAdd(t, s, Record{OpenID: "oA", HeadImgURL: sessAvatarA, FansUIN: "1", Source: SourceManual}) // zero SeenAt: now
+	// Already older than the TTL: ignored.
+	sessAdd(t, s, Record{OpenID: "oOld", Nickname: "Old", Source: SourceManual, SeenAt: sessT0.Add(-time.Hour)})
+
+	for _, tc := range []struct {
+		at   time.Duration
+		live bool
+	}{
+		{0, true},
+		{59 * time.Minute, true},
+		{time.Hour, false},
+		{2 * time.Hour, false},
+	} {
+		clock.Set(sessT0.Add(tc.at))
+		_, got := s.Get("oA")
+		gotID, _ := sessResolutionIDs(t, s.Resolve(q))
+		gotUIN, _ := sessResolutionIDs(t, s.Resolve(Query{UIN: "1"}))
+		if got != tc.live || (gotID == "oA") != tc.live || (gotUIN == "oA") != tc.live || (s.Len() == 1) != tc.live {
+			t.Errorf("at +%v: Get found %v, Resolve %q/%q, Len %d; want live=%v", tc.at, got, gotID, gotUIN, s.Len(), tc.live)
+		}
+	}
+	if _, ok := s.Get("oOld"); ok {
+		t.Errorf("a record older than the TTL was added")
+	}
+
+	if got := sessRows(t, db); got != 1 {
+		t.Fatalf("rows before Prune = %d, want 1", got)
+	}
+	if err := s.Prune(context.Background()); err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	if got := sessRows(t, db); got != 0 {
+		t.Errorf("rows after Prune = %d, want 0", got)
+	}
+
+	// Seen again after expiry: a new first sighting, live again.
+	sessAdd(t, s, Record{OpenID: "oA", HeadImgURL: sessAvatarA, Source: SourceAuto})
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(q)); gotID != "oA" {
+		t.Errorf("after a new sighting, Resolve = %q, want oA", gotID)
+	}
+	if got := s.Counts(1)[clock.Now().Format(time.DateOnly)]; !reflect.DeepEqual(got, map[string]int{SourceAuto: 1}) {
+		t.Errorf("Counts after a new sighting = %v, want auto:1", got)
+	}
+}
+
+func TestSessionsRestart(t *testing.T) {
+	clock := &sessClock{}
+	path := filepath.Join(t.TempDir(), "kf.db")
+	db := sessOpenDB(t, path)
+	s := sessOpen(t, db, clock, 0)
+	sessLoadFixture(t, s, clock)
+	before := make([]Resolution, len(sessResolveCases))
+	for i, tc := range sessResolveCases {
+		before[i] = s.Resolve(tc.q)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	db = sessOpenDB(t, path)
+	s = sessOpen(t, db, clock, 0)
+	for i, tc := range sessResolveCases {
+		if got := s.Resolve(tc.q); !reflect.DeepEqual(got, before[i]) {
+			t.Errorf("%s: after restart Resolve = %+v, want %+v", tc.name, got, before[i])
+		}
+	}
+	// OpenSessions deleted the row that had expired while we were down.
+	if got, want := sessRows(t, db), len(sessFixture())-1; got != want {
+		t.Errorf("rows after restart = %d, want %d", got, want)
+	}
+
+	// Down until the users seen before sessT0 have expired: only the users
+	// seen at sessT0 remain.
+	db.Close()
+	clock.Set(sessT0.Add(DefaultSessionTTL - 30*time.Minute))
+	db = sessOpenDB(t, path)
+	s = sessOpen(t, db, clock, 0)
+	want := 0
+	for _, r := range sessFixture() {
+		_, got := s.Get(r.OpenID)
+		if wantLive := r.SeenAt.Equal(sessT0); got != wantLive {
+			t.Errorf("after a long restart, Get(%s) = %v, want %v", r.OpenID, got, wantLive)
+		} else if wantLive {
+			want++
+		}
+	}
+	if got := sessRows(t, db); got != want {
+		t.Errorf("rows after a long restart = %d, want %d", got, want)
+	}
+}
+
+func TestSessionsStoreFailure(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	path := filepath.Join(t.TempDir(), "kf.db")
+	sessOpen(t, sessOpenDB(t, path), clock, 0) // creates the table
+
+	ro := sessOpenDB(t, "file:"+path+"?mode=ro")
+	s := sessOpen(t, ro, clock, 0)
+	rec := Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: SourceManual, SeenAt: sessT0}
+	if err := s.Add(context.Background(), []Record{rec}); err == nil {
+		t.Fatalf("Add on a read-only database succeeded")
+	}
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132"})); gotID != "oA" {
+		t.Errorf("after a store failure, Resolve = %q, want oA", gotID)
+	}
+	// The next Add retries the unsaved record, and fails again.
+	if err := s.Add(context.Background(), nil); err == nil {
+		t.Errorf("retrying the write on a read-only database succeeded")
+	}
+	if err := s.Prune(context.Background()); err == nil {
+		t.Errorf("Prune on a read-only database succeeded")
+	}
+	if _, ok := s.Get("oA"); !ok {
+		t.Errorf("Prune forgot a live record")
+	}
+}
+
+func TestSessionsStoreRetry(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
+	s := sessOpen(t, db, clock, 0)
+	if _, err := db.Exec(`CREATE TRIGGER kf_sessions_fail BEFORE INSERT ON kf_sessions
+		BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
+		t.Fatalf("create trigger: %v", err)
+	}
+	if err := s.Add(context.Background(), []Record{{OpenID: "oA", Source: SourceManual}}); err == nil {
+		t.Fatalf("Add with a failing store succeeded")
+	}
+	if _, err := db.Exec(`DROP TRIGGER kf_sessions_fail`); err != nil {
+		t.Fatalf("drop trigger: %v", err)
+	}
+	sessAdd(t, s, Record{OpenID: "oB", Source: SourceManual})
+	if got := sessRows(t, db); got != 2 {
+		t.Errorf("rows after the store recovered = %d, want 2 (the failed write retried)", got)
+	}
+}
+
+func TestSessionsSubscribe(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")), clock, 0)
+	ch, cancel := s.Subscribe()
+	other, cancelOther := s.Subscribe()
+	defer cancelOther()
+	rec := Record{OpenID: "oA", HeadImgURL: sessAvatarA, Source: SourceManual, SeenAt: sessT0}
+
+	signalled := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	steps := []struct {
+		name string
+		recs []Record
+		want bool
+	}{
+		{"new record", []Record{rec}, true},
+		{"same record again", []Record{rec}, false},
+		{"nothing", nil, false},
+		{"no openid", []Record{{Nickname: "x"}}, false},
+		{"already expired", []Record{{OpenID: "oA", Nickname: "Alice", Source: SourceManual, SeenAt: sessT0.Add(-DefaultSessionTTL)}}, false},
+		{"new nickname", []Record{{OpenID: "oA", Nickname: "Alice", Source: SourceManual, SeenAt: sessT0}}, true},
+	}
+	for _, st := range steps {
+		sessAdd(t, s, st.recs...)
+		if got := signalled(ch); got != st.want {
+			t.Errorf("%s: signalled = %v, want %v", st.name, got, st.want)
+		}
+	}
+	for range steps { // drain the other subscriber: signals coalesced into one
+		signalled(other)
+	}
+
+	// Two changes without a receive coalesce into one signal.
+	sessAdd(t, s, Record{OpenID: "oB", Source: SourceAuto})
+	sessAdd(t, s, Record{OpenID: "oC", Source: SourceAuto})
+	if !signalled(ch) || signalled(ch) {
+		t.Errorf("two Adds did not coalesce into exactly one signal")
+	}
+
+	cancel()
+	cancel() // a second cancel is harmless
+	if _, ok := <-ch; ok {
+		t.Errorf("cancelled channel still open")
+	}
+	sessAdd(t, s, Record{OpenID: "oD", Source: SourceAuto})
+	if !signalled(other) {
+		t.Errorf("the remaining subscriber got no signal")
+	}
+}
+
+func TestSessionsCounts(t *testing.T) {
+	cst := time.FixedZone("CST", 8*60*60)
+	day := func(d, h int) time.Time { return time.Date(2024, 5, d, h, 0, 0, 0, cst) }
+	clock := &sessClock{t: day(10, 10)}
+	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")), clock, 7*24*time.Hour)
+	sessAdd(t, s,
+		Record{OpenID: "a", Source: SourceManual, SeenAt: day(10, 9)},
+		Record{OpenID: "b", Source: SourceAuto, SeenAt: day(10, 1)}, // 9 May in UTC: counted by the clock's zone
+		Record{OpenID: "c", Source: SourceTransfer, SeenAt: day(9, 23)},
+		Record{OpenID: "d", Source: SourcePage, SeenAt: day(9, 2)},
+		Record{OpenID: "e", Source: SourceManual, SeenAt: day(8, 12)},
+		Record{OpenID: "f", Source: SourceAuto, SeenAt: day(5, 12)}, // outside a 3-day window
+	)
+	// Accepted by hand on the 8th, seen by a poll today: still "manual" on the 8th.
+	sessAdd(t, s, Record{OpenID: "e", Source: SourceAuto, SeenAt: day(10, 9)})
+
+	tests := []struct {
+		days int
+		want map[string]map[string]int
+	}{
+		{3, map[string]map[string]int{
+			"2024-05-10": {SourceManual: 1, SourceAuto: 1},
+			"2024-05-09": {SourceTransfer: 1, SourcePage: 1},
+			"2024-05-08": {SourceManual: 1},
+		}},
+		{1, map[string]map[string]int{"2024-05-10": {SourceManual: 1, SourceAuto: 1}}},
+		{0, map[string]map[string]int{}},
+	}
+	for _, tc := range tests {
+		if got := s.Counts(tc.days); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Counts(%d) = %v, want %v", tc.days, got, tc.want)
+		}
+	}
+	got := s.Counts(7)
+	if len(got) != 7 || len(got["2024-05-06"]) != 0 || got["2024-05-05"][SourceAuto] != 1 {
+		t.Errorf("Counts(7) = %v, want 7 days with auto:1 on 2024-05-05 only before the 8th", got)
+	}
+}
+
+func TestSessionsConcurrent(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")+"?_busy_timeout=5000"), clock, 0)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				rec := Record{
+					OpenID:     fmt.Sprintf("o%d", i%20),
+					Nickname:   fmt.Sprintf("n%d", w),
+					HeadImgURL: fmt.Sprintf("http://wx.qlogo.cn/mmhead/A%d", i%5),
+					FansUIN:    fmt.Sprint(i % 20),
+					Source:     SourceAuto,
+					SeenAt:     sessT0.Add(time.Duration(i) * time.Second),
+				}
+				if err := s.Add(ctx, []Record{rec}); err != nil {
+					t.Errorf("Add: %v", err)
+				}
+			}
+		})
+		wg.Go(func() {
+			ch, cancel := s.Subscribe()
+			defer cancel()
+			for i := range 200 {
+				s.Resolve(Query{UIN: fmt.Sprint(i % 20), Avatar: fmt.Sprintf("https://wx.qlogo.cn/mmhead/A%d/132", i%5), Nickname: "n1"})
+				s.Get(fmt.Sprintf("o%d", i%20))
+				select {
+				case <-ch:
+				default:
+				}
+			}
+			s.Len()
+			s.Counts(3)
+			if err := s.Prune(ctx); err != nil {
+				t.Errorf("Prune: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := s.Len(); got != 20 {
+		t.Errorf("Len() = %d, want 20", got)
+	}
+	for i := range 20 {
+		r, ok := s.Get(fmt.Sprintf("o%d", i))
+		if !ok {
+			t.Errorf("o%d missing", i)
+			continue
+		}
+		if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{UIN: r.FansUIN})); gotID != r.OpenID {
+			t.Errorf("Resolve(uin %s) = %q, want %s", r.FansUIN, gotID, r.OpenID)
+		}
+	}
+}
+
+func BenchmarkResolve(b *testing.B) {
+	clock := &sessClock{t: sessT0}
+	s := sessOpen(b, sessOpenDB(b, filepath.Join(b.TempDir(), "kf.db")), clock, 0)
+	const n = 10000
+	recs := make([]Record, n)
+	for i := range recs {
+		avatar := fmt.Sprintf("http://wx.qlogo.cn/mmhead/AV%05d", i)
+		if i%100 == 0 { // some users share a default avatar
+			avatar = sessAvatarDef
+		}
+		recs[i] = Record{OpenID: fmt.Sprintf("o%05d", i), Nickname: fmt.Sprintf("user %d", i), HeadImgURL: avatar,
+			Source: SourceAuto, SeenAt: sessT0.Add(-time.Duration(i) * time.Second)}
+	}
+	sessAdd(b, s, recs...)
+	var queries []Query
+	for i := 1; len(queries) < 256; i += 37 {
+		if i%100 != 0 {
+			queries = append(queries, Query{Avatar: fmt.Sprintf("https://wx.qlogo.cn/mmhead/AV%05d/132", i), Nickname: "x"})
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if s.Resolve(queries[i%len(queries)]).Record == nil {
+			b.Fatal("not resolved")
+		}
+		i++
+	}
+}

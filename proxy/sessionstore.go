@@ -1,0 +1,130 @@
+package proxy
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// The SQLite half of Sessions. Memory is the source of truth while the
+// process runs; the table exists so that a restart loses nobody. Every write
+// stores a whole merged entry (the merge happens once, in memory), so the
+// table never needs merge logic of its own.
+//
+// Times are unix milliseconds. "source" is the source of the first sighting
+// (what the status page counts); "last_source" is the latest one (what
+// Record.Source says).
+
+// sessionsSchema is applied by OpenSessions; every statement is idempotent
+// because the database is shared with other tables and opened on every start.
+var sessionsSchema = []string{
+	`CREATE TABLE IF NOT EXISTS kf_sessions (
+		openid      TEXT PRIMARY KEY,
+		nickname    TEXT NOT NULL DEFAULT '',
+		headimgurl  TEXT NOT NULL DEFAULT '',
+		avatar_key  TEXT NOT NULL DEFAULT '',
+		fans_uin    TEXT NOT NULL DEFAULT '',
+		session_id  TEXT NOT NULL DEFAULT '',
+		source      TEXT NOT NULL DEFAULT '',
+		last_source TEXT NOT NULL DEFAULT '',
+		first_seen  INTEGER NOT NULL,
+		seen_at     INTEGER NOT NULL
+	)`,
+	`CREATE INDEX IF NOT EXISTS kf_sessions_avatar_key ON kf_sessions (avatar_key)`,
+	`CREATE INDEX IF NOT EXISTS kf_sessions_fans_uin ON kf_sessions (fans_uin)`,
+	`CREATE INDEX IF NOT EXISTS kf_sessions_seen_at ON kf_sessions (seen_at)`,
+}
+
+const (
+	sessionsUpsertSQL = `INSERT INTO kf_sessions
+		(openid, nickname, headimgurl, avatar_key, fans_uin, session_id, source, last_source, first_seen, seen_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (openid) DO UPDATE SET
+			nickname = excluded.nickname,
+			headimgurl = excluded.headimgurl,
+			avatar_key = excluded.avatar_key,
+			fans_uin = excluded.fans_uin,
+			session_id = excluded.session_id,
+			source = excluded.source,
+			last_source = excluded.last_source,
+			first_seen = excluded.first_seen,
+			seen_at = excluded.seen_at`
+	sessionsSelectSQL = `SELECT openid, nickname, headimgurl, fans_uin, session_id, source, last_source, first_seen, seen_at
+		FROM kf_sessions WHERE seen_at > ?`
+	sessionsDeleteSQL = `DELETE FROM kf_sessions WHERE seen_at <= ?`
+)
+
+// createSessionsTable makes sure the table and its indexes exist.
+func createSessionsTable(ctx context.Context, db *sql.DB) error {
+	for _, stmt := range sessionsSchema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadSessionRows returns every row still live at cutoff (seen after it).
+func loadSessionRows(ctx context.Context, db *sql.DB, cutoff time.Time) ([]sessionEntry, error) {
+	rows, err := db.QueryContext(ctx, sessionsSelectSQL, cutoff.UnixMilli())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sessionEntry
+	for rows.Next() {
+		var (
+			e                 sessionEntry
+			firstSeen, seenAt int64
+		)
+		if err := rows.Scan(&e.rec.OpenID, &e.rec.Nickname, &e.rec.HeadImgURL, &e.rec.FansUIN,
+			&e.rec.SessionID, &e.firstSource, &e.rec.Source, &firstSeen, &seenAt); err != nil {
+			return nil, err
+		}
+		e.firstSeen = time.UnixMilli(firstSeen)
+		e.rec.SeenAt = time.UnixMilli(seenAt)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// writeSessionRows upserts entries in one transaction, so one Add costs one
+// fsync however many users its response carried.
+func writeSessionRows(ctx context.Context, db *sql.DB, entries []sessionEntry) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	stmt, err := tx.PrepareContext(ctx, sessionsUpsertSQL)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, e := range entries {
+		r := e.rec
+		if _, err := stmt.ExecContext(ctx, r.OpenID, r.Nickname, r.HeadImgURL, e.avatarKey, r.FansUIN,
+			r.SessionID, e.firstSource, r.Source, e.firstSeen.UnixMilli(), r.SeenAt.UnixMilli()); err != nil {
+			return fmt.Errorf("upsert: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// deleteSessionRows deletes every row not live at cutoff and says how many
+// went.
+func deleteSessionRows(ctx context.Context, db *sql.DB, cutoff time.Time) (int64, error) {
+	res, err := db.ExecContext(ctx, sessionsDeleteSQL, cutoff.UnixMilli())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
