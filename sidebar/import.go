@@ -1,0 +1,708 @@
+package sidebar
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Import file sections, also the ImportError.Section values.
+const (
+	sectionCustomers = "customers"
+	sectionOrders    = "orders"
+)
+
+// ImportStats says what an import did, so the CLI can tell the user.
+// Records that already existed and were updated count like new ones.
+type ImportStats struct{ Customers, Orders, Items int }
+
+// ImportError names the bad record and field of an import file, so the user
+// can find and fix it. An import that returns one has changed nothing.
+type ImportError struct {
+	// Section is "customers" or "orders"; "" when the problem is with the
+	// file as a whole (not JSON, truncated, an unknown top-level key).
+	Section string
+	// Index is the 0-based position of the record in its section.
+	Index int
+	// Field is the JSON path within the record, e.g. "amount_fen",
+	// "items[2].qty", "refund.status"; "" for the record as a whole.
+	Field string
+	// Reason says what is wrong and what was expected.
+	Reason string
+}
+
+// Error reads like "orders[3].items[2].qty: must be a positive integer (got -1)".
+func (e *ImportError) Error() string {
+	var b strings.Builder
+	if e.Section != "" {
+		fmt.Fprintf(&b, "%s[%d]", e.Section, e.Index)
+	}
+	if e.Field != "" {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(e.Field)
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// Import loads an import file (JSON; CSV is not supported) in one
+// transaction: all of it or, on the first bad record, none of it, so a
+// half-fixed file never leaves half-updated customers. Customers are
+// upserted by openid and orders by order_no; a re-imported order's items
+// replace the old ones. A bad record is reported as an *ImportError; read
+// and database failures are returned wrapped as they are.
+//
+// The file is one JSON object with two optional arrays:
+//
+//	{"customers": [{"openid": "oA1…", "name": "张三", "phone": "13812345678", "level": "VIP2",
+//	                "tags": ["老客户"], "note": "", "admin_url": "https://shop.example/admin/u/42"}],
+//	 "orders": [{"order_no": "2026112200001", "openid": "oA1…", "created_at": "2026-11-20T10:00:00+08:00",
+//	             "status": "shipped", "amount_fen": 12900,
+//	             "items": [{"title": "保温杯", "sku": "CUP-1", "qty": 1, "price_fen": 12900}],
+//	             "carrier": "顺丰", "tracking_no": "SF1234567890", "address": "…",
+//	             "refund": {"status": "none", "amount_fen": 0, "reason": ""},
+//	             "admin_url": "https://shop.example/admin/o/2026112200001"}]}
+//
+// Unknown keys are errors (a misspelt "amout_fen" must not import as zero),
+// and so are values of the wrong JSON type. Required: customer openid (no
+// whitespace) and name; order order_no (unique in the file), openid,
+// created_at (RFC 3339), status, amount_fen (fen, ≥ 0) and at least one item
+// with title, qty (≥ 1) and price_fen (≥ 0). Optional: phone (digits, "+",
+// "-", spaces), tags, admin_url (absolute http or https URL), and refund
+// (missing means status "none"; its amount_fen may not exceed the order's).
+// An order's openid need not have a customer record.
+//
+// Order status is stored as one of
+//
+//	pending            待付款   (WeChat shop 10, Taobao WAIT_BUYER_PAY)
+//	paid               待发货   (20, WAIT_SELLER_SEND_GOODS)
+//	partially_shipped  部分发货 (21, SELLER_CONSIGNED_PART)
+//	shipped            已发货   (30, WAIT_BUYER_CONFIRM_GOODS)
+//	delivered          已签收   (TRADE_BUYER_SIGNED)
+//	completed          已完成   (100, TRADE_FINISHED, TRADE_SUCCESS)
+//	cancelled          已取消   (250, TRADE_CLOSED_BY_TAOBAO)
+//	closed             已关闭   (200, TRADE_CLOSED)
+//	refunding          售后中
+//	refunded           已退款
+//
+// and the file may use any spelling in that table: the English name in any
+// case with "_", "-" or " ", "canceled", the Chinese label, the WeChat shop
+// (微信小店 / 视频号小店) numeric code as a string, or the Taobao-style
+// trade status that shop systems export. Refund status is one of none,
+// requested, approved, returned, refunded, rejected.
+//
+// The file is read as a stream, one record at a time, so a large export
+// needs memory for one record (plus the set of seen ids), not for the file.
+func (b *SQLiteBackend) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return ImportStats{}, fmt.Errorf("import: %w", err)
+	}
+	defer tx.Rollback() // after Commit a no-op; otherwise undoes everything
+
+	imp := &importer{
+		ctx:            ctx,
+		upsertCustomer: tx.StmtContext(ctx, b.upsertCustomer),
+		upsertOrder:    tx.StmtContext(ctx, b.upsertOrder),
+		deleteItems:    tx.StmtContext(ctx, b.deleteItems),
+		insertItem:     tx.StmtContext(ctx, b.insertItem),
+		customers:      map[string]int{},
+		orders:         map[string]int{},
+	}
+	if err := imp.read(r); err != nil {
+		return ImportStats{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return ImportStats{}, fmt.Errorf("import: commit: %w", err)
+	}
+	return imp.stats, nil
+}
+
+// importer is one Import's state: the transaction's statements and the ids
+// seen so far, for duplicate checks.
+type importer struct {
+	ctx                                                  context.Context
+	upsertCustomer, upsertOrder, deleteItems, insertItem *sql.Stmt
+
+	customers map[string]int // openid → index of its record
+	orders    map[string]int // order_no → index of its record
+	stats     ImportStats
+}
+
+// countingReader remembers how much was read and the reader's own error, to
+// tell a truncated file (with its length) from a failing disk.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// read walks the top-level object token by token and decodes one record at
+// a time, writing each as soon as it is valid.
+func (imp *importer) read(r io.Reader) error {
+	in := &countingReader{r: r}
+	dec := json.NewDecoder(in)
+	dec.UseNumber() // a top-level 1e999 is a wrong value, not a float overflow
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonError(in, "", 0, err)
+	}
+	if tok != json.Delim('{') {
+		return &ImportError{Reason: fmt.Sprintf(
+			`the file must be one JSON object like {"customers": [...], "orders": [...]} (got %s)`,
+			describeToken(tok))}
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return jsonError(in, "", 0, err)
+		}
+		key, _ := tok.(string) // the decoder only yields strings as object keys
+		if key != sectionCustomers && key != sectionOrders {
+			return &ImportError{Field: key, Reason: `unknown top-level key; expected "customers" or "orders"`}
+		}
+		if seen[key] {
+			return &ImportError{Field: key, Reason: "appears twice; put all its records in one array"}
+		}
+		seen[key] = true
+		if err := imp.section(in, dec, key); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return jsonError(in, "", 0, err)
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		if in.err != nil && in.err != io.EOF {
+			return fmt.Errorf("import: read: %w", in.err)
+		}
+		return &ImportError{Reason: fmt.Sprintf(
+			"the JSON object ends at byte %d but more data follows; the file must hold exactly one object", end)}
+	}
+	return nil
+}
+
+// section reads one top-level array; null counts as empty.
+func (imp *importer) section(in *countingReader, dec *json.Decoder, key string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return jsonError(in, "", 0, err)
+	}
+	if tok == nil {
+		return nil
+	}
+	if tok != json.Delim('[') {
+		return &ImportError{Field: key, Reason: fmt.Sprintf("must be an array of records (got %s)", describeToken(tok))}
+	}
+	i := 0
+	for ; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return jsonError(in, key, i, err)
+		}
+		if key == sectionCustomers {
+			err = imp.customer(i, raw)
+		} else {
+			err = imp.order(i, raw)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return jsonError(in, key, i, err)
+	}
+	return nil
+}
+
+// jsonError turns a decoder error into an ImportError with the byte offset
+// or the length of a truncated file; a failing reader stays a plain error.
+func jsonError(in *countingReader, section string, index int, err error) error {
+	if in.err != nil && in.err != io.EOF {
+		return fmt.Errorf("import: read: %w", in.err)
+	}
+	e := &ImportError{Section: section, Index: index}
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &syn):
+		e.Reason = fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)
+	case in.n == 0 && errors.Is(err, io.EOF):
+		e.Reason = `the file is empty; expected a JSON object like {"customers": [...], "orders": [...]}`
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		e.Reason = fmt.Sprintf("the file ends at byte %d before the JSON is complete; is it truncated?", in.n)
+	default:
+		return fmt.Errorf("import: %w", err)
+	}
+	return e
+}
+
+// describeToken names a top-level JSON token for an error message.
+func describeToken(tok json.Token) string {
+	switch tok {
+	case json.Delim('{'):
+		return "an object"
+	case json.Delim('['):
+		return "an array"
+	case nil:
+		return "null"
+	}
+	switch tok.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+type customerRecord struct {
+	OpenID   string   `json:"openid"`
+	Name     string   `json:"name"`
+	Phone    string   `json:"phone"`
+	Level    string   `json:"level"`
+	Tags     []string `json:"tags"`
+	Note     string   `json:"note"`
+	AdminURL string   `json:"admin_url"`
+}
+
+// orderRecord keeps items and refund raw so that each is decoded on its own
+// and its errors carry its path ("items[2].qty"); numbers are pointers so
+// that a missing amount is an error rather than a silent zero.
+type orderRecord struct {
+	OrderNo    string            `json:"order_no"`
+	OpenID     string            `json:"openid"`
+	CreatedAt  string            `json:"created_at"`
+	Status     string            `json:"status"`
+	AmountFen  *int64            `json:"amount_fen"`
+	Items      []json.RawMessage `json:"items"`
+	Carrier    string            `json:"carrier"`
+	TrackingNo string            `json:"tracking_no"`
+	Address    string            `json:"address"`
+	Refund     json.RawMessage   `json:"refund"`
+	AdminURL   string            `json:"admin_url"`
+}
+
+type itemRecord struct {
+	Title    string `json:"title"`
+	SKU      string `json:"sku"`
+	Qty      *int   `json:"qty"`
+	PriceFen *int64 `json:"price_fen"`
+}
+
+type refundRecord struct {
+	Status    string `json:"status"`
+	AmountFen *int64 `json:"amount_fen"`
+	Reason    string `json:"reason"`
+}
+
+// fieldError is a validation failure within one record, before it is given
+// its section and index.
+type fieldError struct{ field, reason string }
+
+func failf(field, format string, args ...any) *fieldError {
+	return &fieldError{field, fmt.Sprintf(format, args...)}
+}
+
+// within puts a sub-record's error under its path in the record.
+func (e *fieldError) within(path string) *fieldError {
+	if e.field == "" {
+		return &fieldError{path, e.reason}
+	}
+	return &fieldError{path + "." + e.field, e.reason}
+}
+
+func (imp *importer) customer(i int, raw json.RawMessage) error {
+	fail := func(e *fieldError) error {
+		return &ImportError{Section: sectionCustomers, Index: i, Field: e.field, Reason: e.reason}
+	}
+	var rec customerRecord
+	if e := decodeStrict(raw, &rec); e != nil {
+		return fail(e)
+	}
+	if e := rec.validate(); e != nil {
+		return fail(e)
+	}
+	if first, dup := imp.customers[rec.OpenID]; dup {
+		return fail(failf("openid", "duplicate of customers[%d]; each customer must appear once", first))
+	}
+	imp.customers[rec.OpenID] = i
+
+	tags := []byte("[]")
+	if len(rec.Tags) > 0 {
+		var err error
+		if tags, err = json.Marshal(rec.Tags); err != nil {
+			return fmt.Errorf("import customers[%d]: tags: %w", i, err)
+		}
+	}
+	if _, err := imp.upsertCustomer.ExecContext(imp.ctx, rec.OpenID, rec.Name, rec.Phone, rec.Level,
+		string(tags), rec.Note, rec.AdminURL); err != nil {
+		return fmt.Errorf("import customers[%d]: %w", i, err)
+	}
+	imp.stats.Customers++
+	return nil
+}
+
+func (rec *customerRecord) validate() *fieldError {
+	if e := checkOpenID(rec.OpenID); e != nil {
+		return e
+	}
+	if strings.TrimSpace(rec.Name) == "" {
+		return failf("name", "required: the customer's name as the shop knows it")
+	}
+	if i := strings.IndexFunc(rec.Phone, func(r rune) bool {
+		return !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == ' ')
+	}); i >= 0 {
+		bad, _ := utf8.DecodeRuneInString(rec.Phone[i:])
+		return failf("phone", `must contain only digits, "+", "-" and spaces (found %q)`, bad)
+	}
+	for i, t := range rec.Tags {
+		if strings.TrimSpace(t) == "" {
+			return failf(fmt.Sprintf("tags[%d]", i), "must not be empty")
+		}
+	}
+	return checkURL(rec.AdminURL)
+}
+
+func (imp *importer) order(i int, raw json.RawMessage) error {
+	fail := func(e *fieldError) error {
+		return &ImportError{Section: sectionOrders, Index: i, Field: e.field, Reason: e.reason}
+	}
+	var rec orderRecord
+	if e := decodeStrict(raw, &rec); e != nil {
+		return fail(e)
+	}
+	o, e := rec.validate()
+	if e != nil {
+		return fail(e)
+	}
+	if first, dup := imp.orders[o.OrderNo]; dup {
+		return fail(failf("order_no", "duplicate of orders[%d]; each order_no must appear once", first))
+	}
+	imp.orders[o.OrderNo] = i
+
+	var id int64
+	if err := imp.upsertOrder.QueryRowContext(imp.ctx, o.OrderNo, o.OpenID, o.CreatedAt.UnixNano(),
+		o.CreatedAt.Format(time.RFC3339Nano), o.Status, o.AmountFen, o.Carrier, o.TrackingNo,
+		o.Address, o.Refund.Status, o.Refund.AmountFen, o.Refund.Reason, o.AdminURL).Scan(&id); err != nil {
+		return fmt.Errorf("import orders[%d]: %w", i, err)
+	}
+	if _, err := imp.deleteItems.ExecContext(imp.ctx, id); err != nil {
+		return fmt.Errorf("import orders[%d]: replace items: %w", i, err)
+	}
+	for pos, it := range o.Items {
+		if _, err := imp.insertItem.ExecContext(imp.ctx, id, pos, it.Title, it.SKU, it.Qty, it.PriceFen); err != nil {
+			return fmt.Errorf("import orders[%d].items[%d]: %w", i, pos, err)
+		}
+	}
+	imp.stats.Orders++
+	imp.stats.Items += len(o.Items)
+	return nil
+}
+
+// Time bounds for created_at: UnixNano, the sort key, is defined from 1678
+// to 2262, and a shop's orders are well inside 1970–2200.
+const minOrderYear, maxOrderYear = 1970, 2200
+
+// exampleTime is the created_at shown to the user when theirs is wrong.
+const exampleTime = "2026-11-20T10:00:00+08:00"
+
+// validate checks the fields in file-format order and returns the order
+// with its status normalized.
+func (rec *orderRecord) validate() (Order, *fieldError) {
+	o := Order{OrderNo: rec.OrderNo, OpenID: rec.OpenID, Carrier: rec.Carrier,
+		TrackingNo: rec.TrackingNo, Address: rec.Address, AdminURL: rec.AdminURL}
+	if strings.TrimSpace(rec.OrderNo) == "" {
+		return o, failf("order_no", "required: the shop's order number")
+	}
+	if e := checkOpenID(rec.OpenID); e != nil {
+		return o, e
+	}
+	if rec.CreatedAt == "" {
+		return o, failf("created_at", "required: an RFC 3339 time like %q", exampleTime)
+	}
+	t, err := time.Parse(time.RFC3339, rec.CreatedAt)
+	if err != nil {
+		return o, failf("created_at", "must be an RFC 3339 time like %q (got %q)", exampleTime, rec.CreatedAt)
+	}
+	if t.Year() < minOrderYear || t.Year() > maxOrderYear {
+		return o, failf("created_at", "must be between %d and %d (got %q)", minOrderYear, maxOrderYear, rec.CreatedAt)
+	}
+	o.CreatedAt = t
+	if rec.Status == "" {
+		return o, failf("status", "required: one of %s", strings.Join(canonicalOrderStatuses, ", "))
+	}
+	var ok bool
+	if o.Status, ok = normalizeOrderStatus(rec.Status); !ok {
+		return o, failf("status", "must be one of %s, or a Chinese label, WeChat shop code or Taobao-style status for one of them (got %q)",
+			strings.Join(canonicalOrderStatuses, ", "), rec.Status)
+	}
+	if rec.AmountFen == nil {
+		return o, failf("amount_fen", "required: the amount paid in fen (1 yuan = 100 fen)")
+	}
+	if o.AmountFen = *rec.AmountFen; o.AmountFen < 0 {
+		return o, failf("amount_fen", "must not be negative (got %d)", o.AmountFen)
+	}
+	if len(rec.Items) == 0 {
+		return o, failf("items", "must list at least one item")
+	}
+	o.Items = make([]Item, len(rec.Items))
+	for i, raw := range rec.Items {
+		var e *fieldError
+		if o.Items[i], e = validateItem(raw); e != nil {
+			return o, e.within(fmt.Sprintf("items[%d]", i))
+		}
+	}
+	var e *fieldError
+	if o.Refund, e = validateRefund(rec.Refund, o.AmountFen); e != nil {
+		return o, e.within("refund")
+	}
+	return o, checkURL(rec.AdminURL)
+}
+
+func validateItem(raw json.RawMessage) (Item, *fieldError) {
+	var rec itemRecord
+	if e := decodeStrict(raw, &rec); e != nil {
+		return Item{}, e
+	}
+	it := Item{Title: rec.Title, SKU: rec.SKU}
+	if strings.TrimSpace(rec.Title) == "" {
+		return it, failf("title", "required: the product name")
+	}
+	if rec.Qty == nil {
+		return it, failf("qty", "required: a positive integer")
+	}
+	if it.Qty = *rec.Qty; it.Qty < 1 {
+		return it, failf("qty", "must be a positive integer (got %d)", it.Qty)
+	}
+	if rec.PriceFen == nil {
+		return it, failf("price_fen", "required: the unit price in fen (use 0 for a free item)")
+	}
+	if it.PriceFen = *rec.PriceFen; it.PriceFen < 0 {
+		return it, failf("price_fen", "must not be negative (got %d)", it.PriceFen)
+	}
+	return it, nil
+}
+
+// refundStatuses are the after-sales states, in the order they happen.
+var refundStatuses = []string{"none", "requested", "approved", "returned", "refunded", "rejected"}
+
+func validateRefund(raw json.RawMessage, orderFen int64) (Refund, *fieldError) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return Refund{Status: "none"}, nil
+	}
+	var rec refundRecord
+	if e := decodeStrict(raw, &rec); e != nil {
+		return Refund{}, e
+	}
+	rf := Refund{Status: strings.ToLower(strings.TrimSpace(rec.Status)), Reason: rec.Reason}
+	if rf.Status == "" {
+		return rf, failf("status", "required: one of %s", strings.Join(refundStatuses, ", "))
+	}
+	if !slices.Contains(refundStatuses, rf.Status) {
+		return rf, failf("status", "must be one of %s (got %q)", strings.Join(refundStatuses, ", "), rec.Status)
+	}
+	if rec.AmountFen != nil {
+		rf.AmountFen = *rec.AmountFen
+	}
+	if rf.AmountFen < 0 {
+		return rf, failf("amount_fen", "must not be negative (got %d)", rf.AmountFen)
+	}
+	if rf.AmountFen > orderFen {
+		return rf, failf("amount_fen", "must not exceed the order's amount_fen %d (got %d)", orderFen, rf.AmountFen)
+	}
+	return rf, nil
+}
+
+func checkOpenID(openid string) *fieldError {
+	if openid == "" {
+		return failf("openid", "required: the user's openid in the mini-program")
+	}
+	if strings.IndexFunc(openid, unicode.IsSpace) >= 0 {
+		return failf("openid", "must not contain whitespace (got %q)", openid)
+	}
+	return nil
+}
+
+func checkURL(raw string) *fieldError {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return failf("admin_url", "must be an absolute http(s) URL like %q (got %q)",
+			"https://shop.example/admin/u/42", raw)
+	}
+	return nil
+}
+
+// decodeStrict decodes one JSON object into a record, rejecting unknown keys
+// and wrong types, and says which key was at fault.
+func decodeStrict(raw json.RawMessage, v any) *fieldError {
+	if string(raw) == "null" {
+		return &fieldError{"", "must be a JSON object (got null)"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		return nil
+	}
+	fields := jsonFields(v)
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &fieldError{te.Field, typeReason(te, fields)}
+	}
+	if key, ok := unknownKey(raw, fields); ok {
+		names := make([]string, len(fields))
+		for i, f := range fields {
+			names[i] = f.name
+		}
+		return &fieldError{key, "unknown field; expected one of " + strings.Join(names, ", ")}
+	}
+	return &fieldError{"", err.Error()}
+}
+
+// jsonField is a record struct field as the JSON file names it.
+type jsonField struct {
+	name string
+	typ  reflect.Type
+}
+
+// jsonFields lists a record struct's JSON keys and types.
+func jsonFields(v any) []jsonField {
+	t := reflect.TypeOf(v).Elem()
+	fields := make([]jsonField, t.NumField())
+	for i := range fields {
+		f := t.Field(i)
+		fields[i].name, _, _ = strings.Cut(f.Tag.Get("json"), ",")
+		fields[i].typ = f.Type
+	}
+	return fields
+}
+
+// unknownKey finds the first key of the object that matches no field, the
+// way encoding/json matches them (case-insensitively).
+func unknownKey(raw []byte, fields []jsonField) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		key, _ := tok.(string)
+		if !slices.ContainsFunc(fields, func(f jsonField) bool { return strings.EqualFold(f.name, key) }) {
+			return key, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// typeReason says what type a field should have had.
+func typeReason(te *json.UnmarshalTypeError, fields []jsonField) string {
+	got := " (got " + te.Value + ")"
+	if te.Field == "" {
+		return "must be a JSON object" + got
+	}
+	want := typeNoun(te.Type)
+	if i := slices.IndexFunc(fields, func(f jsonField) bool { return f.name == te.Field }); i >= 0 {
+		ft := fields[i].typ
+		if ft.Kind() == reflect.Slice && te.Type.Kind() != reflect.Slice {
+			want = "an array of " + strings.TrimPrefix(strings.TrimPrefix(typeNoun(ft.Elem()), "a "), "an ") + "s"
+		}
+	}
+	if strings.HasSuffix(te.Field, "_fen") && want == "an integer" {
+		want = "a whole number of fen (1 yuan = 100 fen)"
+	}
+	return "must be " + want + got
+}
+
+func typeNoun(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Slice:
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+// orderStatusSpellings lists, for each status the sidebar knows, the other
+// spellings shop exports use (see Import). Keys are compared lower-cased
+// with "-" and " " as "_".
+var orderStatusSpellings = []struct {
+	status  string
+	aliases []string
+}{
+	{"pending", []string{"unpaid", "wait_pay", "wait_buyer_pay", "10", "待付款", "待支付", "未付款"}},
+	{"paid", []string{"wait_seller_send_goods", "to_ship", "20", "待发货", "已付款", "已支付"}},
+	{"partially_shipped", []string{"seller_consigned_part", "21", "部分发货"}},
+	{"shipped", []string{"wait_buyer_confirm_goods", "30", "已发货", "待收货", "运输中"}},
+	{"delivered", []string{"trade_buyer_signed", "已签收", "已收货"}},
+	{"completed", []string{"complete", "finished", "trade_finished", "trade_success", "100", "已完成", "交易成功", "交易完成"}},
+	{"cancelled", []string{"canceled", "trade_closed_by_taobao", "250", "已取消"}},
+	{"closed", []string{"trade_closed", "trade_close", "200", "已关闭", "交易关闭"}},
+	{"refunding", []string{"售后中", "退款中"}},
+	{"refunded", []string{"已退款"}},
+}
+
+var canonicalOrderStatuses, orderStatuses = func() ([]string, map[string]string) {
+	names := make([]string, 0, len(orderStatusSpellings))
+	m := map[string]string{}
+	for _, s := range orderStatusSpellings {
+		names = append(names, s.status)
+		m[s.status] = s.status
+		for _, a := range s.aliases {
+			m[a] = s.status
+		}
+	}
+	return names, m
+}()
+
+var statusSeparators = strings.NewReplacer("-", "_", " ", "_")
+
+// normalizeOrderStatus maps any accepted spelling to the status stored.
+func normalizeOrderStatus(s string) (string, bool) {
+	status, ok := orderStatuses[statusSeparators.Replace(strings.ToLower(strings.TrimSpace(s)))]
+	return status, ok
+}

@@ -1,0 +1,382 @@
+package sidebar
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+// openSQLiteTestDB opens a fresh database file the way the CLI does.
+func openSQLiteTestDB(t testing.TB) *sql.DB {
+	t.Helper()
+	dsn := "file:" + filepath.Join(t.TempDir(), "kf.db") + "?_journal_mode=WAL&_busy_timeout=5000"
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return db
+}
+
+func newSQLiteTestBackend(t testing.TB) (*SQLiteBackend, *sql.DB) {
+	t.Helper()
+	db := openSQLiteTestDB(t)
+	b, err := NewSQLiteBackend(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return b, db
+}
+
+func importTestFile(t testing.TB, b *SQLiteBackend, name string) ImportStats {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", "import", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stats, err := b.Import(context.Background(), f)
+	if err != nil {
+		t.Fatalf("import %s: %v", name, err)
+	}
+	return stats
+}
+
+// wantFromImportFiles computes what Lookup should return after importing
+// the files in order, using only encoding/json and the Customer types, so
+// that it shares no code with the importer it checks.
+func wantFromImportFiles(t *testing.T, names ...string) map[string]*Customer {
+	t.Helper()
+	customers := map[string]*Customer{}
+	orders := map[string]Order{}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join("testdata", "import", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct {
+			Customers []Customer `json:"customers"`
+			Orders    []Order    `json:"orders"`
+		}
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, c := range f.Customers {
+			if len(c.Tags) == 0 {
+				c.Tags = nil
+			}
+			customers[c.OpenID] = &c
+		}
+		for _, o := range f.Orders {
+			if o.Refund.Status == "" {
+				o.Refund.Status = "none"
+			}
+			orders[o.OrderNo] = o
+		}
+	}
+	for _, o := range orders {
+		c := customers[o.OpenID]
+		if c == nil {
+			c = &Customer{OpenID: o.OpenID}
+			customers[o.OpenID] = c
+		}
+		c.Orders = append(c.Orders, o)
+	}
+	for _, c := range customers {
+		slices.SortFunc(c.Orders, func(a, b Order) int {
+			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(b.OrderNo, a.OrderNo)
+		})
+	}
+	return customers
+}
+
+// checkLookups compares every customer's Lookup with want by JSON encoding,
+// which is what the sidebar receives.
+func checkLookups(t *testing.T, b *SQLiteBackend, want map[string]*Customer) {
+	t.Helper()
+	for openid, w := range want {
+		got, err := b.Lookup(context.Background(), openid)
+		if err != nil {
+			t.Errorf("Lookup(%s): %v", openid, err)
+			continue
+		}
+		gotJSON, _ := json.MarshalIndent(got, "", "  ")
+		wantJSON, _ := json.MarshalIndent(w, "", "  ")
+		if string(gotJSON) != string(wantJSON) {
+			t.Errorf("Lookup(%s):\ngot  %s\nwant %s", openid, gotJSON, wantJSON)
+		}
+	}
+}
+
+func TestSQLiteLookupReturnsImport(t *testing.T) {
+	b, _ := newSQLiteTestBackend(t)
+	got := importTestFile(t, b, "good.json")
+	if want := (ImportStats{Customers: 3, Orders: 5, Items: 7}); got != want {
+		t.Errorf("stats = %+v, want %+v", got, want)
+	}
+	checkLookups(t, b, wantFromImportFiles(t, "good.json"))
+}
+
+func TestSQLiteLookupOrdersWithoutCustomer(t *testing.T) {
+	b, _ := newSQLiteTestBackend(t)
+	importTestFile(t, b, "good.json")
+	c, err := b.Lookup(context.Background(), "oD4_guest_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.OpenID != "oD4_guest_only" || c.Name != "" || len(c.Orders) != 1 || c.Orders[0].OrderNo != "GUEST-1" {
+		t.Errorf("got %+v, want only the openid and order GUEST-1", c)
+	}
+}
+
+func TestSQLiteLookupNotFound(t *testing.T) {
+	b, _ := newSQLiteTestBackend(t)
+	for _, openid := range []string{"oNobody", ""} {
+		if _, err := b.Lookup(context.Background(), openid); !errors.Is(err, ErrNotFound) {
+			t.Errorf("empty db: Lookup(%q) error = %v, want ErrNotFound", openid, err)
+		}
+	}
+	importTestFile(t, b, "good.json")
+	if _, err := b.Lookup(context.Background(), "oNobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup(oNobody) error = %v, want ErrNotFound", err)
+	}
+}
+
+func TestSQLiteLookupNewestFirstAndLimited(t *testing.T) {
+	b, _ := newSQLiteTestBackend(t)
+	// Text order and time order differ on purpose: +08:00 and Z times
+	// interleave, and two orders share an instant (ties go by order_no).
+	created := map[string]string{
+		"N1": "2026-11-20T10:00:00+08:00", // 02:00Z
+		"N2": "2026-11-20T03:00:00Z",
+		"N3": "2026-11-20T11:30:00+08:00", // 03:30Z
+		"N4": "2026-11-19T23:00:00-05:00", // 2026-11-20 04:00Z
+		"N5": "2026-11-20T12:00:00+08:00", // 04:00Z, same instant as N4
+		"N6": "2025-01-01T00:00:00Z",
+	}
+	var sb strings.Builder
+	sb.WriteString(`{"orders": [`)
+	i := 0
+	for no, at := range created {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		i++
+		fmt.Fprintf(&sb, `{"order_no": %q, "openid": "oLimit", "created_at": %q, "status": "paid",
+			"amount_fen": 1, "items": [{"title": "t", "qty": 1, "price_fen": 1}]}`, no, at)
+	}
+	sb.WriteString(`]}`)
+	if _, err := b.Import(context.Background(), strings.NewReader(sb.String())); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		recent int
+		want   []string
+	}{
+		{0, []string{"N5", "N4", "N3", "N2", "N1", "N6"}},
+		{3, []string{"N5", "N4", "N3"}},
+		{1, []string{"N5"}},
+	}
+	for _, tt := range tests {
+		b.RecentOrders = tt.recent
+		c, err := b.Lookup(context.Background(), "oLimit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range c.Orders {
+			got = append(got, o.OrderNo)
+			if want := created[o.OrderNo]; o.CreatedAt.Format(time.RFC3339) != want {
+				t.Errorf("%s created_at = %s, want %s (zone kept)", o.OrderNo, o.CreatedAt.Format(time.RFC3339), want)
+			}
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("RecentOrders=%d: orders %v, want %v", tt.recent, got, tt.want)
+		}
+	}
+}
+
+func TestSQLiteLookupHonoursContext(t *testing.T) {
+	b, _ := newSQLiteTestBackend(t)
+	importTestFile(t, b, "good.json")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Lookup(ctx, "oA1bC2dE3fG4hI5jK6lM7nO8pQ9r"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: error = %v, want context.Canceled", err)
+	}
+	ctx, cancel = context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	if _, err := b.Lookup(ctx, "oA1bC2dE3fG4hI5jK6lM7nO8pQ9r"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("past deadline: error = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// TestSQLiteLookupUsesIndex guards the query plans: a lookup must be a few
+// index probes, never a scan or a sort, whatever the table size.
+func TestSQLiteLookupUsesIndex(t *testing.T) {
+	_, db := newSQLiteTestBackend(t)
+	tests := []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{"customer", lookupCustomerSQL, "SEARCH kf_customers USING PRIMARY KEY (openid=?)"},
+		{"orders", lookupOrdersSQL, "SEARCH kf_orders USING INDEX kf_orders_openid_created (openid=?)"},
+		{"items", lookupItemsSQL, "SEARCH kf_order_items USING PRIMARY KEY (order_id=?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := []any{"oX", 20}[:strings.Count(tt.query, "?")]
+			rows, err := db.Query("EXPLAIN QUERY PLAN "+tt.query, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, notused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(plan, "\n")
+			if !strings.Contains(joined, tt.want) {
+				t.Errorf("plan:\n%s\nwant a step %q", joined, tt.want)
+			}
+			for _, bad := range []string{"SCAN kf_", "TEMP B-TREE"} {
+				if strings.Contains(joined, bad) {
+					t.Errorf("plan:\n%s\nhas %q", joined, bad)
+				}
+			}
+		})
+	}
+}
+
+func TestNewSQLiteBackendTwiceKeepsData(t *testing.T) {
+	b, db := newSQLiteTestBackend(t)
+	importTestFile(t, b, "good.json")
+	again, err := NewSQLiteBackend(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	checkLookups(t, again, wantFromImportFiles(t, "good.json"))
+}
+
+// writeGeneratedImport writes an import file of n customers with m orders
+// spread over them, two items each, for benchmarks and large-import tests.
+func writeGeneratedImport(w io.Writer, n, m int) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString(`{"customers": [`)
+	for i := range n {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		fmt.Fprintf(bw, `{"openid": "oGen%08d", "name": "客户%d", "phone": "138%08d", "level": "VIP%d", "tags": ["生成"],
+			"admin_url": "https://shop.example/admin/u/%d"}`, i, i, i, i%5, i)
+	}
+	bw.WriteString(`], "orders": [`)
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	for i := range m {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		fmt.Fprintf(bw, `{"order_no": "G%09d", "openid": "oGen%08d", "created_at": %q, "status": "shipped",
+			"amount_fen": 12900, "items": [{"title": "保温杯", "sku": "CUP-%d", "qty": 1, "price_fen": 12700},
+			{"title": "杯套", "qty": 2, "price_fen": 100}], "carrier": "顺丰", "tracking_no": "SF%010d",
+			"address": "上海市浦东新区世纪大道 %d 号", "admin_url": "https://shop.example/admin/o/G%09d"}`,
+			i, i%n, base.Add(time.Duration(i)*time.Minute).Format(time.RFC3339), i%100, i, i%1000, i)
+	}
+	bw.WriteString(`]}`)
+	return bw.Flush()
+}
+
+// importGenerated streams a generated file into b through a pipe.
+func importGenerated(t testing.TB, b *SQLiteBackend, n, m int) ImportStats {
+	t.Helper()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(writeGeneratedImport(pw, n, m)) }()
+	stats, err := b.Import(context.Background(), pr)
+	pr.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stats
+}
+
+// BenchmarkLookup measures Lookup on 10 000 customers with 100 000 orders
+// (10 orders of 2 items each per customer), built once by Import.
+func BenchmarkLookup(b *testing.B) {
+	const customers, orders = 10_000, 100_000
+	be, _ := newSQLiteTestBackend(b)
+	start := time.Now()
+	stats := importGenerated(b, be, customers, orders)
+	took := time.Since(start)
+	b.Logf("built %+v in %v: %.0f orders/s", stats, took.Round(time.Millisecond), float64(stats.Orders)/took.Seconds())
+
+	openids := make([]string, customers)
+	for i := range openids {
+		openids[i] = fmt.Sprintf("oGen%08d", i)
+	}
+	ctx := context.Background()
+	b.Run("known", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			c, err := be.Lookup(ctx, openids[i%customers])
+			if err != nil || len(c.Orders) != orders/customers {
+				b.Fatalf("Lookup: %v, %d orders", err, len(c.Orders))
+			}
+			i++
+		}
+	})
+	b.Run("unknown", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := be.Lookup(ctx, "oNobody"); !errors.Is(err, ErrNotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				if _, err := be.Lookup(ctx, openids[i%customers]); err != nil {
+					b.Error(err)
+					return
+				}
+				i += 7
+			}
+		})
+	})
+}
