@@ -1,0 +1,370 @@
+package sidebar
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/kfsidebar/kfsidebar/proxy"
+)
+
+// Resolver is what the hub needs from the session map: it turns what the
+// page shows about a chat into a known user. proxy.Sessions implements it;
+// tests use a fake.
+type Resolver interface {
+	// Resolve answers which known user a chat in the page is.
+	Resolve(q proxy.Query) proxy.Resolution
+	// Get returns the freshest record of a user the agent picked.
+	Get(openid string) (proxy.Record, bool)
+	// Subscribe signals after every change, so a chat selected before its
+	// accept response was scanned is answered as soon as it is; cancel
+	// stops the signals and closes the channel.
+	Subscribe() (<-chan struct{}, func())
+}
+
+var _ Resolver = (*proxy.Sessions)(nil)
+
+// Defaults of HubOptions, and the websocket timings. Pings every 25 s keep
+// idle connections alive through anything that drops quiet TCP flows, and
+// a peer that has not answered for 60 s is gone (a closed laptop lid).
+const (
+	defaultLookupTimeout = 5 * time.Second
+	defaultSendBuffer    = 32
+	maxMessageSize       = 64 << 10
+	defaultPingPeriod    = 25 * time.Second
+	defaultPongWait      = 60 * time.Second
+	defaultWriteWait     = 10 * time.Second
+)
+
+// HubOptions configure a Hub.
+type HubOptions struct {
+	// Resolver maps a chat in the page to a known user. Required.
+	Resolver Resolver
+	// Backend answers who a user is in the shop. Required.
+	Backend Backend
+	// Token is the per-process secret carried by the injected script URL
+	// (?t=) and checked on the websocket, so that no other page and no
+	// other local program can ask for customer data. Required.
+	Token string
+	// AllowedOrigins are the exact Origin values accepted on the
+	// websocket, e.g. "https://mpkf.weixin.qq.com". A request without an
+	// Origin is refused: every browser sends one on a websocket.
+	AllowedOrigins []string
+	// LookupTimeout bounds each Backend lookup; default 5s.
+	LookupTimeout time.Duration
+	// SendBuffer is each client's outgoing queue; default 32. A client
+	// whose queue is full is dropped (its page reconnects): one stuck tab
+	// never slows the others.
+	SendBuffer int
+	// Logger gets connection events at Info and customer identifiers only
+	// at Debug; default discards.
+	Logger *slog.Logger
+}
+
+// Hub serves the sidebar script and its websocket. Each connected tab has
+// a reader and a writer goroutine, plus at most one lookup goroutine while
+// a request is being answered.
+type Hub struct {
+	resolver      Resolver
+	backend       Backend
+	tokenSum      [sha256.Size]byte
+	origins       map[string]bool
+	lookupTimeout time.Duration
+	sendBuffer    int
+	log           *slog.Logger
+
+	// Websocket timings; tests shorten them.
+	pingPeriod, pongWait, writeWait time.Duration
+
+	upgrader    websocket.Upgrader
+	ctx         context.Context // cancelled by Close; parent of every lookup
+	cancel      context.CancelFunc
+	unsubscribe func()
+	wg          sync.WaitGroup // every goroutine the hub started
+	closeOnce   sync.Once
+
+	mu      sync.Mutex
+	closed  bool
+	clients map[*client]struct{}
+}
+
+// NewHub checks the options and starts listening to the Resolver's change
+// signals. Close releases it.
+func NewHub(opts HubOptions) (*Hub, error) {
+	switch {
+	case opts.Resolver == nil:
+		return nil, errors.New("new hub: Resolver is required")
+	case opts.Backend == nil:
+		return nil, errors.New("new hub: Backend is required")
+	case opts.Token == "":
+		return nil, errors.New("new hub: Token is required")
+	}
+	h := &Hub{
+		resolver:      opts.Resolver,
+		backend:       opts.Backend,
+		tokenSum:      sha256.Sum256([]byte(opts.Token)),
+		origins:       make(map[string]bool, len(opts.AllowedOrigins)),
+		lookupTimeout: opts.LookupTimeout,
+		sendBuffer:    opts.SendBuffer,
+		log:           opts.Logger,
+		pingPeriod:    defaultPingPeriod,
+		pongWait:      defaultPongWait,
+		writeWait:     defaultWriteWait,
+		clients:       make(map[*client]struct{}),
+	}
+	for _, o := range opts.AllowedOrigins {
+		if o != "" {
+			h.origins[o] = true
+		}
+	}
+	if h.lookupTimeout <= 0 {
+		h.lookupTimeout = defaultLookupTimeout
+	}
+	if h.sendBuffer <= 0 {
+		h.sendBuffer = defaultSendBuffer
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	// Origin and token are checked before Upgrade is called.
+	h.upgrader.CheckOrigin = func(*http.Request) bool { return true }
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	changes, unsubscribe := h.resolver.Subscribe()
+	h.unsubscribe = unsubscribe
+	h.wg.Go(func() { h.watch(changes) })
+	return h, nil
+}
+
+// ServeHTTP answers the reserved paths of the console origin:
+// sidebar.js, the websocket ws, and 404 for anything else.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, ok := strings.CutPrefix(r.URL.Path, proxy.ReservedPrefix)
+	switch {
+	case ok && name == "sidebar.js":
+		serveScript(w, r)
+	case ok && name == "ws":
+		h.serveWS(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Clients is the number of connected sidebars.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// Close disconnects every sidebar, refuses new ones and returns once every
+// goroutine of the hub has returned.
+func (h *Hub) Close() {
+	h.closeOnce.Do(func() {
+		h.mu.Lock()
+		h.closed = true
+		clients := make([]*client, 0, len(h.clients))
+		for c := range h.clients {
+			clients = append(clients, c)
+		}
+		h.mu.Unlock()
+		h.cancel()
+		h.unsubscribe()
+		for _, c := range clients {
+			c.close("hub closed")
+		}
+		h.wg.Wait()
+	})
+}
+
+// serveWS checks Origin and token, then runs the connection's read loop
+// in the handler's goroutine and its writer in another.
+func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if !h.origins[origin] {
+		h.log.Info("websocket refused", "reason", "origin", "origin", origin)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	sum := sha256.Sum256([]byte(r.URL.Query().Get("t")))
+	if subtle.ConstantTimeCompare(sum[:], h.tokenSum[:]) != 1 {
+		h.log.Info("websocket refused", "reason", "token", "origin", origin)
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		// Upgrade has answered the request already.
+		h.log.Info("websocket upgrade failed", "err", err)
+		return
+	}
+	c := newClient(h, conn)
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		conn.Close()
+		return
+	}
+	h.clients[c] = struct{}{}
+	n := len(h.clients)
+	// Added under mu, so Close cannot be waiting yet.
+	h.wg.Add(2)
+	h.mu.Unlock()
+	h.log.Info("sidebar connected", "clients", n)
+	go c.writeLoop()
+	c.readLoop()
+}
+
+// remove forgets a closed client.
+func (h *Hub) remove(c *client, reason string) {
+	h.mu.Lock()
+	_, ok := h.clients[c]
+	delete(h.clients, c)
+	n := len(h.clients)
+	h.mu.Unlock()
+	if ok {
+		h.log.Info("sidebar disconnected", "reason", reason, "clients", n)
+	}
+}
+
+// watch re-resolves the waiting clients after every change of the
+// session map, until Close cancels the subscription.
+func (h *Hub) watch(changes <-chan struct{}) {
+	for {
+		select {
+		case _, ok := <-changes:
+			if !ok {
+				return
+			}
+		case <-h.ctx.Done():
+			return
+		}
+		h.mu.Lock()
+		clients := make([]*client, 0, len(h.clients))
+		for c := range h.clients {
+			clients = append(clients, c)
+		}
+		h.mu.Unlock()
+		for _, c := range clients {
+			c.push()
+		}
+	}
+}
+
+// client is one connected sidebar (one browser tab).
+type client struct {
+	hub  *Hub
+	conn *websocket.Conn
+	send chan []byte   // encoded messages; never closed, the writer stops on quit
+	quit chan struct{} // closed once by close
+	ctx  context.Context
+	stop context.CancelFunc // cancels ctx: the running lookup, if any
+
+	closeOnce sync.Once
+
+	mu   sync.Mutex
+	conv conversation // guarded by mu; see protocol.go
+}
+
+func newClient(h *Hub, conn *websocket.Conn) *client {
+	ctx, stop := context.WithCancel(h.ctx)
+	return &client{
+		hub:  h,
+		conn: conn,
+		send: make(chan []byte, h.sendBuffer),
+		quit: make(chan struct{}),
+		ctx:  ctx,
+		stop: stop,
+	}
+}
+
+// close disconnects the client; safe from any goroutine, any number of
+// times. Closing the connection unblocks both the reader and a writer
+// stuck on a peer that stopped reading.
+func (c *client) close(reason string) {
+	c.closeOnce.Do(func() {
+		close(c.quit)
+		c.stop()
+		c.conn.Close()
+		c.hub.remove(c, reason)
+	})
+}
+
+// readLoop decodes requests until the connection fails. A message that is
+// not a JSON text frame is a protocol violation and ends the connection.
+func (c *client) readLoop() {
+	defer c.hub.wg.Done()
+	reason := "closed by peer"
+	defer func() { c.close(reason) }()
+	c.conn.SetReadLimit(maxMessageSize)
+	alive := func() error { return c.conn.SetReadDeadline(time.Now().Add(c.hub.pongWait)) }
+	if err := alive(); err != nil {
+		return
+	}
+	c.conn.SetPongHandler(func(string) error { return alive() })
+	for {
+		kind, data, err := c.conn.ReadMessage()
+		if err != nil {
+			c.hub.log.Debug("websocket read", "err", err)
+			return
+		}
+		if err := alive(); err != nil {
+			return
+		}
+		if kind != websocket.TextMessage {
+			reason = "binary frame"
+			return
+		}
+		var req request
+		if err := json.Unmarshal(data, &req); err != nil {
+			reason = "malformed request"
+			return
+		}
+		c.handle(req)
+	}
+}
+
+// writeLoop sends queued messages and pings until the client is closed.
+func (c *client) writeLoop() {
+	defer c.hub.wg.Done()
+	ping := time.NewTicker(c.hub.pingPeriod)
+	defer ping.Stop()
+	for {
+		var err error
+		select {
+		case <-c.quit:
+			return
+		case data := <-c.send:
+			err = c.write(websocket.TextMessage, data)
+		case <-ping.C:
+			err = c.write(websocket.PingMessage, nil)
+		}
+		if err != nil {
+			c.hub.log.Debug("websocket write", "err", err)
+			c.close("write failed")
+			return
+		}
+	}
+}
+
+func (c *client) write(kind int, data []byte) error {
+	if err := c.conn.SetWriteDeadline(time.Now().Add(c.hub.writeWait)); err != nil {
+		return err
+	}
+	return c.conn.WriteMessage(kind, data)
+}
