@@ -1,0 +1,292 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httputil"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serveConsole handles one decrypted request to a console host: our own
+// paths are answered locally, everything else goes upstream.
+func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ReservedPrefix) {
+		recoverHandler(p.log, p.cfg.Local).ServeHTTP(w, r)
+		return
+	}
+	if !p.hosts.Contains(r.Host) {
+		// A browser reusing this connection for another host (HTTP/1.1
+		// does not, but be strict): that host was never meant to be
+		// decrypted.
+		http.Error(w, "kfsidebar: misdirected request\n", http.StatusMisdirectedRequest)
+		return
+	}
+	p.console.ServeHTTP(w, r)
+}
+
+func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			target, _ := pr.In.Context().Value(targetKey{}).(string)
+			if target == "" {
+				target = pr.In.Host
+			}
+			pr.Out.URL.Scheme = "https"
+			pr.Out.URL.Host = target
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: p.upstream,
+		// Stream every write at once: long polls and server-sent events
+		// must not sit in a buffer.
+		FlushInterval:  -1,
+		ModifyResponse: p.modifyResponse,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				return // the browser went away; nothing to tell it
+			}
+			p.log.Warn("console upstream failed", "host", r.Host, "path", r.URL.Path, "err", err)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, badGatewayText)
+		},
+	}
+}
+
+// modifyResponse decides, per console response, between pass-through,
+// HTML injection and scanning. It never returns an error: whatever goes
+// wrong in our code, the browser gets the original response.
+func (p *Proxy) modifyResponse(resp *http.Response) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("panic while inspecting a console response; passed through", "panic", v, "path", resp.Request.URL.Path)
+			err = nil
+		}
+	}()
+	if !hasBody(resp) {
+		return nil
+	}
+	if p.isPage(resp) {
+		p.rewritePage(resp)
+		return nil
+	}
+	source, target := Endpoint(resp.Request.URL)
+	if target || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
+		resp.Body = &scanBody{ReadCloser: resp.Body, p: p, resp: resp, source: source, limit: p.cfg.MaxBodyBytes}
+	}
+	return nil
+}
+
+func hasBody(resp *http.Response) bool {
+	switch {
+	case resp.Request.Method == http.MethodHead,
+		resp.StatusCode < 200, resp.StatusCode == http.StatusNoContent,
+		resp.StatusCode == http.StatusNotModified, resp.StatusCode == http.StatusPartialContent:
+		return false
+	}
+	return resp.Body != nil && resp.Body != http.NoBody
+}
+
+// isPage reports whether resp is a console HTML document worth injecting:
+// a successful top-level navigation answered with HTML (or no type).
+// Fetch/XHR answers are never injected, even when the console labels its
+// JSON text/html.
+func (p *Proxy) isPage(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusOK || resp.Request.Method != http.MethodGet {
+		return false
+	}
+	switch resp.Request.Header.Get("Sec-Fetch-Dest") {
+	case "", "document":
+	default:
+		return false
+	}
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == "text/html" || mt == "application/xhtml+xml")
+}
+
+// maybeJSON filters out responses that cannot be JSON, so images, scripts
+// and styles are streamed without a second look. Whether a body is JSON is
+// decided by parsing it, not by its label.
+func maybeJSON(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	for _, prefix := range []string{"image/", "audio/", "video/", "font/", "text/css", "application/wasm", "application/pdf"} {
+		if strings.HasPrefix(mt, prefix) {
+			return false
+		}
+	}
+	return !strings.Contains(mt, "javascript")
+}
+
+// rewritePage reads a console page, learns the chats in its inline
+// bootstrap and injects the sidebar script. Any failure restores the
+// original bytes.
+func (p *Proxy) rewritePage(resp *http.Response) {
+	path := resp.Request.URL.Path
+	orig, err := io.ReadAll(io.LimitReader(resp.Body, p.cfg.MaxBodyBytes+1))
+	rest := resp.Body
+	restore := func(reason string, err error) {
+		p.log.Warn("console page passed through unchanged", "reason", reason, "path", path, "err", err)
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(orig), rest), rest}
+	}
+	if err != nil {
+		restore("read failed", err)
+		return
+	}
+	if int64(len(orig)) > p.cfg.MaxBodyBytes {
+		restore("too large", nil)
+		return
+	}
+	rest.Close()
+	rest = http.NoBody
+	coding := resp.Header.Get("Content-Encoding")
+	doc, err := Decode(coding, orig, p.cfg.MaxBodyBytes)
+	if err != nil {
+		restore("cannot decode", err)
+		return
+	}
+	if !LooksLikeHTML(doc) {
+		restore("not html", nil)
+		return
+	}
+	if recs := ScanPage(doc, time.Now()); len(recs) > 0 {
+		p.add(resp.Request.Context(), SourcePage, recs)
+	}
+	inj := Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: HostOnly(resp.Request.Host)}
+	out, changed := InjectHTML(doc, inj)
+	if !changed {
+		resp.Body = io.NopCloser(bytes.NewReader(orig))
+		return
+	}
+	body, err := Encode(coding, out)
+	if err != nil {
+		restore("cannot encode", err)
+		return
+	}
+	h := resp.Header
+	for i, v := range h.Values("Content-Security-Policy") {
+		if patched, ok := PatchCSP(v, inj); ok {
+			h["Content-Security-Policy"][i] = patched
+		}
+	}
+	// The page is now ours: no validator may let a cache serve it as the
+	// upstream's, and no checksum may describe the old bytes.
+	h.Del("ETag")
+	h.Del("Last-Modified")
+	h.Del("Content-MD5")
+	h.Del("Digest")
+	h.Del("Repr-Digest")
+	h.Del("Content-Digest")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.ContentLength = int64(len(body))
+	resp.TransferEncoding = nil
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+}
+
+func (p *Proxy) add(ctx context.Context, source string, recs []Record) {
+	if err := p.cfg.Sink.Add(context.WithoutCancel(ctx), recs); err != nil {
+		p.log.Warn("could not store scanned chats (kept in memory)", "source", source, "err", err)
+	}
+	p.log.Debug("scanned chats", "source", source, "count", len(recs))
+}
+
+// scanBody streams a console response to the browser unchanged while
+// keeping a copy (up to limit); once the body has been read to the end, the
+// copy is scanned for chat users.
+type scanBody struct {
+	io.ReadCloser
+	p        *Proxy
+	resp     *http.Response
+	source   string
+	limit    int64
+	buf      bytes.Buffer
+	overflow bool
+	eof      bool
+	done     bool
+}
+
+func (b *scanBody) Read(q []byte) (int, error) {
+	n, err := b.ReadCloser.Read(q)
+	if n > 0 && !b.overflow {
+		if int64(b.buf.Len()+n) > b.limit {
+			b.overflow = true
+			b.buf = bytes.Buffer{}
+		} else {
+			b.buf.Write(q[:n])
+		}
+	}
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *scanBody) Close() error {
+	err := b.ReadCloser.Close()
+	if !b.done {
+		b.done = true
+		b.scan()
+	}
+	return err
+}
+
+func (b *scanBody) scan() {
+	defer func() {
+		if v := recover(); v != nil {
+			b.p.log.Error("panic while scanning a console response", "panic", v, "path", b.resp.Request.URL.Path)
+		}
+	}()
+	path := b.resp.Request.URL.Path
+	switch {
+	case !b.eof:
+		return // the browser went away mid-body; a partial document says nothing
+	case b.overflow:
+		b.p.log.Info("console response too large to scan; passed through unscanned", "path", path, "limit", b.limit)
+		return
+	}
+	doc, err := Decode(b.resp.Header.Get("Content-Encoding"), b.buf.Bytes(), b.limit)
+	if err != nil {
+		level := b.p.log.Debug
+		if b.source != SourceOther {
+			level = b.p.log.Warn
+		}
+		level("console response not scanned", "path", path, "err", err)
+		return
+	}
+	recs, err := ScanJSON(doc, b.source, time.Now())
+	if err != nil {
+		if b.source != SourceOther {
+			b.p.log.Warn("accept response is not JSON; passed through unscanned", "path", path, "err", err)
+		}
+		return
+	}
+	if len(recs) > 0 {
+		b.p.add(b.resp.Request.Context(), b.source, recs)
+	}
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// nonce returns a fresh CSP nonce for one injected page.
+func nonce() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
