@@ -1,0 +1,129 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy"
+)
+
+// Config is everything the proxy needs to run. DefaultConfig holds the
+// defaults; flags override them.
+type Config struct {
+	// DataDir holds the CA, the SQLite database and (later) the config file.
+	DataDir string
+	// Listen is the proxy's address; loopback unless the user insists.
+	Listen string
+	// ConsoleHosts are decrypted; everything else is tunnelled blind.
+	ConsoleHosts []string
+	// UpstreamCA is a PEM file of extra roots trusted for the console
+	// (staging setups); the system roots are always trusted.
+	UpstreamCA string
+	// Dial holds HOST:PORT=ADDR:PORT overrides.
+	Dial []string
+	// SessionTTL is how long a learned chat user is remembered.
+	SessionTTL time.Duration
+	// ScanTargetsOnly limits scanning to the three accept endpoints.
+	ScanTargetsOnly bool
+	// LogLevel is debug, info, warn or error.
+	LogLevel slog.Level
+}
+
+// DefaultConfig returns the defaults: data in the user's config directory
+// (or $KFSIDEBAR_DATA_DIR), proxy on 127.0.0.1:8787, the real console host,
+// chats remembered 72 h (the reply window is 48 h).
+func DefaultConfig() Config {
+	return Config{
+		DataDir:      defaultDataDir(),
+		Listen:       "127.0.0.1:8787",
+		ConsoleHosts: []string{proxy.DefaultConsoleHost},
+		SessionTTL:   proxy.DefaultSessionTTL,
+		LogLevel:     slog.LevelInfo,
+	}
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("KFSIDEBAR_DATA_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "kfsidebar")
+	}
+	return ".kfsidebar"
+}
+
+// bindFlags registers the flags that override c.
+func (c *Config) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the CA, the database and the config (env KFSIDEBAR_DATA_DIR)")
+	fs.StringVar(&c.Listen, "listen", c.Listen, "proxy address; anything but loopback exposes the proxy to your network")
+	hostsSet := false // the first --console-host replaces the default, later ones add
+	fs.Func("console-host", "a console host to decrypt (repeatable; default "+proxy.DefaultConsoleHost+")", func(v string) error {
+		if !hostsSet {
+			c.ConsoleHosts, hostsSet = nil, true
+		}
+		c.ConsoleHosts = append(c.ConsoleHosts, v)
+		return nil
+	})
+	fs.StringVar(&c.UpstreamCA, "upstream-ca", c.UpstreamCA, "PEM `file` of extra roots trusted for the console (staging)")
+	fs.Func("dial", "`HOST:PORT=ADDR:PORT` override: dial ADDR:PORT whenever HOST:PORT is asked for, keeping SNI and Host (repeatable; staging and tests)", func(v string) error {
+		if _, _, err := proxy.ParseDialOverride(v); err != nil {
+			return err
+		}
+		c.Dial = append(c.Dial, v)
+		return nil
+	})
+	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a chat user learned from the console is remembered")
+	fs.BoolVar(&c.ScanTargetsOnly, "scan-targets-only", c.ScanTargetsOnly, "scan only the three accept endpoints, not every console JSON response")
+	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (customer data is logged only at debug)")
+}
+
+// check validates c and names the bad setting.
+func (c *Config) check() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir: must not be empty"))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8787", c.Listen))
+	}
+	for _, h := range c.ConsoleHosts {
+		if h = proxy.HostOnly(h); h == "" || net.ParseIP(h) != nil || strings.ContainsAny(h, "/ ") {
+			errs = append(errs, fmt.Errorf("--console-host %q: want a DNS name like %s", h, proxy.DefaultConsoleHost))
+		}
+	}
+	if c.SessionTTL <= 0 {
+		errs = append(errs, fmt.Errorf("--session-ttl %v: must be positive, e.g. 72h", c.SessionTTL))
+	}
+	return errors.Join(errs...)
+}
+
+// dialOverrides turns the --dial values into the proxy's map.
+func (c *Config) dialOverrides() map[string]string {
+	m := make(map[string]string, len(c.Dial))
+	for _, d := range c.Dial {
+		from, to, _ := proxy.ParseDialOverride(d) // validated by the flag
+		m[from] = to
+	}
+	return m
+}
+
+// isLoopback reports whether the listen address only accepts local
+// connections.
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

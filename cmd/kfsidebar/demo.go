@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
+)
+
+// demoHosts are dialed to the simulated console: the console itself and
+// the avatar hosts its pages point at.
+var demoHosts = []string{proxy.DefaultConsoleHost, "wx.qlogo.cn", "thirdwx.qlogo.cn"}
+
+func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
+	cfg := DefaultConfig()
+	cfg.DataDir = filepath.Join(filepath.Dir(cfg.DataDir), "kfsidebar-demo")
+	var open bool
+	fs := newFlagSet("demo", "demo [--open] [flags]",
+		"Run a simulated WeChat customer-service console with demo customers and\n"+
+			"orders, and kfsidebar in front of it. Nothing on this machine is changed:\n"+
+			"the demo has its own data directory and its own browser profile.", errOut)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the demo's CA, database and browser profile")
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "proxy address")
+	fs.BoolVar(&open, "open", false, "also launch Chrome, Edge or Chromium (a separate demo profile) on the demo console")
+	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	log := newLogger(errOut, cfg.LogLevel)
+	sim, err := mpkftest.NewServer(mpkftest.Options{Logger: log.With("component", "simulated-console")})
+	if err != nil {
+		return fmt.Errorf("start simulated console: %w", err)
+	}
+	defer sim.Close()
+	for _, h := range demoHosts {
+		cfg.Dial = append(cfg.Dial, h+":443="+sim.Addr())
+	}
+	s, err := startServer(ctx, cfg, []*x509.Certificate{sim.CA().Cert}, log)
+	if err != nil {
+		return err
+	}
+	stats, err := s.backend.Import(ctx, bytes.NewReader(mpkftest.DemoOrdersJSON))
+	if err != nil {
+		s.close()
+		return fmt.Errorf("load demo orders: %w", err)
+	}
+	profile := filepath.Join(cfg.DataDir, "browser-profile")
+	browserCmd := browserArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
+	fmt.Fprintf(out, "kfsidebar %s demo: simulated console with %d demo customers, %d orders\n", versionString(), stats.Customers, stats.Orders)
+	fmt.Fprintf(out, "  proxy:          %s\n", s.addr)
+	fmt.Fprintf(out, "  console:        %s\n", sim.URL())
+	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", proxy.DefaultConsoleHost)
+	fmt.Fprintf(out, "  data:           %s\n\n", cfg.DataDir)
+	fmt.Fprint(out, "Open the demo console in a Chromium-family browser with a fresh profile:\n\n  ")
+	browser := findBrowser()
+	name := browser
+	if name == "" {
+		name = "chromium"
+	}
+	quoted := []string{shellQuote(name)}
+	for _, a := range browserCmd {
+		quoted = append(quoted, shellQuote(a))
+	}
+	fmt.Fprintf(out, "%s\n\n", strings.Join(quoted, " "))
+	fmt.Fprint(out, "Then accept a waiting customer (接入), or switch on 自动接入, and click the chat:\n"+
+		"the sidebar on the right shows who they are and their orders.\nPress Ctrl+C to stop.\n")
+	if open {
+		if browser == "" {
+			fmt.Fprintln(out, "\n--open: no Chrome, Edge or Chromium found; run the command above in any Chromium-family browser.")
+		} else {
+			cmd := exec.Command(browser, browserCmd...)
+			cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+			if err := cmd.Start(); err != nil {
+				fmt.Fprintf(out, "\n--open: could not start %s: %v\n", browser, err)
+			} else {
+				defer func() {
+					if cmd.Process != nil {
+						cmd.Process.Signal(os.Interrupt)
+						cmd.Wait()
+					}
+				}()
+			}
+		}
+	}
+	return s.serve(ctx)
+}

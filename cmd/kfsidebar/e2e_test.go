@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
+)
+
+// The end-to-end tests drive kfsidebar the way an agent does: the real
+// command line (orders import, run), the real proxy on a loopback port, the
+// simulated console behind it, and Chromium clicking the console's page.
+
+var (
+	world     *e2eWorld
+	worldOnce sync.Once
+	worldErr  error
+	browser   = browsertest.Shared{Options: func() browsertest.Options {
+		return browsertest.Options{ProxyServer: world.addr, SPKIList: world.pins}
+	}}
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browser.Close()
+	if world != nil {
+		world.stop()
+	}
+	os.Exit(code)
+}
+
+// e2eWorld is a running `kfsidebar run` in front of a simulated console.
+type e2eWorld struct {
+	sim     *mpkftest.Server
+	addr    string
+	dataDir string
+	pins    []string
+	cancel  context.CancelFunc
+	done    chan error
+	log     *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// theWorld starts the shared kfsidebar and simulated console once.
+func theWorld(t *testing.T) *e2eWorld {
+	t.Helper()
+	browsertest.Require(t)
+	worldOnce.Do(func() { world, worldErr = startWorld() })
+	if worldErr != nil {
+		t.Fatal(worldErr)
+	}
+	return world
+}
+
+var listeningRE = regexp.MustCompile(`listening on (\S+)`)
+
+func startWorld() (*e2eWorld, error) {
+	dir, err := os.MkdirTemp("", "kfsidebar-e2e-*")
+	if err != nil {
+		return nil, err
+	}
+	sim, err := mpkftest.NewServer(mpkftest.Options{})
+	if err != nil {
+		return nil, err
+	}
+	simCA := filepath.Join(dir, "sim-ca.pem")
+	orders := filepath.Join(dir, "orders.json")
+	if err := os.WriteFile(simCA, sim.CA().CertPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(orders, mpkftest.DemoOrdersJSON, 0o600); err != nil {
+		return nil, err
+	}
+	data := filepath.Join(dir, "data")
+	var out strings.Builder
+	if err := Run(context.Background(), []string{"orders", "import", "--data-dir", data, orders}, &out, &out); err != nil {
+		return nil, fmt.Errorf("orders import: %v\n%s", err, out.String())
+	}
+	args := []string{"run", "--listen", "127.0.0.1:0", "--data-dir", data, "--upstream-ca", simCA}
+	for _, h := range mpkftest.Hosts {
+		args = append(args, "--dial", h+":443="+sim.Addr())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &e2eWorld{sim: sim, dataDir: dir, cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}}
+	pr, pw := io.Pipe()
+	go func() {
+		w.done <- Run(ctx, args, pw, w.log)
+		pw.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case w.addr = <-addr:
+	case err := <-w.done:
+		return nil, fmt.Errorf("kfsidebar run exited: %v\n%s", err, w.log)
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("kfsidebar run did not start\n%s", w.log)
+	}
+	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{proxy.DefaultConsoleHost}})
+	if err != nil {
+		return nil, err
+	}
+	w.pins = []string{ca.SPKIHash(), sim.CA().SPKIHash()}
+	return w, nil
+}
+
+func (w *e2eWorld) stop() {
+	w.cancel()
+	<-w.done
+	w.sim.Close()
+	os.RemoveAll(w.dataDir)
+}
+
+// fan returns the simulated console's roster entry with that nickname and
+// uin suffix (two fans share "微信用户").
+func fan(t *testing.T, nickname string, nth int) mpkftest.Fan {
+	t.Helper()
+	for _, f := range mpkftest.Roster {
+		if f.Nickname == nickname {
+			if nth == 0 {
+				return f
+			}
+			nth--
+		}
+	}
+	t.Fatalf("no fan %q in the roster", nickname)
+	return mpkftest.Fan{}
+}
+
+func cardSel(f mpkftest.Fan) chromedp.CSS {
+	return chromedp.CSS(fmt.Sprintf(`.card[data-reactid$="$%d"]`, f.UIN))
+}
+
+// sidebarState is what the sidebar element says about itself.
+type sidebarState struct {
+	State  string `json:"state"`
+	OpenID string `json:"openid"`
+	Orders int    `json:"orders"`
+	Text   string `json:"text"`
+}
+
+const readSidebar = `(() => {
+	const r = document.getElementById('kfsidebar-root');
+	if (!r) return {state: 'absent'};
+	return {state: r.dataset.state || '', openid: r.dataset.openid || '',
+		orders: r.shadowRoot ? r.shadowRoot.querySelectorAll('[data-order-no]').length : -1,
+		text: r.shadowRoot ? r.shadowRoot.textContent.slice(0, 400) : ''};
+})()`
+
+// waitSidebar polls until the sidebar shows state (and openid, if given).
+func waitSidebar(t *testing.T, ctx context.Context, state, openid string) sidebarState {
+	t.Helper()
+	var last sidebarState
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[sidebarState](readSidebar))
+		if err != nil {
+			t.Fatalf("read sidebar: %v", err)
+		}
+		last = s
+		if s.State == state && (openid == "" || s.OpenID == openid) {
+			return s
+		}
+		chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond))
+	}
+	t.Fatalf("sidebar did not reach state %q openid %q; last %+v\nkfsidebar log:\n%s", state, openid, last, world.log)
+	return last
+}
+
+func openConsole(t *testing.T, ctx context.Context, w *e2eWorld) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(w.sim.URL()), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
+		t.Fatalf("open console: %v\n%s", err, w.log)
+	}
+	waitSidebarReady(t, ctx)
+}
+
+// waitSidebarReady waits until the sidebar is connected. The console
+// selects its first chat on load, so the state is idle or already a
+// customer.
+func waitSidebarReady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.getElementById('kfsidebar-root');
+		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(15*time.Second)))
+	if err != nil {
+		t.Fatalf("sidebar never connected: %v\n%s", err, world.log)
+	}
+}
+
+func click(t *testing.T, ctx context.Context, sel chromedp.CSS) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Click(sel)); err != nil {
+		t.Fatalf("click %s: %v", sel, err)
+	}
+}
+
+// acceptedBy reports which console endpoint accepted the fan: the accept
+// requests name the fan's uin; gettransferinfo names nobody, so it counts
+// when it came after since.
+func acceptedBy(w *e2eWorld, f mpkftest.Fan, since time.Time) string {
+	uin := fmt.Sprint(f.UIN)
+	for _, r := range w.sim.Requests() {
+		switch r.Action {
+		case "kfcreatesession", "kfbatchcreatesession":
+			for _, u := range strings.Split(r.Form.Get("fansuinlist"), ",") {
+				if u == uin {
+					return r.Action
+				}
+			}
+		case "gettransferinfo":
+			if r.Time.After(since) {
+				return r.Action
+			}
+		}
+	}
+	return ""
+}
+
+func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
+	w := theWorld(t)
+	ctx := browser.Tab(t)
+	openConsole(t, ctx, w)
+
+	t.Run("no console control is covered by the sidebar", func(t *testing.T) {
+		for _, sel := range []string{".auto_accept", ".state_description", ".btn_send"} {
+			covered, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+				const el = document.querySelector(%q);
+				const r = el.getBoundingClientRect();
+				const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+				return !el.contains(hit);
+			})()`, sel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if covered {
+				t.Errorf("%s is covered: clicks on it would not reach the console", sel)
+			}
+		}
+	})
+	t.Run("open at page load (inline bootstrap)", func(t *testing.T) {
+		f := fan(t, "林小满", 0)
+		click(t, ctx, cardSel(f))
+		s := waitSidebar(t, ctx, "customer", f.OpenID)
+		if s.Orders == 0 {
+			t.Fatalf("no orders shown: %+v", s)
+		}
+	})
+	t.Run("manual accept", func(t *testing.T) {
+		f := fan(t, "王建国", 0)
+		click(t, ctx, chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN)))
+		click(t, ctx, cardSel(f))
+		if s := waitSidebar(t, ctx, "customer", f.OpenID); s.Orders == 0 {
+			t.Fatalf("no orders shown: %+v", s)
+		}
+		if got := acceptedBy(w, f, time.Time{}); got != "kfcreatesession" {
+			t.Fatalf("accepted by %q, want kfcreatesession", got)
+		}
+	})
+	t.Run("auto accept (batch)", func(t *testing.T) {
+		click(t, ctx, chromedp.CSS(".auto_accept"))
+		f := fan(t, "孙浩然", 0)
+		w.sim.AddWaiting(f)
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(cardSel(f))); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, cardSel(f))
+		if s := waitSidebar(t, ctx, "customer", f.OpenID); s.Orders != 6 {
+			t.Fatalf("孙浩然 has 6 orders, sidebar shows %d", s.Orders)
+		}
+		if got := acceptedBy(w, f, time.Time{}); got != "kfbatchcreatesession" {
+			t.Fatalf("accepted by %q, want kfbatchcreatesession", got)
+		}
+	})
+	t.Run("transfer from another agent", func(t *testing.T) {
+		f := fan(t, "吴佩琪", 0)
+		before := time.Now()
+		w.sim.TransferIn(f)
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(cardSel(f))); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, cardSel(f))
+		if s := waitSidebar(t, ctx, "customer", f.OpenID); s.Orders == 0 {
+			t.Fatalf("no orders shown: %+v", s)
+		}
+		if got := acceptedBy(w, f, before); got != "gettransferinfo" {
+			t.Fatalf("learned through %q, want gettransferinfo", got)
+		}
+	})
+	t.Run("same default avatar and nickname, told apart by fans_uin", func(t *testing.T) {
+		a, b := fan(t, "微信用户", 0), fan(t, "微信用户", 1)
+		w.sim.AddWaiting(a)
+		w.sim.AddWaiting(b)
+		for _, f := range []mpkftest.Fan{a, b, a} {
+			if err := chromedp.Do(ctx, chromedp.WaitVisible(cardSel(f))); err != nil {
+				t.Fatal(err)
+			}
+			click(t, ctx, cardSel(f))
+			waitSidebar(t, ctx, "customer", f.OpenID)
+		}
+	})
+	t.Run("known chat, not a customer of the shop", func(t *testing.T) {
+		f := fan(t, "赵先生", 0)
+		w.sim.AddWaiting(f)
+		if err := chromedp.Do(ctx, chromedp.WaitVisible(cardSel(f))); err != nil {
+			t.Fatal(err)
+		}
+		click(t, ctx, cardSel(f))
+		waitSidebar(t, ctx, "unknown", "")
+	})
+	t.Run("page reload keeps working", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		waitSidebarReady(t, ctx)
+		f := fan(t, "王建国", 0)
+		click(t, ctx, cardSel(f))
+		waitSidebar(t, ctx, "customer", f.OpenID)
+	})
+}
+
+// clickToCustomer clicks a card from inside the page and measures, with the
+// page's own clock, the time until the sidebar shows that customer's orders.
+const clickToCustomer = `(sel, openid) => new Promise((resolve, reject) => {
+	const root = document.getElementById('kfsidebar-root');
+	const card = document.querySelector(sel);
+	if (!root || !card) return reject(new Error('no sidebar or card'));
+	const done = () => root.dataset.state === 'customer' && root.dataset.openid === openid &&
+		root.shadowRoot.querySelector('[data-order-no]');
+	const t0 = performance.now();
+	const check = () => { if (done()) { obs.disconnect(); resolve(performance.now() - t0); return true; } return false; };
+	const obs = new MutationObserver(check);
+	obs.observe(root, {attributes: true, subtree: true, childList: true});
+	obs.observe(root.shadowRoot, {subtree: true, childList: true, attributes: true});
+	card.click();
+	check();
+	setTimeout(() => { obs.disconnect(); reject(new Error('timeout')); }, 10000);
+})`
+
+// TestE2EClickToOrdersTime measures click → orders shown in the browser
+// and logs the figures; speed targets live in benchmarks, not assertions.
+func TestE2EClickToOrdersTime(t *testing.T) {
+	w := theWorld(t)
+	ctx := browser.Tab(t)
+	openConsole(t, ctx, w)
+	a, b := fan(t, "林小满", 0), fan(t, "陈晓雯", 0)
+	var ms []float64
+	for i := 0; i < 20; i++ {
+		f := a
+		if i%2 == 1 {
+			f = b
+		}
+		d, err := chromedp.Run(ctx, chromedp.Evaluate[float64](
+			fmt.Sprintf(`(%s)(%q, %q)`, clickToCustomer, string(cardSel(f)), f.OpenID), chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("click %d: %v\n%s", i, err, w.log)
+		}
+		ms = append(ms, d)
+	}
+	sort.Float64s(ms)
+	t.Logf("click → orders shown in Chromium over %d clicks: p50 %.1f ms, p95 %.1f ms, max %.1f ms",
+		len(ms), ms[len(ms)/2], ms[len(ms)*95/100], ms[len(ms)-1])
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kfsidebar/kfsidebar/sidebar"
+)
+
+func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error {
+	const help = "Manage the embedded order database (the default order backend).\n\n" +
+		"Subcommands:\n  import FILE.json   load customers and orders; all or nothing"
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(errOut, "%s\n\nUsage:\n  kfsidebar orders import [flags] FILE.json\n", help)
+		if len(args) == 0 {
+			return usageError{"orders: missing subcommand"}
+		}
+		return nil
+	}
+	if args[0] != "import" {
+		return usageError{fmt.Sprintf("orders: unknown subcommand %q (want import)", args[0])}
+	}
+	cfg := DefaultConfig()
+	fs := newFlagSet("orders import", "orders import [flags] FILE.json",
+		"Load customers and orders into the embedded database, in one transaction:\n"+
+			"if any record is bad, nothing is imported and the record and field are named.\n"+
+			"Existing customers and orders with the same openid / order_no are updated.\n"+
+			"The file format is in the README (\"Importing orders\").", errOut)
+	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the CA, the database and the config (env KFSIDEBAR_DATA_DIR)")
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return usageError{"orders import: want exactly one FILE.json"}
+	}
+	name := fs.Arg(0)
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	db, err := openDB(ctx, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	if err != nil {
+		return err
+	}
+	stats, err := backend.Import(ctx, f)
+	if err != nil {
+		var ie *sidebar.ImportError
+		if errors.As(err, &ie) {
+			return fmt.Errorf("%s: %w\nnothing was imported; fix the record and run the import again", name, err)
+		}
+		return fmt.Errorf("%s: %w (nothing was imported)", name, err)
+	}
+	fmt.Fprintf(out, "imported %d customers, %d orders (%d items) from %s\n", stats.Customers, stats.Orders, stats.Items, name)
+	return nil
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/sidebar"
+)
+
+// server is one running kfsidebar: CA, database, session map, order
+// backend, websocket hub and proxy, listening.
+type server struct {
+	cfg       Config
+	log       *slog.Logger
+	addr      string // the address the proxy really listens on
+	ca        *certs.CA
+	caCreated bool
+	db        *sql.DB
+	sessions  *proxy.Sessions
+	backend   *sidebar.SQLiteBackend
+	hub       *sidebar.Hub
+	proxy     *proxy.Proxy
+	ln        net.Listener
+}
+
+// startServer opens everything cfg names and starts listening. extraRoots
+// are trusted for the console besides the system roots and --upstream-ca
+// (the demo's simulated console).
+func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate, log *slog.Logger) (s *server, err error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	s = &server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	s.ca, s.caCreated, err = certs.LoadOrCreate(cfg.DataDir, certs.Options{Hosts: cfg.ConsoleHosts})
+	if err != nil {
+		return nil, err
+	}
+	roots, err := upstreamRoots(cfg.UpstreamCA, extraRoots)
+	if err != nil {
+		return nil, err
+	}
+	if s.db, err = openDB(ctx, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	s.sessions, err = proxy.OpenSessions(ctx, s.db, proxy.SessionsOptions{TTL: cfg.SessionTTL, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open session map: %w", err)
+	}
+	if s.backend, err = sidebar.NewSQLiteBackend(ctx, s.db); err != nil {
+		return nil, fmt.Errorf("open order database: %w", err)
+	}
+	token := randomToken()
+	origins := make([]string, 0, len(cfg.ConsoleHosts))
+	for _, h := range cfg.ConsoleHosts {
+		origins = append(origins, "https://"+proxy.HostOnly(h))
+	}
+	s.hub, err = sidebar.NewHub(sidebar.HubOptions{
+		Resolver:       s.sessions,
+		Backend:        s.backend,
+		Token:          token,
+		AllowedOrigins: origins,
+		Logger:         log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w (is kfsidebar already running? choose another address with --listen)", cfg.Listen, err)
+	}
+	s.addr = s.ln.Addr().String()
+	s.proxy, err = proxy.New(proxy.Config{
+		ConsoleHosts:  cfg.ConsoleHosts,
+		Leaves:        certs.NewLeaves(s.ca, certs.LeafOptions{}),
+		UpstreamRoots: roots,
+		DialOverrides: cfg.dialOverrides(),
+		Local:         s.hub,
+		Admin: proxy.NewAdmin(proxy.AdminOptions{
+			Addr:         s.addr,
+			ConsoleHosts: cfg.ConsoleHosts,
+			CAPEM:        s.ca.CertPEM,
+			Version:      versionString(),
+			Chats:        s.sessions.Len,
+		}),
+		Sink:            s.sessions,
+		ScriptSrc:       proxy.ReservedPrefix + "sidebar.js?" + url.Values{"v": {versionString()}, "t": {token}}.Encode(),
+		ScanTargetsOnly: cfg.ScanTargetsOnly,
+		Logger:          log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// serve runs until ctx ends, then shuts down gracefully.
+func (s *server) serve(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.proxy.Serve(s.ln) }()
+	prune := time.NewTicker(10 * time.Minute)
+	defer prune.Stop()
+	for {
+		select {
+		case err := <-errc:
+			s.close()
+			return err
+		case <-prune.C:
+			if err := s.sessions.Prune(ctx); err != nil {
+				s.log.Warn("could not forget expired chats", "err", err)
+			}
+		case <-ctx.Done():
+			s.close()
+			return nil
+		}
+	}
+}
+
+// close releases everything startServer opened, in reverse order.
+func (s *server) close() {
+	if s.hub != nil {
+		s.hub.Close()
+	}
+	if s.proxy != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.proxy.Shutdown(ctx); err != nil {
+			s.log.Debug("shutdown", "err", err)
+		}
+		cancel()
+	} else if s.ln != nil {
+		s.ln.Close()
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+func (s *server) caPath() string { return filepath.Join(s.cfg.DataDir, certs.CertFile) }
+
+// upstreamRoots returns the system roots plus the PEM file and extra pool,
+// or nil (the system roots alone) when there is nothing to add.
+func upstreamRoots(file string, extra []*x509.Certificate) (*x509.CertPool, error) {
+	if file == "" && len(extra) == 0 {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if file != "" {
+		pem, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("--upstream-ca: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--upstream-ca %s: no PEM certificate found", file)
+		}
+	}
+	for _, c := range extra {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// randomToken is the per-process secret the injected script carries to the
+// websocket: a page that did not get our script cannot talk to the hub.
+func randomToken() string { return rand.Text() }
