@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
@@ -42,6 +43,9 @@ func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
 			pr.Out.URL.Scheme = "https"
 			pr.Out.URL.Host = target
 			pr.Out.Host = pr.In.Host
+			if ae := pr.In.Header.Values("Accept-Encoding"); len(ae) > 0 {
+				pr.Out.Header["Accept-Encoding"] = []string{decodableEncodings(ae)}
+			}
 		},
 		Transport: p.upstream,
 		// Stream every write at once: long polls and server-sent events
@@ -165,7 +169,7 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 	if recs := ScanPage(doc, time.Now()); len(recs) > 0 {
 		p.add(resp.Request.Context(), SourcePage, recs)
 	}
-	inj := Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: HostOnly(resp.Request.Host)}
+	inj := Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: originHost(resp.Request.Host)}
 	out, changed := InjectHTML(doc, inj)
 	if !changed {
 		resp.Body = io.NopCloser(bytes.NewReader(orig))
@@ -195,6 +199,44 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 	resp.ContentLength = int64(len(body))
 	resp.TransferEncoding = nil
 	resp.Body = io.NopCloser(bytes.NewReader(body))
+}
+
+// originHost is the host[:port] of the console origin as the page sees it:
+// the port stays unless it is the default, so CSP sources match.
+func originHost(hostport string) string {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil || port == "443" {
+		return HostOnly(hostport)
+	}
+	return net.JoinHostPort(HostOnly(host), port)
+}
+
+// decodableEncodings keeps, of a request's Accept-Encoding, only the codings
+// Decode understands (gzip, deflate, br, identity), with their weights.
+// Otherwise a console answering in zstd would get its page passed through
+// uninjected and its JSON unscanned. Asking for fewer codings changes no
+// response byte: the browser still gets exactly what the console sends.
+func decodableEncodings(values []string) string {
+	var keep []string
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			switch name = strings.ToLower(strings.TrimSpace(name)); name {
+			case "*":
+				name = "identity" // "anything" must not let zstd in
+				fallthrough
+			case "gzip", "x-gzip", "deflate", "br", "identity":
+				if params != "" {
+					name += ";" + params
+				}
+				keep = append(keep, name)
+			}
+		}
+	}
+	if len(keep) == 0 {
+		return "identity"
+	}
+	return strings.Join(keep, ", ")
 }
 
 func (p *Proxy) add(ctx context.Context, source string, recs []Record) {

@@ -426,3 +426,33 @@ func TestNewRejectsIncompleteConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodableEncodings(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"gzip, deflate, br, zstd"}, "gzip, deflate, br"},
+		{[]string{"zstd"}, "identity"},
+		{[]string{"br;q=1.0, gzip;q=0.8, *;q=0.1"}, "br;q=1.0, gzip;q=0.8, identity;q=0.1"},
+		{[]string{"gzip", "compress"}, "gzip"},
+		{[]string{"identity"}, "identity"},
+	}
+	for _, tt := range tests {
+		if got := decodableEncodings(tt.in); got != tt.want {
+			t.Errorf("decodableEncodings(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestOnlyDecodableEncodingsAskedUpstream(t *testing.T) {
+	got := make(chan string, 1)
+	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Header.Get("Accept-Encoding")
+	}))
+	e := startProxy(t, console)
+	get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kfindex", "Accept-Encoding", "gzip, deflate, br, zstd")
+	if ae := <-got; ae != "gzip, deflate, br" {
+		t.Fatalf("upstream was asked for %q, want gzip, deflate, br", ae)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -397,4 +398,27 @@ func TestE2EClickToOrdersTime(t *testing.T) {
 	sort.Float64s(ms)
 	t.Logf("click → orders shown in Chromium over %d clicks: p50 %.1f ms, p95 %.1f ms, max %.1f ms",
 		len(ms), ms[len(ms)/2], ms[len(ms)*95/100], ms[len(ms)-1])
+}
+
+var screenshotDir = flag.String("screenshots", "", "write README screenshots of the demo to this `dir` (e.g. ../../docs)")
+
+// TestE2EScreenshot renders the sidebar beside the simulated console for
+// the README. It runs only with -screenshots.
+func TestE2EScreenshot(t *testing.T) {
+	if *screenshotDir == "" {
+		t.Skip("README screenshots are written only with -screenshots DIR")
+	}
+	w := theWorld(t)
+	ctx := browser.Tab(t)
+	openConsole(t, ctx, w)
+	f := fan(t, "林小满", 0)
+	click(t, ctx, cardSel(f))
+	waitSidebar(t, ctx, "customer", f.OpenID)
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(*screenshotDir, "sidebar-demo.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
