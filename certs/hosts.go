@@ -2,21 +2,11 @@ package certs
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"strings"
-)
 
-// hostOnly strips a port and a trailing dot and lower-cases, the same
-// normalization as proxy.HostOnly. It is repeated here because the proxy
-// package imports certs, not the other way round.
-func hostOnly(hostport string) string {
-	h := hostport
-	if host, _, err := net.SplitHostPort(hostport); err == nil {
-		h = host
-	}
-	return strings.TrimSuffix(strings.ToLower(h), ".")
-}
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
+)
 
 // normalizeHosts turns Options.Hosts into the permitted DNS domains of a
 // name constraint: normalized, deduplicated (first occurrence wins, order
@@ -28,7 +18,7 @@ func normalizeHosts(raw []string) ([]string, error) {
 	seen := make(map[string]bool, len(raw))
 	hosts := make([]string, 0, len(raw))
 	for _, r := range raw {
-		h := hostOnly(r)
+		h := hostport.Host(r)
 		if err := checkDNSName(h); err != nil {
 			return nil, fmt.Errorf("host %q: %w", r, err)
 		}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -112,7 +113,7 @@ func NewLeaves(ca *CA, opts LeafOptions) *Leaves {
 // Chromium's --ignore-certificate-errors-spki-list pin (which only looks at
 // certificates the server presents) match.
 func (l *Leaves) Get(host string) (*tls.Certificate, error) {
-	h := hostOnly(host)
+	h := hostport.Host(host)
 	if !slices.Contains(l.hosts, h) {
 		if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
 			return nil, fmt.Errorf("leaf for %q: %w: an IP address", host, ErrHostNotPermitted)

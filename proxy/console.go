@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 )
 
 // serveConsole handles one decrypted request to a console host: our own
@@ -203,12 +205,12 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 
 // originHost is the host[:port] of the console origin as the page sees it:
 // the port stays unless it is the default, so CSP sources match.
-func originHost(hostport string) string {
-	host, port, err := net.SplitHostPort(hostport)
+func originHost(hp string) string {
+	host, port, err := net.SplitHostPort(hp)
 	if err != nil || port == "443" {
-		return HostOnly(hostport)
+		return hostport.Host(hp)
 	}
-	return net.JoinHostPort(HostOnly(host), port)
+	return net.JoinHostPort(hostport.Host(host), port)
 }
 
 // decodableEncodings keeps, of a request's Accept-Encoding, only the codings

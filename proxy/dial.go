@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 )
 
 // ParseDialOverride parses one --dial value "HOST:PORT=ADDR:PORT": connect to
@@ -28,9 +30,9 @@ func ParseDialOverride(s string) (from, to string, err error) {
 func canonicalHostPort(hp string) string {
 	host, port, err := net.SplitHostPort(hp)
 	if err != nil {
-		return HostOnly(hp)
+		return hostport.Host(hp)
 	}
-	return net.JoinHostPort(HostOnly(host), port)
+	return net.JoinHostPort(hostport.Host(host), port)
 }
 
 // dialer dials upstream connections, applying the --dial overrides. It is

@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"net"
-	"strings"
-)
+import "github.com/kfsidebar/kfsidebar/internal/hostport"
 
 // DefaultConsoleHost is the WeChat mini-program customer-service web console.
 // It is the only host kfsidebar decrypts unless configured otherwise.
@@ -14,16 +11,6 @@ const DefaultConsoleHost = "mpkf.weixin.qq.com"
 // forwarded upstream.
 const ReservedPrefix = "/__kfsidebar/"
 
-// HostOnly returns host without a port, lower-cased and without a trailing
-// dot, so "MPKF.weixin.qq.com.:443" and "mpkf.weixin.qq.com" compare equal.
-func HostOnly(hostport string) string {
-	h := hostport
-	if host, _, err := net.SplitHostPort(hostport); err == nil {
-		h = host
-	}
-	return strings.TrimSuffix(strings.ToLower(h), ".")
-}
-
 // HostSet is a set of host names matched case-insensitively, with or without
 // a port.
 type HostSet map[string]struct{}
@@ -32,15 +19,15 @@ type HostSet map[string]struct{}
 func NewHostSet(hosts ...string) HostSet {
 	s := make(HostSet, len(hosts))
 	for _, h := range hosts {
-		if h = HostOnly(h); h != "" {
+		if h = hostport.Host(h); h != "" {
 			s[h] = struct{}{}
 		}
 	}
 	return s
 }
 
-// Contains reports whether hostport names a host in the set.
-func (s HostSet) Contains(hostport string) bool {
-	_, ok := s[HostOnly(hostport)]
+// Contains reports whether hp ("host" or "host:port") names a host in the set.
+func (s HostSet) Contains(hp string) bool {
+	_, ok := s[hostport.Host(hp)]
 	return ok
 }

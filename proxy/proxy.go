@@ -16,6 +16,7 @@ import (
 	"github.com/elazarl/goproxy"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 )
 
 // Sink receives the chat users scanned from console traffic
@@ -214,7 +215,7 @@ func (p *Proxy) hijack(req *http.Request, client net.Conn, _ *goproxy.ProxyCtx) 
 	conf.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 		name := hello.ServerName
 		if name == "" {
-			name = HostOnly(target) // clients that send no SNI still get the console's certificate
+			name = hostport.Host(target) // clients that send no SNI still get the console's certificate
 		}
 		if !p.hosts.Contains(name) {
 			return nil, fmt.Errorf("tls: %q is not a console host", name)

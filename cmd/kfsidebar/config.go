@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
 )
 
@@ -94,7 +95,7 @@ func (c *Config) check() error {
 		errs = append(errs, fmt.Errorf("--listen %q: want HOST:PORT, e.g. 127.0.0.1:8787", c.Listen))
 	}
 	for _, h := range c.ConsoleHosts {
-		if h = proxy.HostOnly(h); h == "" || net.ParseIP(h) != nil || strings.ContainsAny(h, "/ ") {
+		if h = hostport.Host(h); h == "" || net.ParseIP(h) != nil || strings.ContainsAny(h, "/ ") {
 			errs = append(errs, fmt.Errorf("--console-host %q: want a DNS name like %s", h, proxy.DefaultConsoleHost))
 		}
 	}

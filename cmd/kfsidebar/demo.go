@@ -15,10 +15,6 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
-// demoHosts are dialed to the simulated console: the console itself and
-// the avatar hosts its pages point at.
-var demoHosts = []string{proxy.DefaultConsoleHost, "wx.qlogo.cn", "thirdwx.qlogo.cn"}
-
 func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultConfig()
 	cfg.DataDir = filepath.Join(filepath.Dir(cfg.DataDir), "kfsidebar-demo")
@@ -40,7 +36,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return fmt.Errorf("start simulated console: %w", err)
 	}
 	defer sim.Close()
-	for _, h := range demoHosts {
+	for _, h := range mpkftest.Hosts { // the console and the avatar hosts its page loads
 		cfg.Dial = append(cfg.Dial, h+":443="+sim.Addr())
 	}
 	s, err := startServer(ctx, cfg, []*x509.Certificate{sim.CA().Cert}, log)

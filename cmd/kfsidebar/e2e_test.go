@@ -32,7 +32,7 @@ var (
 	worldOnce sync.Once
 	worldErr  error
 	browser   = browsertest.Shared{Options: func() browsertest.Options {
-		return browsertest.Options{ProxyServer: world.addr, SPKIList: world.pins}
+		return browsertest.Options{ProxyServer: world.addr, SPKIList: world.pins, TimeZone: "Asia/Shanghai"}
 	}}
 )
 

@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 )
 
 func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -62,7 +62,7 @@ Press Ctrl+C to stop.
 func hostsOf(cfg Config) []string {
 	out := make([]string, 0, len(cfg.ConsoleHosts))
 	for _, h := range cfg.ConsoleHosts {
-		out = append(out, proxy.HostOnly(h))
+		out = append(out, hostport.Host(h))
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
@@ -68,7 +69,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	token := randomToken()
 	origins := make([]string, 0, len(cfg.ConsoleHosts))
 	for _, h := range cfg.ConsoleHosts {
-		origins = append(origins, "https://"+proxy.HostOnly(h))
+		origins = append(origins, "https://"+hostport.Host(h))
 	}
 	s.hub, err = sidebar.NewHub(sidebar.HubOptions{
 		Resolver:       s.sessions,

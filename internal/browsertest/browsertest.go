@@ -59,6 +59,10 @@ type Options struct {
 	SPKIList []string
 	// Width and Height of the window; default 1400×900.
 	Width, Height int
+	// TimeZone is the browser's time zone (TZ), e.g. "Asia/Shanghai" so
+	// that pages show the times an agent in China sees. Default: the
+	// machine's.
+	TimeZone string
 }
 
 // Browser is one running headless Chromium.
@@ -104,6 +108,9 @@ func Start(opts Options) (*Browser, error) {
 		flags = append(flags, chromedp.ProxyServer(opts.ProxyServer),
 			// Chromium bypasses the proxy for loopback by default.
 			chromedp.Flag("proxy-bypass-list", "<-loopback>"))
+	}
+	if opts.TimeZone != "" {
+		flags = append(flags, chromedp.Env("TZ="+opts.TimeZone))
 	}
 	if len(opts.SPKIList) > 0 {
 		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(opts.SPKIList, ",")))

@@ -14,7 +14,6 @@
 
   const TAG = 'kf-sidebar';
   const ROOT_ID = 'kfsidebar-root';
-  const WS_PATH = '/__kfsidebar/ws';
   const COLLAPSED_KEY = 'kfsidebar.collapsed';
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
@@ -25,11 +24,17 @@
   if (window.top !== window.self) return;
   if (!window.customElements || customElements.get(TAG) || document.getElementById(ROOT_ID)) return;
 
-  // The per-process token rides on our own script URL (…/sidebar.js?t=…).
-  const TOKEN = (() => {
+  // Our own script URL (…/__kfsidebar/sidebar.js?t=…) carries the
+  // per-process token, and the websocket sits beside it: no path is spelled
+  // twice.
+  const WS_URL = (() => {
     const s = document.currentScript;
     try {
-      return (s && s.src && new URL(s.src, location.href).searchParams.get('t')) || '';
+      const src = new URL(s && s.src ? s.src : '', location.href);
+      const ws = new URL('ws', src);
+      ws.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+      ws.search = new URLSearchParams({ t: src.searchParams.get('t') || '' }).toString();
+      return ws.href;
     } catch {
       return '';
     }
@@ -338,10 +343,9 @@
 
     connect() {
       clearTimeout(this.retryTimer);
-      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       let ws;
       try {
-        ws = new WebSocket(`${scheme}://${location.host}${WS_PATH}?t=${encodeURIComponent(TOKEN)}`);
+        ws = new WebSocket(WS_URL);
       } catch {
         this.retry();
         return;
