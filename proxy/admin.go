@@ -27,6 +27,9 @@ type AdminOptions struct {
 	Version string
 	// Chats reports how many chat users the proxy knows now; optional.
 	Chats func() int
+	// Pages are more pages at the proxy's own address, by ServeMux
+	// pattern (e.g. "/quick-replies/"). They get the same Host check.
+	Pages map[string]http.Handler
 }
 
 // PAC returns a proxy auto-config file that sends only the console hosts to
@@ -95,6 +98,9 @@ func NewAdmin(opts AdminOptions) http.Handler {
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 		w.Write(buf.Bytes())
 	})
+	for pattern, h := range opts.Pages {
+		mux.Handle(pattern, h)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowed[strings.ToLower(r.Host)] {
 			http.Error(w, "kfsidebar: wrong Host for the local status page\n", http.StatusMisdirectedRequest)

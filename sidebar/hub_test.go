@@ -99,13 +99,26 @@ func (f *fakeResolver) lastQuery() proxy.Query {
 	return f.queries[len(f.queries)-1]
 }
 
-// fakeBackend is a Backend with a function field.
+// fakeBackend is a Backend with function fields; a nil search finds nobody
+// and Customer looks the id up as an openid.
 type fakeBackend struct {
 	lookup func(ctx context.Context, openid string) (*Customer, error)
+	search func(ctx context.Context, query string, limit int) ([]Customer, error)
 }
 
 func (f fakeBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
 	return f.lookup(ctx, openid)
+}
+
+func (f fakeBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+	return f.lookup(ctx, id)
+}
+
+func (f fakeBackend) Search(ctx context.Context, query string, limit int) ([]Customer, error) {
+	if f.search == nil {
+		return []Customer{}, nil
+	}
+	return f.search(ctx, query, limit)
 }
 
 // avatarTable resolves queries by avatar URL from a table that a test
