@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
 )
 
 const (
@@ -112,10 +114,10 @@ func create(certPath, keyPath string, opts Options) (*CA, error) {
 		return nil, fmt.Errorf("marshal key: %w", err)
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := atomicfile.Write(keyPath, keyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(certPath, ca.CertPEM, 0o644); err != nil {
+	if err := atomicfile.Write(certPath, ca.CertPEM, 0o644); err != nil {
 		_ = os.Remove(keyPath)
 		return nil, err
 	}

@@ -369,30 +369,6 @@ func TestLoadOrCreateInvalidOptionsWritesNothing(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	for _, content := range []string{"first", "second, longer than the first"} {
-		if err := writeFileAtomic(path, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if got := string(readFile(t, path)); got != content {
-			t.Errorf("content = %q, want %q", got, content)
-		}
-	}
-	if runtime.GOOS != "windows" {
-		if got := mode(t, path); got != 0o600 {
-			t.Errorf("mode = %#o, want 0600", got)
-		}
-	}
-	if err := writeFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
-		t.Error("writing into a missing directory succeeded, want an error")
-	}
-	if got := slices.Sorted(maps.Keys(snapshot(t, dir))); !slices.Equal(got, []string{"f"}) {
-		t.Errorf("files in dir = %q, want only f (no temporary files)", got)
-	}
-}
-
 // TestLoadOrCreateSEC1Key accepts a key converted to "EC PRIVATE KEY", the
 // form openssl ecparam writes.
 func TestLoadOrCreateSEC1Key(t *testing.T) {

@@ -236,3 +236,24 @@ func TestExitCode(t *testing.T) {
 		t.Errorf("usage error: %d", got)
 	}
 }
+
+func TestTokenSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	first, err := loadOrCreateToken(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := loadOrCreateToken(dir)
+	if err != nil || second != first {
+		t.Fatalf("token changed across restarts: %q then %q (%v)", first, second, err)
+	}
+	if len(first) < 20 {
+		t.Fatalf("token %q is too short to be a secret", first)
+	}
+	if runtime.GOOS != "windows" {
+		fi, _ := os.Stat(filepath.Join(dir, tokenFile))
+		if fi.Mode().Perm() != 0o600 {
+			t.Fatalf("token file mode %o, want 600", fi.Mode().Perm())
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
 	"database/sql"
 	"fmt"
@@ -66,7 +65,10 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	if s.backend, err = sidebar.NewSQLiteBackend(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("open order database: %w", err)
 	}
-	token := randomToken()
+	token, err := loadOrCreateToken(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	origins := make([]string, 0, len(cfg.ConsoleHosts))
 	for _, h := range cfg.ConsoleHosts {
 		origins = append(origins, "https://"+hostport.Host(h))
@@ -176,7 +178,3 @@ func upstreamRoots(file string, extra []*x509.Certificate) (*x509.CertPool, erro
 	}
 	return pool, nil
 }
-
-// randomToken is the per-process secret the injected script carries to the
-// websocket: a page that did not get our script cannot talk to the hub.
-func randomToken() string { return rand.Text() }

@@ -1,4 +1,7 @@
-package certs
+// Package atomicfile writes files that are either wholly old or wholly
+// new, never half-written: the CA key and the sidebar token must survive a
+// crash or a full disk intact.
+package atomicfile
 
 import (
 	"fmt"
@@ -6,14 +9,14 @@ import (
 	"path/filepath"
 )
 
-// writeFileAtomic writes data to path so that path holds either its old
+// Write writes data to path so that path holds either its old
 // content or all of data, never a prefix: a crash while writing the CA must
 // not leave a truncated key behind. The temporary file lives in the same
 // directory (rename is only atomic within one file system), gets perm before
 // any data is written (the key is never readable by others, not even
 // briefly), and is fsynced before the rename so the rename cannot overtake
 // the data on disk.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+func Write(path string, data []byte, perm os.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
