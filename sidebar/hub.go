@@ -51,7 +51,7 @@ type HubOptions struct {
 	Resolver Resolver
 	// Backend answers who a user is in the shop. Required.
 	Backend Backend
-	// Token is the per-process secret carried by the injected script URL
+	// Token is the secret carried by the injected script URL
 	// (?t=) and checked on the websocket, so that no other page and no
 	// other local program can ask for customer data. Required.
 	Token string

@@ -25,7 +25,7 @@
   if (!window.customElements || customElements.get(TAG) || document.getElementById(ROOT_ID)) return;
 
   // Our own script URL (…/__kfsidebar/sidebar.js?t=…) carries the
-  // per-process token, and the websocket sits beside it: no path is spelled
+  // sidebar token, and the websocket sits beside it: no path is spelled
   // twice.
   const WS_URL = (() => {
     const s = document.currentScript;
