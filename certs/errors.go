@@ -43,4 +43,20 @@ var (
 	// ErrNoSNI means a TLS client sent no server name, so there is no way to
 	// pick a leaf. The proxy knows the CONNECT host and handles that case.
 	ErrNoSNI = errors.New("tls client sent no server name")
+
+	// ErrNotTrusted means a trust store was changed but still does not
+	// trust the CA when asked again: the step has to be done by hand.
+	ErrNotTrusted = errors.New("ca not trusted")
+
+	// ErrNoCertutil means an NSS database (Chrome on Linux, Firefox) was
+	// found but NSS's certutil was not, so kfsidebar cannot change it.
+	ErrNoCertutil = errors.New("certutil not found")
+
+	// ErrNeedsAdmin means the store can only be changed by an
+	// administrator (the Linux system store for a normal user).
+	ErrNeedsAdmin = errors.New("needs administrator rights")
+
+	// ErrStoreUnsupported means kfsidebar does not know how to change this
+	// kind of store on this system (an unknown Linux distribution).
+	ErrStoreUnsupported = errors.New("trust store not supported here")
 )
