@@ -33,6 +33,50 @@ type Resolver interface {
 
 var _ Resolver = (*proxy.Sessions)(nil)
 
+// QuickReplySource is where the sidebar's quick replies come from: the
+// replies kept in the database plus the console's own. QuickReplies
+// implements it; tests use a fake.
+type QuickReplySource interface {
+	// Groups returns every group, in the order the sidebar lists them.
+	Groups(ctx context.Context) ([]ReplyGroup, error)
+	// Subscribe signals after every change, so open sidebars show an
+	// edited reply at once; cancel stops the signals and closes the
+	// channel.
+	Subscribe() (<-chan struct{}, func())
+}
+
+// BindingStore remembers which customer the agent bound a chat to when
+// the automatic match failed. Bindings implements it.
+type BindingStore interface {
+	// Bind binds the chat to the customer with the shop's id, replacing
+	// an earlier binding.
+	Bind(ctx context.Context, chatKey, customerID string) error
+	// Unbind forgets the chat's binding; none is not an error.
+	Unbind(ctx context.Context, chatKey string) error
+	// Lookup returns the customer the chat is bound to, if any.
+	Lookup(ctx context.Context, chatKey string) (customerID string, ok bool, err error)
+}
+
+// RevealRecorder records that the agent revealed a masked field, so a
+// shop can see who looked at which customer's phone number. RevealLog
+// implements it.
+type RevealRecorder interface {
+	Record(ctx context.Context, openid, field string) error
+}
+
+// HealthReporter is implemented by backends that know when they are in
+// trouble (see Cache): the sidebar then says the shop is degraded, or
+// unavailable until a retry time, instead of a bare error.
+type HealthReporter interface {
+	Health() Health
+}
+
+var (
+	_ QuickReplySource = (*QuickReplies)(nil)
+	_ BindingStore     = (*Bindings)(nil)
+	_ RevealRecorder   = (*RevealLog)(nil)
+)
+
 // Defaults of HubOptions, and the websocket timings. Pings every 25 s keep
 // idle connections alive through anything that drops quiet TCP flows, and
 // a peer that has not answered for 60 s is gone (a closed laptop lid).
@@ -65,6 +109,17 @@ type HubOptions struct {
 	// whose queue is full is dropped (its page reconnects): one stuck tab
 	// never slows the others.
 	SendBuffer int
+	// QuickReplies are pushed to every sidebar on connect and on change.
+	// Optional: nil means no quick replies.
+	QuickReplies QuickReplySource
+	// Bindings lets the agent bind a chat the automatic match failed on
+	// to a customer found by search. Optional: nil means searches work but
+	// binds are refused.
+	Bindings BindingStore
+	// Reveals records every reveal of a masked field; a reveal that
+	// cannot be recorded is refused. Optional: nil means reveals are
+	// answered without a record (tests).
+	Reveals RevealRecorder
 	// Logger gets connection events at Info and customer identifiers only
 	// at Debug; default discards.
 	Logger *slog.Logger
@@ -72,10 +127,14 @@ type HubOptions struct {
 
 // Hub serves the sidebar script and its websocket. Each connected tab has
 // a reader and a writer goroutine, plus at most one lookup goroutine while
-// a request is being answered.
+// a selection is being answered, one per running search (a newer search
+// cancels the one before) and one per reveal being recorded.
 type Hub struct {
 	resolver      Resolver
 	backend       Backend
+	replies       QuickReplySource
+	bindings      BindingStore
+	reveals       RevealRecorder
 	tokenSum      [sha256.Size]byte
 	origins       map[string]bool
 	lookupTimeout time.Duration
@@ -95,6 +154,9 @@ type Hub struct {
 	mu      sync.Mutex
 	closed  bool
 	clients map[*client]struct{}
+	// replyMsg is the latest quick_replies message, encoded once for
+	// every client; nil until the first load.
+	replyMsg []byte
 }
 
 // NewHub checks the options and starts listening to the Resolver's change
@@ -111,6 +173,9 @@ func NewHub(opts HubOptions) (*Hub, error) {
 	h := &Hub{
 		resolver:      opts.Resolver,
 		backend:       opts.Backend,
+		replies:       opts.QuickReplies,
+		bindings:      opts.Bindings,
+		reveals:       opts.Reveals,
 		tokenSum:      sha256.Sum256([]byte(opts.Token)),
 		origins:       make(map[string]bool, len(opts.AllowedOrigins)),
 		lookupTimeout: opts.LookupTimeout,
@@ -141,6 +206,11 @@ func NewHub(opts HubOptions) (*Hub, error) {
 	changes, unsubscribe := h.resolver.Subscribe()
 	h.unsubscribe = unsubscribe
 	h.wg.Go(func() { h.watch(changes) })
+	if h.replies != nil {
+		replyChanges, stop := h.replies.Subscribe()
+		h.unsubscribe = func() { unsubscribe(); stop() }
+		h.wg.Go(func() { h.watchReplies(replyChanges) })
+	}
 	return h, nil
 }
 
@@ -222,10 +292,14 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	h.clients[c] = struct{}{}
 	n := len(h.clients)
+	replies := h.replyMsg
 	// Added under mu, so Close cannot be waiting yet.
 	h.wg.Add(2)
 	h.mu.Unlock()
 	h.log.Info("sidebar connected", "clients", n)
+	if replies != nil {
+		c.enqueueData(replies)
+	}
 	go c.writeLoop()
 	c.readLoop()
 }
@@ -263,6 +337,55 @@ func (h *Hub) watch(changes <-chan struct{}) {
 		for _, c := range clients {
 			c.push()
 		}
+	}
+}
+
+// watchReplies loads the quick replies at start and after every change,
+// and pushes them to every sidebar, until Close.
+func (h *Hub) watchReplies(changes <-chan struct{}) {
+	for {
+		h.loadReplies()
+		select {
+		case _, ok := <-changes:
+			if !ok {
+				return
+			}
+		case <-h.ctx.Done():
+			return
+		}
+	}
+}
+
+// loadReplies reads the quick replies and sends them to every client. A
+// client that connects meanwhile gets them either here or on connect:
+// the message is stored and the clients listed under one lock.
+func (h *Hub) loadReplies() {
+	ctx, cancel := context.WithTimeout(h.ctx, h.lookupTimeout)
+	groups, err := h.replies.Groups(ctx)
+	cancel()
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.log.Warn("could not load quick replies", "err", err)
+		}
+		return
+	}
+	if groups == nil {
+		groups = []ReplyGroup{}
+	}
+	data, err := json.Marshal(message{Type: typeQuickReplies, Groups: groups})
+	if err != nil {
+		h.log.Error("encode quick replies", "err", err)
+		return
+	}
+	h.mu.Lock()
+	h.replyMsg = data
+	clients := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	for _, c := range clients {
+		c.enqueueData(data)
 	}
 }
 

@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -274,7 +276,8 @@ func summary(m message) string {
 		cands = append(cands, c.OpenID)
 	}
 	return strings.Join([]string{m.Type, "seq=" + itoa(m.Seq), "openid=" + m.OpenID, "nick=" + m.Nickname,
-		"reason=" + m.Reason, "msg=" + m.Message, "customer=" + name, "cands=" + strings.Join(cands, ",")}, " ")
+		"reason=" + m.Reason, "msg=" + m.Message, "customer=" + name, "cands=" + strings.Join(cands, ","),
+		fmt.Sprintf("bound=%t stale=%t", m.Bound, m.Stale), "error=" + m.Error, "field=" + m.Field, "value=" + m.Value}, " ")
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
@@ -419,8 +422,8 @@ func TestAnswers(t *testing.T) {
 			conn := th.dial(t)
 			send(t, conn, tt.req)
 			got := expect(t, conn, tt.want...)
-			if last := got[len(got)-1]; last.Customer != nil && last.Customer.Phone != custA.Phone {
-				t.Errorf("customer phone = %q, want the backend's", last.Customer.Phone)
+			if last := got[len(got)-1]; last.Customer != nil && last.Customer.Phone != "138****5678" {
+				t.Errorf("customer phone = %q, want it masked", last.Customer.Phone)
 			}
 		})
 	}
@@ -684,6 +687,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	baseline := runtime.NumGoroutine()
 	func() {
 		blocked := make(chan struct{})
+		searching := make(chan struct{})
 		backend := fakeBackend{lookup: func(ctx context.Context, openid string) (*Customer, error) {
 			if openid == "oAlice" {
 				close(blocked)
@@ -691,6 +695,10 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 				return nil, ctx.Err()
 			}
 			return nil, ErrNotFound
+		}, search: func(ctx context.Context, _ string, _ int) ([]Customer, error) {
+			close(searching)
+			<-ctx.Done()
+			return nil, ctx.Err()
 		}}
 		res := standardResolver()
 		// The origin is known before the server starts: NewUnstartedServer
@@ -698,7 +706,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		srv := httptest.NewUnstartedServer(nil)
 		origin := "http://" + srv.Listener.Addr().String()
 		h, err := NewHub(HubOptions{Resolver: res, Backend: backend, Token: testToken, Logger: testLogger(t),
-			AllowedOrigins: []string{origin}})
+			AllowedOrigins: []string{origin}, QuickReplies: &fakeReplies{}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -707,12 +715,22 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		defer srv.Close()
 		th := &testHub{Hub: h, srv: srv, origin: origin}
 
-		looking := th.dial(t)
+		// Each tab is sent the quick replies first.
+		dial := func() *websocket.Conn {
+			conn := th.dial(t)
+			if m := recv(t, conn); m.Type != typeQuickReplies {
+				t.Fatalf("first message %s, want the quick replies", summary(m))
+			}
+			return conn
+		}
+		looking := dial()
 		send(t, looking, request{Type: typeSelect, Seq: 1, Avatar: avatarAlice})
 		expect(t, looking, message{Type: typeLoading, Seq: 1, OpenID: "oAlice"})
 		<-blocked
+		send(t, looking, request{Type: typeSearch, Seq: 2, Query: "王"})
+		<-searching
 		idle := th.dial(t)
-		waiting := th.dial(t)
+		waiting := dial()
 		send(t, waiting, request{Type: typeSelect, Seq: 1, Avatar: avatarNoOne})
 		expect(t, waiting, message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
 		res.signal()
@@ -728,9 +746,14 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 			t.Errorf("Clients() after Close = %d", n)
 		}
 		for _, c := range []*websocket.Conn{looking, idle, waiting} {
+			// What was queued before Close may still arrive; then the end.
 			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			if _, _, err := c.ReadMessage(); err == nil {
-				t.Error("connection still open after Close")
+			var err error
+			for i := 0; err == nil && i < 10; i++ {
+				_, _, err = c.ReadMessage()
+			}
+			if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("connection still open after Close (%v)", err)
 			}
 			c.Close()
 		}

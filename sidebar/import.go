@@ -30,8 +30,9 @@ type ImportStats struct{ Customers, Orders, Items int }
 // ImportError names the bad record and field of an import file, so the user
 // can find and fix it. An import that returns one has changed nothing.
 type ImportError struct {
-	// Section is "customers" or "orders"; "" when the problem is with the
-	// file as a whole (not JSON, truncated, an unknown top-level key).
+	// Section is "customers" or "orders" ("groups" in a quick reply
+	// file, see QuickReplies.Import); "" when the problem is with the file
+	// as a whole (not JSON, truncated, an unknown top-level key).
 	Section string
 	// Index is the 0-based position of the record in its section.
 	Index int
@@ -374,6 +375,11 @@ func (rec *customerRecord) validate() *fieldError {
 	if e := checkOpenID(rec.OpenID); e != nil {
 		return e
 	}
+	return rec.validateProfile()
+}
+
+// validateProfile checks everything but the openid.
+func (rec *customerRecord) validateProfile() *fieldError {
 	if strings.TrimSpace(rec.Name) == "" {
 		return failf("name", "required: the customer's name as the shop knows it")
 	}
@@ -388,7 +394,7 @@ func (rec *customerRecord) validate() *fieldError {
 			return failf(fmt.Sprintf("tags[%d]", i), "must not be empty")
 		}
 	}
-	return checkURL(rec.AdminURL)
+	return checkURL("admin_url", rec.AdminURL)
 }
 
 func (imp *importer) order(i int, raw json.RawMessage) error {
@@ -484,7 +490,7 @@ func (rec *orderRecord) validate() (Order, *fieldError) {
 	if o.Refund, e = validateRefund(rec.Refund, o.AmountFen); e != nil {
 		return o, e.within("refund")
 	}
-	return o, checkURL(rec.AdminURL)
+	return o, checkURL("admin_url", rec.AdminURL)
 }
 
 func validateItem(raw json.RawMessage) (Item, *fieldError) {
@@ -551,13 +557,15 @@ func checkOpenID(openid string) *fieldError {
 	return nil
 }
 
-func checkURL(raw string) *fieldError {
+// checkURL accepts "" or an absolute http(s) URL: a link in the sidebar
+// must never be javascript: or relative to the console.
+func checkURL(field, raw string) *fieldError {
 	if raw == "" {
 		return nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return failf("admin_url", "must be an absolute http(s) URL like %q (got %q)",
+		return failf(field, "must be an absolute http(s) URL like %q (got %q)",
 			"https://shop.example/admin/u/42", raw)
 	}
 	return nil
@@ -578,6 +586,11 @@ func decodeStrict(raw json.RawMessage, v any) *fieldError {
 	fields := jsonFields(v)
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
+		// Records are flat; the path may name an embedded record's Go
+		// type ("orderRecord.amount_fen"), which the file does not have.
+		if i := strings.LastIndexByte(te.Field, '.'); i >= 0 {
+			te.Field = te.Field[i+1:]
+		}
 		return &fieldError{te.Field, typeReason(te, fields)}
 	}
 	if key, ok := unknownKey(raw, fields); ok {
@@ -596,14 +609,22 @@ type jsonField struct {
 	typ  reflect.Type
 }
 
-// jsonFields lists a record struct's JSON keys and types.
+// jsonFields lists a record struct's JSON keys and types, those of
+// embedded records first, as encoding/json sees them.
 func jsonFields(v any) []jsonField {
-	t := reflect.TypeOf(v).Elem()
-	fields := make([]jsonField, t.NumField())
-	for i := range fields {
+	return structFields(reflect.TypeOf(v).Elem())
+}
+
+func structFields(t reflect.Type) []jsonField {
+	var fields []jsonField
+	for i := range t.NumField() {
 		f := t.Field(i)
-		fields[i].name, _, _ = strings.Cut(f.Tag.Get("json"), ",")
-		fields[i].typ = f.Type
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			fields = append(fields, structFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		fields = append(fields, jsonField{name: name, typ: f.Type})
 	}
 	return fields
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
@@ -13,17 +14,25 @@ import (
 // Message types of the websocket protocol. The package comment documents
 // the protocol; the names match the ones the sidebar script uses.
 const (
-	// client → hub
+	// client → hub: the selection, which supersedes earlier ones
 	typeSelect  = "select"
 	typePick    = "pick"
 	typeRefresh = "refresh"
+	typeBind    = "bind"
+	typeUnbind  = "unbind"
+	// client → hub: side requests, answered without touching the selection
+	typeReveal = "reveal"
+	typeSearch = "search"
 
 	// hub → client
-	typeLoading   = "loading"
-	typeCustomer  = "customer"
-	typeUnknown   = "unknown"
-	typeAmbiguous = "ambiguous"
-	typeError     = "error"
+	typeLoading      = "loading"
+	typeCustomer     = "customer"
+	typeUnknown      = "unknown"
+	typeAmbiguous    = "ambiguous"
+	typeError        = "error"
+	typeRevealed     = "revealed"
+	typeResults      = "results"
+	typeQuickReplies = "quick_replies"
 )
 
 // Reasons of an "unknown" answer.
@@ -35,21 +44,42 @@ const (
 // Error texts shown to the agent as they are: short, Chinese, and free of
 // internals (backend errors go to the log, not to the page).
 const (
-	msgLookupFailed = "查询客户资料失败，请重试"
-	msgTimeout      = "查询超时，请重试"
-	msgBadPick      = "请从列表中选择客户"
-	msgBadRequest   = "无法识别的请求"
+	msgLookupFailed  = "查询客户资料失败，请重试"
+	msgTimeout       = "查询超时，请重试"
+	msgUnavailable   = "店铺系统暂时不可用"
+	msgStale         = "刷新失败，显示的是上次查到的资料"
+	msgBadPick       = "请从列表中选择客户"
+	msgBadRequest    = "无法识别的请求"
+	msgBadBind       = "请从搜索结果中选择要关联的客户"
+	msgNoBindings    = "没有启用手动关联"
+	msgCannotBind    = "认不出这个会话，无法关联"
+	msgBindFailed    = "保存关联失败，请重试"
+	msgBadReveal     = "这一项已不在当前客户资料里"
+	msgRevealFailed  = "无法记录这次查看，请重试"
+	msgSearchFailed  = "查找失败，请重试"
+	msgSearchTimeout = "查找超时，请重试"
 )
+
+// searchLimit is how many customers a search offers: enough to spot the
+// right one, few enough to read at a glance.
+const searchLimit = 10
+
+// maxQueryRunes bounds a search query; nobody types more to find a
+// customer.
+const maxQueryRunes = 64
 
 // request is any message from a sidebar. Fields not used by its type are
 // empty.
 type request struct {
-	Type     string `json:"type"`
-	Seq      int64  `json:"seq"`
-	UIN      string `json:"uin,omitempty"`
-	Avatar   string `json:"avatar,omitempty"`
-	Nickname string `json:"nickname,omitempty"`
-	OpenID   string `json:"openid,omitempty"`
+	Type       string `json:"type"`
+	Seq        int64  `json:"seq"`
+	UIN        string `json:"uin,omitempty"`
+	Avatar     string `json:"avatar,omitempty"`
+	Nickname   string `json:"nickname,omitempty"`
+	OpenID     string `json:"openid,omitempty"`
+	Field      string `json:"field,omitempty"`
+	Query      string `json:"query,omitempty"`
+	CustomerID string `json:"customer_id,omitempty"`
 }
 
 // query is the selection carried by a select request.
@@ -68,6 +98,21 @@ type message struct {
 	Reason     string      `json:"reason,omitempty"`
 	Candidates []candidate `json:"candidates,omitempty"`
 	Message    string      `json:"message,omitempty"`
+	// customer
+	Bound     bool        `json:"bound,omitempty"`
+	Masked    []string    `json:"masked,omitempty"`
+	FetchedAt *time.Time  `json:"fetched_at,omitempty"`
+	Stale     bool        `json:"stale,omitempty"`
+	Error     string      `json:"error,omitempty"`
+	Health    *healthInfo `json:"health,omitempty"`
+	// revealed
+	Field string `json:"field,omitempty"`
+	Value string `json:"value,omitempty"`
+	// results
+	Query     string      `json:"query,omitempty"`
+	Customers []searchHit `json:"customers,omitzero"`
+	// quick_replies
+	Groups []ReplyGroup `json:"groups,omitzero"`
 }
 
 // candidate is one user the agent can pick when several share an avatar.
@@ -86,6 +131,22 @@ func candidatesOf(recs []proxy.Record) []candidate {
 	return out
 }
 
+// searchHit is one customer a search found, masked like a customer card.
+type searchHit struct {
+	ID     string `json:"id"`
+	OpenID string `json:"openid,omitempty"`
+	Name   string `json:"name"`
+	Phone  string `json:"phone,omitempty"`
+	Level  string `json:"level,omitempty"`
+}
+
+// healthInfo is the backend's trouble as the page shows it: the state
+// and when the next attempt is due, never the error itself.
+type healthInfo struct {
+	State   string     `json:"state"`
+	RetryAt *time.Time `json:"retry_at,omitempty"`
+}
+
 // answer is the kind of the last answer a client was sent; a push only
 // goes to clients still waiting (answerNoSession, answerAmbiguous).
 type answer int
@@ -102,19 +163,30 @@ const (
 
 // conversation is the protocol state of one client.
 type conversation struct {
-	// gen counts requests. A job remembers the gen it was made for and
-	// its answers are dropped once a newer request has arrived, so a slow
-	// lookup for an old selection is never rendered.
+	// gen counts selection requests. A job remembers the gen it was made
+	// for and its answers are dropped once a newer request has arrived,
+	// so a slow lookup for an old selection is never rendered.
 	gen     uint64
-	seq     int64                   // seq of the latest request; pushes reuse it
+	seq     int64                   // seq of the latest selection request; pushes reuse it
 	query   proxy.Query             // the latest selection
 	picked  string                  // openid the agent picked for it, if any
 	offered map[string]proxy.Record // candidates of the latest ambiguous answer
+	found   map[string]bool         // customer ids of the latest search: what bind accepts
 	answer  answer
+	shown   *shown // the customer on screen, while one is
 
 	pending   *job               // the next job for the worker
 	running   bool               // a worker goroutine is running
 	cancelRun context.CancelFunc // cancels the job the worker runs
+
+	searchGen    uint64             // counts searches; only the latest answers
+	searchCancel context.CancelFunc // cancels the running search
+}
+
+// shown is what a reveal needs of the customer on screen.
+type shown struct {
+	subject string            // who the reveal log names: the openid, else the chat key
+	fields  map[string]string // revealable field → real value
 }
 
 type jobKind int
@@ -122,6 +194,8 @@ type jobKind int
 const (
 	jobResolve jobKind = iota // resolve the query, then look the user up
 	jobLookup                 // look up the user the agent picked
+	jobBind                   // bind the chat to a customer, then show them
+	jobUnbind                 // forget the chat's binding, then resolve again
 )
 
 // job is one request being answered off the read loop.
@@ -129,32 +203,45 @@ type job struct {
 	kind  jobKind
 	gen   uint64
 	seq   int64
-	query proxy.Query  // jobResolve
-	pick  proxy.Record // jobLookup
+	query proxy.Query  // the selection
+	pick  proxy.Record // the user the agent picked, if any
+	// customerID is the customer a jobBind binds the chat to.
+	customerID string
 	// push marks a re-resolution after a change of the session map: it
 	// answers only when the answer changes what the sidebar shows.
 	push bool
 }
 
 // handle starts answering one request. It runs on the read loop and never
-// blocks: resolution and lookups run on the client's worker.
+// blocks: resolution, lookups, searches and reveals run on other
+// goroutines.
 func (c *client) handle(req request) {
+	switch req.Type {
+	case typeReveal:
+		c.reveal(req)
+		return
+	case typeSearch:
+		c.search(req)
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := &c.conv
 	v.gen++
 	v.seq = req.Seq
+	v.shown = nil
 	if v.cancelRun != nil {
 		v.cancelRun()
 	}
+	picked := func() proxy.Record { return v.offered[v.picked] } // zero when nothing was picked
 	switch req.Type {
 	case typeSelect:
-		v.query, v.picked, v.offered = req.query(), "", nil
+		v.query, v.picked, v.offered, v.found = req.query(), "", nil, nil
 		c.hub.log.Debug("select", "seq", req.Seq, "uin", req.UIN, "avatar", req.Avatar, "nickname", req.Nickname)
 		c.submitLocked(job{kind: jobResolve, query: v.query})
 	case typeRefresh:
 		if v.picked != "" {
-			c.submitLocked(job{kind: jobLookup, pick: v.offered[v.picked]})
+			c.submitLocked(job{kind: jobLookup, query: v.query, pick: picked()})
 		} else {
 			c.submitLocked(job{kind: jobResolve, query: v.query})
 		}
@@ -166,7 +253,19 @@ func (c *client) handle(req request) {
 			return
 		}
 		v.picked = req.OpenID
-		c.submitLocked(job{kind: jobLookup, pick: rec})
+		c.submitLocked(job{kind: jobLookup, query: v.query, pick: rec})
+	case typeBind, typeUnbind:
+		switch {
+		case c.hub.bindings == nil:
+			c.sendLocked(answerError, message{Type: typeError, Seq: v.seq, Message: msgNoBindings})
+		case req.Type == typeUnbind:
+			c.submitLocked(job{kind: jobUnbind, query: v.query, pick: picked()})
+		case !v.found[req.CustomerID]:
+			c.hub.log.Debug("bind refused", "customer", req.CustomerID)
+			c.sendLocked(answerError, message{Type: typeError, Seq: v.seq, Message: msgBadBind})
+		default:
+			c.submitLocked(job{kind: jobBind, query: v.query, pick: picked(), customerID: req.CustomerID})
+		}
 	default:
 		c.hub.log.Debug("unknown request type", "type", req.Type)
 		c.sendLocked(answerError, message{Type: typeError, Seq: v.seq, Message: msgBadRequest})
@@ -223,64 +322,106 @@ func (c *client) work() {
 	}
 }
 
-// run answers one job.
-func (c *client) run(ctx context.Context, j job) {
-	if j.kind == jobLookup {
-		rec := j.pick
-		if fresh, ok := c.hub.resolver.Get(rec.OpenID); ok {
-			rec = fresh
-		}
-		c.lookup(ctx, j, rec)
+// reveal answers a reveal request with the real value of a field of the
+// customer on screen, once the reveal is recorded. It runs off the read
+// loop: recording writes to the database.
+func (c *client) reveal(req request) {
+	c.mu.Lock()
+	sh := c.conv.shown
+	c.mu.Unlock()
+	var value string
+	ok := sh != nil
+	if ok {
+		value, ok = sh.fields[req.Field]
+	}
+	if !ok {
+		c.hub.log.Debug("reveal refused", "field", req.Field)
+		c.enqueue(message{Type: typeError, Seq: req.Seq, Field: req.Field, Message: msgBadReveal})
 		return
 	}
-	res := c.hub.resolver.Resolve(j.query)
-	switch {
-	case res.Record != nil:
-		c.lookup(ctx, j, *res.Record)
-	case len(res.Candidates) == 1:
-		c.lookup(ctx, j, res.Candidates[0])
-	case len(res.Candidates) > 1:
-		c.answer(j, answerAmbiguous, message{Type: typeAmbiguous, Candidates: candidatesOf(res.Candidates)}, res.Candidates)
-	default:
-		c.answer(j, answerNoSession, message{Type: typeUnknown, Reason: reasonNoSession}, nil)
-	}
+	c.hub.wg.Add(1) // the read loop is counted, so Close is not waiting yet
+	go func() {
+		defer c.hub.wg.Done()
+		if rec := c.hub.reveals; rec != nil {
+			ctx, cancel := context.WithTimeout(c.ctx, c.hub.lookupTimeout)
+			err := rec.Record(ctx, sh.subject, req.Field)
+			cancel()
+			if err != nil {
+				c.hub.log.Warn("could not record a reveal; the value stays hidden", "err", err)
+				c.enqueue(message{Type: typeError, Seq: req.Seq, Field: req.Field, Message: msgRevealFailed})
+				return
+			}
+		}
+		c.hub.log.Debug("reveal", "subject", sh.subject, "field", req.Field)
+		c.enqueue(message{Type: typeRevealed, Seq: req.Seq, Field: req.Field, Value: value})
+	}()
 }
 
-// lookup asks the backend who rec is, within the lookup timeout.
-func (c *client) lookup(ctx context.Context, j job, rec proxy.Record) {
-	if !c.answer(j, answerLoading, message{Type: typeLoading, OpenID: rec.OpenID}, nil) {
-		return
+// search answers a search request off the read loop. A newer search
+// cancels the running one: the page searches as the agent types.
+func (c *client) search(req request) {
+	q := strings.TrimSpace(req.Query)
+	if r := []rune(q); len(r) > maxQueryRunes {
+		q = string(r[:maxQueryRunes])
 	}
-	c.hub.log.Debug("lookup", "openid", rec.OpenID)
-	lctx, cancel := context.WithTimeout(ctx, c.hub.lookupTimeout)
-	cust, err := c.hub.backend.Lookup(lctx, rec.OpenID)
-	timedOut := errors.Is(lctx.Err(), context.DeadlineExceeded)
-	cancel()
-	if ctx.Err() != nil {
-		return // superseded or closing: nobody waits for this answer
+	c.mu.Lock()
+	v := &c.conv
+	if v.searchCancel != nil {
+		v.searchCancel()
 	}
-	switch {
-	case err == nil && cust != nil:
-		c.answer(j, answerCustomer, message{Type: typeCustomer, OpenID: rec.OpenID, Nickname: rec.Nickname, Customer: cust}, nil)
-	case err == nil || errors.Is(err, ErrNotFound):
-		c.answer(j, answerNotInShop, message{Type: typeUnknown, Reason: reasonNotInShop, OpenID: rec.OpenID}, nil)
-	case timedOut || errors.Is(err, context.DeadlineExceeded):
-		// Backend errors may quote the openid (a URL, a query), so the
-		// error text is logged at Debug only.
-		c.hub.log.Warn("customer lookup timed out", "timeout", c.hub.lookupTimeout)
-		c.hub.log.Debug("customer lookup timed out", "openid", rec.OpenID, "err", err)
-		c.answer(j, answerError, message{Type: typeError, Message: msgTimeout}, nil)
-	default:
-		c.hub.log.Warn("customer lookup failed")
-		c.hub.log.Debug("customer lookup failed", "openid", rec.OpenID, "err", err)
-		c.answer(j, answerError, message{Type: typeError, Message: msgLookupFailed}, nil)
-	}
+	v.searchGen++
+	gen := v.searchGen
+	ctx, cancel := context.WithTimeout(c.ctx, c.hub.lookupTimeout)
+	v.searchCancel = cancel
+	c.mu.Unlock()
+	c.hub.wg.Add(1) // the read loop is counted, so Close is not waiting yet
+	go func() {
+		defer c.hub.wg.Done()
+		defer cancel()
+		list, err := c.hub.backend.Search(ctx, q, searchLimit)
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return // superseded or closing
+		}
+		msg := message{Type: typeResults, Seq: req.Seq, Query: q, Customers: []searchHit{}}
+		found := map[string]bool{}
+		switch {
+		case err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
+			c.hub.log.Warn("customer search timed out", "timeout", c.hub.lookupTimeout)
+			msg = message{Type: typeError, Seq: req.Seq, Message: msgSearchTimeout}
+		case err != nil:
+			c.hub.log.Warn("customer search failed")
+			c.hub.log.Debug("customer search failed", "query", q, "err", err)
+			msg = message{Type: typeError, Seq: req.Seq, Message: msgSearchFailed}
+		default:
+			for _, cu := range list {
+				id := cu.ID
+				if id == "" {
+					id = cu.OpenID
+				}
+				if id == "" || found[id] {
+					continue
+				}
+				found[id] = true
+				msg.Customers = append(msg.Customers, searchHit{ID: id, OpenID: cu.OpenID, Name: cu.Name,
+					Phone: maskPhone(cu.Phone), Level: cu.Level})
+			}
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if gen != c.conv.searchGen {
+			return
+		}
+		if msg.Type == typeResults {
+			c.conv.found = found
+		}
+		c.enqueue(msg)
+	}()
 }
 
 // answer sends msg as the answer to j unless a newer request has arrived.
-// offered are the candidates of an ambiguous answer. It reports whether
-// j is still current.
-func (c *client) answer(j job, kind answer, msg message, offered []proxy.Record) bool {
+// offered are the candidates of an ambiguous answer, sh what a customer
+// answer lets the agent reveal. It reports whether j is still current.
+func (c *client) answer(j job, kind answer, msg message, offered []proxy.Record, sh *shown) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := &c.conv
@@ -300,6 +441,7 @@ func (c *client) answer(j job, kind answer, msg message, offered []proxy.Record)
 	if kind == answerAmbiguous {
 		v.offered = offer
 	}
+	v.shown = sh
 	msg.Seq = j.seq
 	c.sendLocked(kind, msg)
 	return true
@@ -309,15 +451,25 @@ func sameOpenIDs(a, b map[string]proxy.Record) bool {
 	return maps.EqualFunc(a, b, func(proxy.Record, proxy.Record) bool { return true })
 }
 
-// sendLocked queues msg without blocking. A client whose queue is full
-// has stopped reading; it is dropped and its page reconnects.
+// sendLocked queues the answer msg without blocking and remembers its
+// kind.
 func (c *client) sendLocked(kind answer, msg message) {
+	c.conv.answer = kind
+	c.enqueue(msg)
+}
+
+// enqueue queues msg without blocking. A client whose queue is full has
+// stopped reading; it is dropped and its page reconnects.
+func (c *client) enqueue(msg message) {
 	data, err := json.Marshal(msg)
 	if err != nil {
 		c.hub.log.Error("encode message", "type", msg.Type, "err", err)
 		return
 	}
-	c.conv.answer = kind
+	c.enqueueData(data)
+}
+
+func (c *client) enqueueData(data []byte) {
 	select {
 	case c.send <- data:
 	default:

@@ -1,0 +1,262 @@
+// The quick reply management page of kfsidebar: plain JS, no build step.
+// It talks to the JSON API beside it (api/…); the server checks every
+// value, so this page only shows what the server says.
+'use strict';
+
+(() => {
+  const api = 'api/';
+  let data = {groups: [], console: [], variables: []};
+  let selected = null; // a group id, or 'console'
+  let editing = null; // the id of the reply being edited
+  let armed = null; // the delete button waiting for its confirming click
+
+  const $ = (sel) => document.querySelector(sel);
+
+  // h builds an element; text content only, never HTML, so a reply can
+  // hold anything.
+  function h(tag, props = {}, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === 'text') el.textContent = v;
+      else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+      else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'for') el.setAttribute(k, v);
+      else el[k] = v;
+    }
+    for (const c of children) if (c != null) el.append(c);
+    return el;
+  }
+
+  function say(text, kind = 'ok') {
+    const m = $('#message');
+    m.textContent = text;
+    m.dataset.kind = kind;
+  }
+
+  async function call(method, path, body) {
+    const init = {method, headers: {}};
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    }
+    const resp = await fetch(api + path, init);
+    if (resp.status === 204) return null;
+    let out = null;
+    try {
+      out = await resp.json();
+    } catch {
+      throw new Error(`服务器返回 ${resp.status}`);
+    }
+    if (!resp.ok) throw new Error(out && out.error ? out.error : `服务器返回 ${resp.status}`);
+    return out;
+  }
+
+  // act runs an edit, then reloads everything: the server is the truth.
+  async function act(fn, done) {
+    try {
+      await fn();
+      if (done) say(done);
+    } catch (e) {
+      say('保存失败：' + e.message, 'error');
+    }
+    await load();
+  }
+
+  async function load() {
+    try {
+      data = await call('GET', 'groups');
+    } catch (e) {
+      say('读取失败：' + e.message, 'error');
+      return;
+    }
+    const ids = data.groups.map((g) => g.id);
+    if (selected !== 'console' && !ids.includes(selected)) selected = ids.length ? ids[0] : (data.console.length ? 'console' : null);
+    if (selected === 'console' && !data.console.length) selected = ids.length ? ids[0] : null;
+    render();
+  }
+
+  function render() {
+    armed = null;
+    $('#variables').replaceChildren(...data.variables.map((v) => h('code', {text: `{${v}}`})));
+    renderGroups();
+    renderGroup();
+  }
+
+  function renderGroups() {
+    const list = $('#groups');
+    const items = data.groups.map((g, i) => h('li', {'data-group-id': String(g.id), className: g.id === selected ? 'selected' : ''},
+      h('button', {type: 'button', className: 'group-name', text: g.name, 'aria-current': g.id === selected ? 'true' : 'false',
+        on: {click: () => select(g.id)}}),
+      h('span', {className: 'count', text: String(g.replies.length)}),
+      h('button', {type: 'button', className: 'icon move-up', text: '↑', title: '上移', 'aria-label': `上移分组 ${g.name}`, disabled: i === 0,
+        on: {click: () => moveGroup(i, -1)}}),
+      h('button', {type: 'button', className: 'icon move-down', text: '↓', title: '下移', 'aria-label': `下移分组 ${g.name}`,
+        disabled: i === data.groups.length - 1, on: {click: () => moveGroup(i, 1)}})));
+    if (data.console.length) {
+      items.push(h('li', {'data-group-id': 'console', className: selected === 'console' ? 'selected console' : 'console'},
+        h('button', {type: 'button', className: 'group-name', text: '客服工具快捷回复', on: {click: () => select('console')}}),
+        h('span', {className: 'count', text: String(data.console.length)})));
+    }
+    list.replaceChildren(...items);
+  }
+
+  function select(id) {
+    selected = id;
+    editing = null;
+    render();
+  }
+
+  function renderGroup() {
+    const box = $('#group');
+    if (selected === 'console') {
+      box.replaceChildren(
+        h('h2', {text: '客服工具快捷回复'}),
+        h('p', {className: 'muted', text: '这些是网页版客服工具里设置的快捷回复，打开客服工具时自动读取，在这里只能查看。'}),
+        h('ol', {className: 'replies'}, ...data.console.map((text) => h('li', {className: 'reply'}, h('p', {className: 'text', text})))));
+      return;
+    }
+    const g = data.groups.find((x) => x.id === selected);
+    if (!g) {
+      box.replaceChildren(h('p', {className: 'muted', text: '还没有分组，先在左边新建一个。'}));
+      return;
+    }
+    const rename = h('form', {className: 'rename', autocomplete: 'off', on: {submit: (e) => {
+      e.preventDefault();
+      act(() => call('PUT', `groups/${g.id}`, {name: rename.querySelector('input').value}), '分组已改名');
+    }}},
+    h('input', {name: 'name', value: g.name, maxLength: 40, required: true, 'aria-label': '分组名称'}),
+    h('button', {type: 'submit', text: '改名'}),
+    dangerButton('删除分组', `删除分组“${g.name}”和其中 ${g.replies.length} 条回复？`, () =>
+      act(() => call('DELETE', `groups/${g.id}`), '分组已删除')));
+    box.replaceChildren(
+      h('h2', {text: g.name}),
+      rename,
+      h('ol', {className: 'replies'}, ...g.replies.map((r, i) => r.id === editing ? replyForm(g, r) : replyItem(g, r, i))),
+      h('h3', {text: '添加回复'}),
+      replyForm(g, null));
+  }
+
+  function replyItem(g, r, i) {
+    return h('li', {className: 'reply', 'data-reply-id': String(r.id)},
+      r.title ? h('p', {className: 'title', text: r.title}) : null,
+      h('p', {className: 'text'}, ...withVariables(r.text)),
+      h('div', {className: 'actions'},
+        h('button', {type: 'button', className: 'edit', text: '编辑', on: {click: () => { editing = r.id; render(); focusEditor(r.id); }}}),
+        h('button', {type: 'button', className: 'icon move-up', text: '↑', title: '上移', 'aria-label': '上移', disabled: i === 0,
+          on: {click: () => moveReply(g, i, -1)}}),
+        h('button', {type: 'button', className: 'icon move-down', text: '↓', title: '下移', 'aria-label': '下移',
+          disabled: i === g.replies.length - 1, on: {click: () => moveReply(g, i, 1)}}),
+        dangerButton('删除', '确认删除？', () => act(() => call('DELETE', `replies/${r.id}`), '回复已删除'))));
+  }
+
+  // withVariables shows {order_no} and friends as chips, so a typo stands out.
+  function withVariables(text) {
+    const out = [];
+    const re = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+    let last = 0;
+    for (let m; (m = re.exec(text));) {
+      out.push(text.slice(last, m.index), h('span', {className: 'var', text: m[0]}));
+      last = m.index + m[0].length;
+    }
+    out.push(text.slice(last));
+    return out;
+  }
+
+  // replyForm edits reply r of group g, or adds one when r is null.
+  function replyForm(g, r) {
+    const form = h('form', {className: r ? 'reply editing' : 'add-reply', autocomplete: 'off'});
+    if (r) form.setAttribute('data-reply-id', String(r.id));
+    const title = h('input', {name: 'title', value: r ? r.title : '', maxLength: 40, placeholder: '标题（可选，便于搜索）', 'aria-label': '标题'});
+    const text = h('textarea', {name: 'text', value: r ? r.text : '', rows: 3, maxLength: 2000, required: true,
+      placeholder: '回复内容，例如：您的订单{order_no}已发出', 'aria-label': '回复内容'});
+    const chips = data.variables.map((v) => h('button', {type: 'button', className: 'chip', text: `{${v}}`, title: '插入变量',
+      on: {click: () => { text.setRangeText(`{${v}}`, text.selectionStart, text.selectionEnd, 'end'); text.focus(); }}}));
+    let move = null;
+    if (r && data.groups.length > 1) {
+      move = h('select', {name: 'group', 'aria-label': '所属分组'},
+        ...data.groups.map((x) => h('option', {value: String(x.id), text: x.name, selected: x.id === g.id})));
+    }
+    form.append(title, text, h('div', {className: 'chips'}, ...chips), h('div', {className: 'actions'},
+      move, h('button', {type: 'submit', className: 'primary', text: r ? '保存' : '添加'}),
+      r ? h('button', {type: 'button', text: '取消', on: {click: () => { editing = null; render(); }}}) : null));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const body = {title: title.value, text: text.value};
+      if (r) {
+        body.group_id = move ? Number(move.value) : g.id;
+        act(async () => { await call('PUT', `replies/${r.id}`, body); editing = null; }, '回复已保存');
+      } else {
+        act(() => call('POST', `groups/${g.id}/replies`, body), '回复已添加');
+      }
+    });
+    form.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
+      if (e.key === 'Escape' && r) { editing = null; render(); }
+    });
+    return form;
+  }
+
+  function focusEditor(id) {
+    const el = document.querySelector(`form.editing[data-reply-id="${id}"] textarea`);
+    if (el) el.focus();
+  }
+
+  // dangerButton needs two clicks: the first arms it, the second acts.
+  function dangerButton(label, confirmLabel, fn) {
+    const b = h('button', {type: 'button', className: 'danger', text: label});
+    b.addEventListener('click', () => {
+      if (armed !== b) {
+        if (armed) armed.textContent = armed.dataset.label;
+        armed = b;
+        b.dataset.label = label;
+        b.textContent = confirmLabel;
+        b.classList.add('armed');
+        return;
+      }
+      armed = null;
+      fn();
+    });
+    b.addEventListener('blur', () => {
+      if (armed === b) { armed = null; b.textContent = label; b.classList.remove('armed'); }
+    });
+    return b;
+  }
+
+  function swapped(ids, i, d) {
+    const out = ids.slice();
+    [out[i], out[i + d]] = [out[i + d], out[i]];
+    return out;
+  }
+
+  function moveGroup(i, d) {
+    act(() => call('PUT', 'groups/order', {ids: swapped(data.groups.map((g) => g.id), i, d)}));
+  }
+
+  function moveReply(g, i, d) {
+    act(() => call('PUT', `groups/${g.id}/order`, {ids: swapped(g.replies.map((r) => r.id), i, d)}));
+  }
+
+  document.addEventListener('DOMContentLoaded', () => {
+    $('#add-group').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const input = $('#add-group-name');
+      act(async () => {
+        const out = await call('POST', 'groups', {name: input.value});
+        selected = out.id;
+        input.value = '';
+      }, '分组已创建');
+    });
+    $('#import-file').addEventListener('change', async (e) => {
+      const file = e.target.files[0];
+      e.target.value = '';
+      if (!file) return;
+      try {
+        const out = await call('POST', 'import', await file.text());
+        say(`导入完成：新增 ${out.added} 条回复`);
+      } catch (err) {
+        say(err.message, 'error');
+      }
+      await load();
+    });
+    load();
+  });
+})();

@@ -1,0 +1,115 @@
+package sidebar
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Bindings remember the customer an agent chose for a chat whose automatic
+// match failed (no openid known, or the shop has no customer with it), so
+// the next time that chat is selected the sidebar shows the customer at
+// once. A binding stays until the agent undoes it.
+//
+// A chat is named by the strongest key the sidebar has for it: its openid,
+// else "uin:<fans_uin>", else "avatar:<avatar key>" (see ChatKey).
+type Bindings struct {
+	db *sql.DB
+}
+
+const bindingsSchema = `
+CREATE TABLE IF NOT EXISTS kf_bindings (
+	chat_key    TEXT PRIMARY KEY NOT NULL,
+	customer_id TEXT NOT NULL,
+	bound_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// ChatKey prefixes of Bindings keys that are not openids.
+const (
+	ChatKeyUIN    = "uin:"
+	ChatKeyAvatar = "avatar:"
+)
+
+// OpenBindings creates the kf_bindings table if needed. db must use the
+// "sqlite3" driver; it stays owned by the caller.
+func OpenBindings(ctx context.Context, db *sql.DB) (*Bindings, error) {
+	if _, err := db.ExecContext(ctx, bindingsSchema); err != nil {
+		return nil, fmt.Errorf("create bindings table: %w", err)
+	}
+	return &Bindings{db: db}, nil
+}
+
+// ChatKey returns the key Bindings use for a chat: the openid when known,
+// else the fans_uin, else the avatar key; "" when the chat has none of
+// them (then it cannot be bound).
+func ChatKey(openid, uin, avatarKey string) string {
+	switch {
+	case strings.TrimSpace(openid) != "":
+		return strings.TrimSpace(openid)
+	case strings.TrimSpace(uin) != "":
+		return ChatKeyUIN + strings.TrimSpace(uin)
+	case strings.TrimSpace(avatarKey) != "":
+		return ChatKeyAvatar + strings.TrimSpace(avatarKey)
+	}
+	return ""
+}
+
+// Bind points chatKey at the shop's customer id (Customer.ID, or the
+// customer's openid when it has no ID), replacing an earlier binding.
+func (b *Bindings) Bind(ctx context.Context, chatKey, customerID string) error {
+	if err := checkBindingKey(chatKey); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	if strings.TrimSpace(customerID) == "" {
+		return fmt.Errorf("bind: %w: empty customer id", ErrInvalidBinding)
+	}
+	_, err := b.db.ExecContext(ctx, `INSERT INTO kf_bindings (chat_key, customer_id, bound_at)
+VALUES (?, ?, ?)
+ON CONFLICT (chat_key) DO UPDATE SET customer_id = excluded.customer_id, bound_at = excluded.bound_at`,
+		chatKey, customerID, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	return nil
+}
+
+// Unbind undoes the binding of chatKey; a chat that was not bound is not
+// an error (the agent's "undo" may race another tab's).
+func (b *Bindings) Unbind(ctx context.Context, chatKey string) error {
+	if err := checkBindingKey(chatKey); err != nil {
+		return fmt.Errorf("unbind: %w", err)
+	}
+	if _, err := b.db.ExecContext(ctx, `DELETE FROM kf_bindings WHERE chat_key = ?`, chatKey); err != nil {
+		return fmt.Errorf("unbind: %w", err)
+	}
+	return nil
+}
+
+// Lookup returns the customer id chatKey is bound to; ok is false when it
+// is not bound.
+func (b *Bindings) Lookup(ctx context.Context, chatKey string) (customerID string, ok bool, err error) {
+	err = b.db.QueryRowContext(ctx, `SELECT customer_id FROM kf_bindings WHERE chat_key = ?`, chatKey).
+		Scan(&customerID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", false, nil
+	case err != nil:
+		return "", false, fmt.Errorf("look up binding: %w", err)
+	}
+	return customerID, true, nil
+}
+
+func checkBindingKey(chatKey string) error {
+	switch {
+	case strings.TrimSpace(chatKey) == "",
+		chatKey == ChatKeyUIN, chatKey == ChatKeyAvatar:
+		return fmt.Errorf("%w: empty chat key", ErrInvalidBinding)
+	case chatKey != strings.TrimSpace(chatKey):
+		return fmt.Errorf("%w: chat key %q has surrounding spaces", ErrInvalidBinding, chatKey)
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package sidebar
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// RevealLog records each time an agent unmasks a customer's phone number,
+// address or other masked field, so a shop can audit who looked at what:
+// masking by default is only worth something if unmasking leaves a trace.
+// Rows stay in the local database; they are never logged, since the openid
+// is customer data.
+type RevealLog struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// Reveal is one unmasking: when, whose, which field ("phone", "address",
+// or the label of a masked Extra).
+type Reveal struct {
+	At     time.Time `json:"at"`
+	OpenID string    `json:"openid"`
+	Field  string    `json:"field"`
+}
+
+const revealSchema = `
+CREATE TABLE IF NOT EXISTS kf_reveals (
+	id         INTEGER PRIMARY KEY,
+	at_unix_ns INTEGER NOT NULL,
+	openid     TEXT NOT NULL,
+	field      TEXT NOT NULL
+);
+`
+
+// maxRevealField bounds a field name from the page, which is not trusted
+// to keep it short.
+const maxRevealField = 100
+
+// OpenRevealLog creates the kf_reveals table if needed. now is the clock
+// (time.Now when nil). db must use the "sqlite3" driver; it stays owned by
+// the caller.
+func OpenRevealLog(ctx context.Context, db *sql.DB, now func() time.Time) (*RevealLog, error) {
+	if _, err := db.ExecContext(ctx, revealSchema); err != nil {
+		return nil, fmt.Errorf("create reveal log: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &RevealLog{db: db, now: now}, nil
+}
+
+// Record notes that the field of openid's customer was revealed now.
+func (r *RevealLog) Record(ctx context.Context, openid, field string) error {
+	field = strings.TrimSpace(field)
+	switch {
+	case strings.TrimSpace(openid) == "":
+		return fmt.Errorf("record reveal: empty openid")
+	case field == "" || len(field) > maxRevealField:
+		return fmt.Errorf("record reveal: field must be 1 to %d bytes", maxRevealField)
+	}
+	if _, err := r.db.ExecContext(ctx, `INSERT INTO kf_reveals (at_unix_ns, openid, field) VALUES (?, ?, ?)`,
+		r.now().UnixNano(), openid, field); err != nil {
+		return fmt.Errorf("record reveal: %w", err)
+	}
+	return nil
+}
+
+// Recent returns up to limit reveals, newest first.
+func (r *RevealLog) Recent(ctx context.Context, limit int) ([]Reveal, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT at_unix_ns, openid, field FROM kf_reveals
+ORDER BY at_unix_ns DESC, id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read reveal log: %w", err)
+	}
+	defer rows.Close()
+	var out []Reveal
+	for rows.Next() {
+		var (
+			ns  int64
+			rev Reveal
+		)
+		if err := rows.Scan(&ns, &rev.OpenID, &rev.Field); err != nil {
+			return nil, fmt.Errorf("read reveal log: %w", err)
+		}
+		rev.At = time.Unix(0, ns)
+		out = append(out, rev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read reveal log: %w", err)
+	}
+	return out, nil
+}
