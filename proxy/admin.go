@@ -4,56 +4,211 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"html/template"
+	"io"
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
+// PACProbeHost is a name that exists only inside kfsidebar's PAC file: the
+// PAC sends it to the proxy, which answers it itself, and without the PAC
+// it does not resolve at all (.invalid never does). The status page loads
+// it to learn whether this browser really uses the PAC.
+const PACProbeHost = "pac-probe.kfsidebar.invalid"
+
+// BackendHealth is how the order backend is doing, for the status page and
+// `kfsidebar doctor`. It carries no customer data.
+type BackendHealth struct {
+	// State is "ok", "degraded" (recent calls failed) or "open" (the
+	// backend is not called until RetryAt).
+	State string `json:"state"`
+	// LastError and LastErrorAt describe the most recent failure.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// RetryAt is when an open circuit tries the backend again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+}
+
 // AdminOptions configure the pages served at the proxy's own address.
+// The func fields are the status page's data sources; each is optional and
+// its row is left out when nil.
 type AdminOptions struct {
 	// Addr is the proxy address browsers are told to use ("127.0.0.1:8787").
 	Addr string
 	// ConsoleHosts go through the proxy in the PAC file; everything else is
 	// DIRECT. Default: [DefaultConsoleHost].
 	ConsoleHosts []string
+	// Upstream is the proxy the workstation used before kfsidebar (see
+	// Config.UpstreamProxy): the PAC sends every other host there instead
+	// of DIRECT, so that `kfsidebar proxy on` does not take the office
+	// proxy away from other sites. Default: nil, DIRECT.
+	Upstream *url.URL
+	// Bypass are the hosts that went DIRECT despite Upstream in the
+	// previous setting ("<local>", "*.corp.example", "10.*", "10.0.0.0/8").
+	Bypass []string
 	// CAPEM is the root certificate offered at /ca.pem.
 	CAPEM []byte
 	// Version is shown on the status page.
 	Version string
-	// Chats reports how many chat users the proxy knows now; optional.
+	// Chats reports how many chat users the proxy knows now.
 	Chats func() int
+	// Counts reports chat users first seen per day and source over the
+	// last days days (Sessions.Counts).
+	Counts func(days int) map[string]map[string]int
+	// LastScan is when console traffic last taught the proxy a chat user;
+	// zero when it never did.
+	LastScan func() time.Time
+	// Backend reports the order backend's health.
+	Backend func() BackendHealth
+	// Now is the clock for "N minutes ago". Default: time.Now.
+	Now func() time.Time
 	// Pages are more pages at the proxy's own address, by ServeMux
 	// pattern (e.g. "/quick-replies/"). They get the same Host check.
 	Pages map[string]http.Handler
 }
 
-// PAC returns a proxy auto-config file that sends only the console hosts to
-// the proxy at addr. If kfsidebar is not running, the browser falls back to
-// DIRECT: the console keeps working, without the sidebar.
-func PAC(addr string, hosts []string) string {
+// PAC returns a proxy auto-config file that sends only the console hosts
+// (and PACProbeHost) to the proxy at addr. Every other host goes DIRECT,
+// or to upstream when one is given, except the bypass patterns. If
+// kfsidebar is not running the browser falls back to the next entry: the
+// console keeps working, without the sidebar.
+func PAC(addr string, hosts []string, upstream *url.URL, bypass []string) string {
+	other := "DIRECT"
+	if upstream != nil {
+		kind := "PROXY"
+		if upstream.Scheme == "https" {
+			kind = "HTTPS"
+		}
+		other = kind + " " + upstream.Host
+	}
 	var b strings.Builder
 	b.WriteString("// kfsidebar: only the WeChat customer-service console goes through the local proxy.\n")
 	b.WriteString("function FindProxyForURL(url, host) {\n\thost = host.toLowerCase();\n")
+	fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(PACProbeHost), strconv.Quote("PROXY "+addr))
 	for _, h := range NewHostSet(hosts...).sorted() {
-		fmt.Fprintf(&b, "\tif (host == %q) return \"PROXY %s; DIRECT\";\n", h, addr)
+		fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(h), strconv.Quote("PROXY "+addr+"; "+other))
 	}
-	b.WriteString("\treturn \"DIRECT\";\n}\n")
+	if upstream != nil {
+		for _, cond := range bypassConditions(bypass) {
+			fmt.Fprintf(&b, "\tif (%s) return \"DIRECT\";\n", cond)
+		}
+	}
+	fmt.Fprintf(&b, "\treturn %s;\n}\n", strconv.Quote(other))
 	return b.String()
+}
+
+// bypassConditions turns proxy bypass entries as Windows, macOS and GNOME
+// store them into PAC conditions; entries it cannot express are skipped.
+func bypassConditions(bypass []string) []string {
+	var out []string
+	for _, e := range bypass {
+		e = strings.ToLower(strings.TrimSpace(e))
+		switch {
+		case e == "":
+		case e == "<local>":
+			out = append(out, "isPlainHostName(host)")
+		case strings.Contains(e, "/"):
+			if _, n, err := net.ParseCIDR(e); err == nil && n.IP.To4() != nil {
+				out = append(out, fmt.Sprintf("isInNet(host, %s, %s)", strconv.Quote(n.IP.String()), strconv.Quote(net.IP(n.Mask).String())))
+			}
+		case strings.ContainsAny(e, "\"\\") || strings.ContainsFunc(e, func(r rune) bool { return r < 0x20 || r > 0x7e }):
+		case strings.HasPrefix(e, "."):
+			out = append(out, fmt.Sprintf("shExpMatch(host, %s)", strconv.Quote("*"+e)))
+		default:
+			out = append(out, fmt.Sprintf("shExpMatch(host, %s)", strconv.Quote(e)))
+		}
+	}
+	return out
 }
 
 func (s HostSet) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 
-// NewAdmin serves /proxy.pac, /ca.pem and the status page. It answers only
-// requests whose Host is the proxy's own address, so a web page cannot read
-// it through DNS rebinding; it never shows customer data.
+// isPACProbe matches the proxy requests for PACProbeHost, which the front
+// answers itself (pacProbeResponse) instead of forwarding.
+func isPACProbe(r *http.Request) bool {
+	return r.URL.IsAbs() && strings.EqualFold(r.URL.Hostname(), PACProbeHost)
+}
+
+// pacProbeResponse tells the status page (any origin may read it: it
+// holds nothing but "yes, through kfsidebar") that the request came
+// through the proxy.
+func pacProbeResponse(r *http.Request) *http.Response {
+	body := `{"kfsidebar":true}`
+	return &http.Response{
+		StatusCode: http.StatusOK,
+		Status:     "200 OK",
+		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{
+			"Content-Type":                {"application/json"},
+			"Cache-Control":               {"no-store"},
+			"Access-Control-Allow-Origin": {"*"},
+		},
+		Body:          io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       r,
+	}
+}
+
+// statusDays is how many days the chart shows.
+const statusDays = 7
+
+// Status is what /status.json reports, for `kfsidebar doctor` and
+// scripts. Like the page, it holds no customer data.
+type Status struct {
+	// Version is kfsidebar's version.
+	Version string `json:"version"`
+	// Addr is the proxy's address, ConsoleHosts what it decrypts.
+	Addr         string   `json:"addr"`
+	ConsoleHosts []string `json:"console_hosts"`
+	// Upstream is the office proxy chained to ("host:port"), if any;
+	// never its credentials.
+	Upstream string `json:"upstream,omitempty"`
+	// Fingerprint is the SHA-256 of the CA certificate, in upper-case
+	// hex: doctor compares it with the CA it finds on disk.
+	Fingerprint string `json:"ca_sha256"`
+	// Chats, Days, LastScan and Backend are present when their data
+	// source is (AdminOptions).
+	Chats    *int           `json:"chats,omitempty"`
+	Days     []DayCount     `json:"days,omitempty"`
+	LastScan *time.Time     `json:"last_scan,omitempty"`
+	Backend  *BackendHealth `json:"backend,omitempty"`
+}
+
+// DayCount is how many chat users were first seen on one day, by how the
+// chat arrived.
+type DayCount struct {
+	// Day is the calendar day, 2006-01-02.
+	Day string `json:"day"`
+	// Manual, Auto and Transfer count SourceManual, SourceAuto and
+	// SourceTransfer; Other the chats open at page load or learned from
+	// any other console response.
+	Manual   int `json:"manual"`
+	Auto     int `json:"auto"`
+	Transfer int `json:"transfer"`
+	Other    int `json:"other"`
+}
+
+// Total is the day's sum over every source.
+func (d DayCount) Total() int { return d.Manual + d.Auto + d.Transfer + d.Other }
+
+// NewAdmin serves /proxy.pac, /ca.pem, the status page with its script,
+// and /status.json. It answers only requests whose Host is the proxy's
+// own address, so a web page cannot read it through DNS rebinding; it never
+// shows customer data.
 func NewAdmin(opts AdminOptions) http.Handler {
 	if len(opts.ConsoleHosts) == 0 {
 		opts.ConsoleHosts = []string{DefaultConsoleHost}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	_, port, _ := net.SplitHostPort(opts.Addr)
 	allowed := map[string]bool{
@@ -62,11 +217,35 @@ func NewAdmin(opts AdminOptions) http.Handler {
 		net.JoinHostPort("localhost", port): true,
 		net.JoinHostPort("::1", port):       true,
 	}
-	pac := PAC(opts.Addr, opts.ConsoleHosts)
+	pac := PAC(opts.Addr, opts.ConsoleHosts, opts.Upstream, opts.Bypass)
 	var fingerprint string
 	if block, _ := pem.Decode(opts.CAPEM); block != nil {
 		sum := sha256.Sum256(block.Bytes)
 		fingerprint = strings.ToUpper(hex.EncodeToString(sum[:]))
+	}
+	hosts := NewHostSet(opts.ConsoleHosts...).sorted()
+	status := func() Status {
+		st := Status{Version: opts.Version, Addr: opts.Addr, ConsoleHosts: hosts, Fingerprint: fingerprint}
+		if opts.Upstream != nil {
+			st.Upstream = opts.Upstream.Host // never the credentials
+		}
+		if opts.Chats != nil {
+			n := opts.Chats()
+			st.Chats = &n
+		}
+		if opts.Counts != nil {
+			st.Days = dayCounts(opts.Counts(statusDays), opts.Now())
+		}
+		if opts.LastScan != nil {
+			if t := opts.LastScan(); !t.IsZero() {
+				st.LastScan = &t
+			}
+		}
+		if opts.Backend != nil {
+			h := opts.Backend()
+			st.Backend = &h
+		}
+		return st
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /proxy.pac", func(w http.ResponseWriter, r *http.Request) {
@@ -79,23 +258,34 @@ func NewAdmin(opts AdminOptions) http.Handler {
 		w.Header().Set("Content-Disposition", `attachment; filename="kfsidebar-ca.pem"`)
 		w.Write(opts.CAPEM)
 	})
+	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(status())
+	})
+	mux.HandleFunc("GET /status.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(statusJS)
+	})
+	// The page may load only its own script and talk only to the two
+	// probes; it has no inline script at all.
+	csp := "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; connect-src http://" +
+		PACProbeHost
+	for _, h := range hosts {
+		csp += " https://" + h
+	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		chats := -1
-		if opts.Chats != nil {
-			chats = opts.Chats()
-		}
 		var buf bytes.Buffer
-		err := statusPage.Execute(&buf, map[string]any{
-			"Version": opts.Version, "Addr": opts.Addr, "Hosts": NewHostSet(opts.ConsoleHosts...).sorted(),
-			"Chats": chats, "Fingerprint": fingerprint,
-		})
-		if err != nil {
+		if err := statusPage.Execute(&buf, newStatusView(status(), opts.Now())); err != nil {
 			http.Error(w, "status page failed", http.StatusInternalServerError)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", csp)
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
 		w.Write(buf.Bytes())
 	})
 	for pattern, h := range opts.Pages {
@@ -110,27 +300,26 @@ func NewAdmin(opts AdminOptions) http.Handler {
 	})
 }
 
-var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>kfsidebar</title>
-<style>
-body{font:14px/1.6 system-ui,-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;max-width:760px;margin:40px auto;padding:0 20px;color:#222}
-h1{font-size:22px;margin-bottom:4px}.muted{color:#888}code{background:#f3f3f3;padding:1px 5px;border-radius:3px}
-table{border-collapse:collapse}td{padding:4px 16px 4px 0;vertical-align:top}a{color:#07a35a}
-</style></head><body>
-<h1>kfsidebar <span class="muted">{{.Version}}</span></h1>
-<p class="muted">客服侧边栏本地代理正在运行 · local proxy for the WeChat customer-service console</p>
-<table>
-<tr><td>代理地址 Proxy</td><td><code>{{.Addr}}</code></td></tr>
-<tr><td>自动代理 PAC</td><td><a href="/proxy.pac">http://{{.Addr}}/proxy.pac</a></td></tr>
-<tr><td>解密的站点 Decrypted</td><td>{{range .Hosts}}<code>{{.}}</code> {{end}}(其它网站一律直连、不解密)</td></tr>
-<tr><td>根证书 CA</td><td><a href="/ca.pem">下载 kfsidebar-ca.pem</a><br><span class="muted">SHA-256 {{.Fingerprint}}</span></td></tr>
-{{if ge .Chats 0}}<tr><td>已识别会话 Chats known</td><td>{{.Chats}}</td></tr>{{end}}
-</table>
-<h2>设置 Setup</h2>
-<ol>
-<li>信任根证书:下载上面的证书,导入到系统或浏览器的“受信任的根证书颁发机构”。这个证书只能用于 {{range .Hosts}}<code>{{.}}</code> {{end}}。</li>
-<li>浏览器的自动代理配置地址设为 <code>http://{{.Addr}}/proxy.pac</code>。</li>
-<li>打开 <code>https://{{index .Hosts 0}}</code>,右侧会出现客户侧边栏。</li>
-</ol>
-</body></html>
-`))
+// dayCounts orders Sessions.Counts oldest day first, folding the sources
+// the chart does not show on their own into Other.
+func dayCounts(m map[string]map[string]int, now time.Time) []DayCount {
+	days := slices.Sorted(maps.Keys(m))
+	out := make([]DayCount, 0, len(days))
+	for _, d := range days {
+		c := DayCount{Day: d}
+		for src, n := range m[d] {
+			switch src {
+			case SourceManual:
+				c.Manual += n
+			case SourceAuto:
+				c.Auto += n
+			case SourceTransfer:
+				c.Transfer += n
+			default:
+				c.Other += n
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}

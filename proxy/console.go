@@ -32,8 +32,24 @@ func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "kfsidebar: misdirected request\n", http.StatusMisdirectedRequest)
 		return
 	}
-	p.console.ServeHTTP(w, r)
+	p.console.ServeHTTP(noSniffWriter{w}, r)
 }
+
+// noSniffWriter keeps net/http from adding a Content-Type the upstream did
+// not send: the server sniffs one from the first bytes when the header is
+// absent, and whether those bytes come before the headers are flushed is a
+// race inside ReverseProxy.
+type noSniffWriter struct{ http.ResponseWriter }
+
+func (w noSniffWriter) WriteHeader(code int) {
+	if _, ok := w.Header()["Content-Type"]; !ok {
+		w.Header()["Content-Type"] = nil // present, so not sniffed; nil, so not sent
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach Flush and Hijack.
+func (w noSniffWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
@@ -50,9 +66,10 @@ func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
 			}
 		},
 		Transport: p.upstream,
-		// Stream every write at once: long polls and server-sent events
-		// must not sit in a buffer.
-		FlushInterval:  -1,
+		// FlushInterval stays 0: ReverseProxy already flushes every write of
+		// a response of unknown length (chunked long polls, server-sent
+		// events), and flushing each write of the others only made more,
+		// smaller TLS records (docs/benchmarks.md).
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
@@ -84,8 +101,8 @@ func (p *Proxy) modifyResponse(resp *http.Response) (err error) {
 		return nil
 	}
 	source, target := Endpoint(resp.Request.URL)
-	if target || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
-		resp.Body = &scanBody{ReadCloser: resp.Body, p: p, resp: resp, source: source, limit: p.cfg.MaxBodyBytes}
+	if target || p.wantsFastReplies(resp.Request.URL) || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
+		resp.Body = newScanBody(p, resp, source)
 	}
 	return nil
 }
@@ -241,9 +258,18 @@ func decodableEncodings(values []string) string {
 	return strings.Join(keep, ", ")
 }
 
+// add hands scanned records to the Sink. It runs on the response path (the
+// browser already has every byte; only the end of the exchange waits), so
+// a Sink must not block on storage: Sessions updates memory and leaves the
+// SQLite write to its own writer.
 func (p *Proxy) add(ctx context.Context, source string, recs []Record) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("panic while storing scanned chats", "panic", v, "source", source)
+		}
+	}()
 	if err := p.cfg.Sink.Add(context.WithoutCancel(ctx), recs); err != nil {
-		p.log.Warn("could not store scanned chats (kept in memory)", "source", source, "err", err)
+		p.log.Warn("could not store scanned chats", "source", source, "err", err)
 	}
 	p.log.Debug("scanned chats", "source", source, "count", len(recs))
 }
@@ -257,20 +283,41 @@ type scanBody struct {
 	resp     *http.Response
 	source   string
 	limit    int64
-	buf      bytes.Buffer
+	buf      []byte // the copy; its capacity never exceeds limit
 	overflow bool
 	eof      bool
 	done     bool
 }
 
+// minScanCopy is the first capacity of a copy whose length is unknown.
+const minScanCopy = 32 << 10
+
+func newScanBody(p *Proxy, resp *http.Response, source string) *scanBody {
+	b := &scanBody{ReadCloser: resp.Body, p: p, resp: resp, source: source, limit: p.cfg.MaxBodyBytes}
+	switch n := resp.ContentLength; {
+	case n > b.limit:
+		b.overflow = true // known to be too large: never copied at all
+	case n > 0:
+		b.buf = make([]byte, 0, n) // the one allocation this copy needs
+	}
+	return b
+}
+
 func (b *scanBody) Read(q []byte) (int, error) {
 	n, err := b.ReadCloser.Read(q)
 	if n > 0 && !b.overflow {
-		if int64(b.buf.Len()+n) > b.limit {
+		if need := int64(len(b.buf) + n); need > b.limit {
 			b.overflow = true
-			b.buf = bytes.Buffer{}
+			b.buf = nil
 		} else {
-			b.buf.Write(q[:n])
+			if need > int64(cap(b.buf)) {
+				// Grow by doubling, but never past the limit: a
+				// bytes.Buffer would reach twice the limit.
+				grown := make([]byte, len(b.buf), min(max(2*int64(cap(b.buf)), need, minScanCopy), b.limit))
+				copy(grown, b.buf)
+				b.buf = grown
+			}
+			b.buf = append(b.buf, q[:n]...)
 		}
 	}
 	if err == io.EOF {
@@ -302,7 +349,7 @@ func (b *scanBody) scan() {
 		b.p.log.Info("console response too large to scan; passed through unscanned", "path", path, "limit", b.limit)
 		return
 	}
-	doc, err := Decode(b.resp.Header.Get("Content-Encoding"), b.buf.Bytes(), b.limit)
+	doc, err := Decode(b.resp.Header.Get("Content-Encoding"), b.buf, b.limit)
 	if err != nil {
 		level := b.p.log.Debug
 		if b.source != SourceOther {
@@ -311,6 +358,7 @@ func (b *scanBody) scan() {
 		level("console response not scanned", "path", path, "err", err)
 		return
 	}
+	b.p.scanFastReplies(b.resp.Request.URL, doc)
 	recs, err := ScanJSON(doc, b.source, time.Now())
 	if err != nil {
 		if b.source != SourceOther {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"sync"
 	"time"
 
@@ -20,8 +21,11 @@ import (
 )
 
 // Sink receives the chat users scanned from console traffic
-// (*Sessions implements it).
+// (*Sessions implements it). Add is called off the response path, from
+// several goroutines at once, and may take as long as it needs.
 type Sink interface {
+	// Add is called on the response path, after the browser has the
+	// bytes: it must not block on storage (Sessions only updates memory).
 	Add(ctx context.Context, recs []Record) error
 }
 
@@ -39,6 +43,11 @@ type Config struct {
 	// DialOverrides maps "host:port" to the "addr:port" really dialed,
 	// keeping SNI and Host (see ParseDialOverride).
 	DialOverrides map[string]string
+	// UpstreamProxy chains everything the proxy sends out (console
+	// traffic, plain HTTP, blind tunnels) through this HTTP proxy, for
+	// offices that reach the internet only through one (see
+	// ParseUpstreamProxy). Default: nil, direct connections.
+	UpstreamProxy *url.URL
 	// Local answers requests under ReservedPrefix on the console origin
 	// (the sidebar's script and websocket). Required.
 	Local http.Handler
@@ -53,6 +62,12 @@ type Config struct {
 	// ScanTargetsOnly limits scanning to the three accept endpoints. By
 	// default every JSON response of the console host is scanned.
 	ScanTargetsOnly bool
+	// FastReplies receives the console's own quick replies, scanned from
+	// its settings response (kfsettings?action=getsettings, scanned even
+	// with ScanTargetsOnly; see ScanFastReplies): the full list each time,
+	// empty when the console has none. It is called on the response path
+	// and must return at once. Default nil: settings are not scanned.
+	FastReplies func(replies []string)
 	// MaxBodyBytes caps how much of one response (decoded) is held to
 	// inject or scan; above it the response passes through unscanned.
 	// Default 8 MiB.
@@ -113,6 +128,7 @@ func New(cfg Config) (*Proxy, error) {
 		TLSClientConfig: &tls.Config{RootCAs: cfg.UpstreamRoots, MinVersion: tls.VersionTLS12},
 		// Pass Accept-Encoding through and never decode on the way: the
 		// browser must get the bytes the console sent.
+		Proxy:                 p.upstreamProxy(),
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -138,7 +154,9 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	go func() {
 		defer close(p.mitmDone)
-		if err := p.mitm.Serve(p.mitmLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		// Shutdown closes mitmLn before the server, so Serve may see the
+		// listener closed rather than ErrServerClosed: both are a stop.
+		if err := p.mitm.Serve(p.mitmLn); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			p.log.Error("console server stopped", "err", err)
 		}
 	}()
@@ -163,14 +181,22 @@ func (p *Proxy) newFront() http.Handler {
 	gp.Tr = &http.Transport{
 		DialContext:           p.dial.DialContext,
 		TLSClientConfig:       &tls.Config{RootCAs: p.cfg.UpstreamRoots, MinVersion: tls.VersionTLS12},
+		Proxy:                 p.upstreamProxy(),
 		DisableCompression:    true,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	gp.ConnectDial = func(network, addr string) (net.Conn, error) {
-		return p.dial.DialContext(context.Background(), network, addr)
+	dial := p.dial.DialContext
+	if u := p.cfg.UpstreamProxy; u != nil {
+		dial = (&upstreamDialer{proxy: u, dial: p.dial.DialContext}).DialContext
 	}
+	gp.ConnectDial = func(network, addr string) (net.Conn, error) {
+		return dial(context.Background(), network, addr)
+	}
+	gp.OnRequest(goproxy.ReqConditionFunc(func(r *http.Request, _ *goproxy.ProxyCtx) bool { return isPACProbe(r) })).DoFunc(func(r *http.Request, _ *goproxy.ProxyCtx) (*http.Request, *http.Response) {
+		return r, pacProbeResponse(r)
+	})
 	tunnel := &goproxy.ConnectAction{Action: goproxy.ConnectAccept}
 	hijack := &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.hijack}
 	gp.OnRequest().HandleConnectFunc(func(host string, _ *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
@@ -187,6 +213,15 @@ func (p *Proxy) newFront() http.Handler {
 		return resp
 	})
 	return recoverHandler(p.log, gp)
+}
+
+// upstreamProxy is the transports' Proxy function: the upstream proxy for
+// every request, or nil (direct) when none is configured.
+func (p *Proxy) upstreamProxy() func(*http.Request) (*url.URL, error) {
+	if p.cfg.UpstreamProxy == nil {
+		return nil
+	}
+	return http.ProxyURL(p.cfg.UpstreamProxy)
 }
 
 // badGatewayText is all the browser learns when an upstream fails: the

@@ -36,8 +36,9 @@ type SessionsOptions struct {
 // the console only reveals an openid when a chat is accepted, and a restart
 // of the proxy must not forget the chats that are already open.
 //
-// Sessions runs no goroutines: expiry is checked on every read and Prune,
-// which the caller runs periodically, frees the space.
+// Expiry is checked on every read; Prune, which the caller runs
+// periodically, frees the space. One goroutine writes to SQLite in the
+// background; Close stops it and writes what is left.
 //
 // Record.Source as returned is the source of the latest sighting; the source
 // of the first sighting is kept separately for Counts, so a chat accepted
@@ -59,6 +60,15 @@ type Sessions struct {
 	// the dirty entries while holding it, so writes reach the table in the
 	// order memory changed; memory updates never wait for it.
 	storeMu sync.Mutex
+	// One writer goroutine stores dirty entries: Add only kicks it, so a
+	// locked or full database never holds up the response Add was called
+	// for, and a burst of Adds costs one write, not one goroutine each.
+	kick       chan struct{} // buffered 1: "there is something to write"
+	stop       chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
+	errMu      sync.Mutex
+	storeErr   error // the last write's error, nil once a write succeeds
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
@@ -96,16 +106,19 @@ func (e *sessionEntry) same(o *sessionEntry) bool {
 // they are never loaded, and Prune tries again.
 func OpenSessions(ctx context.Context, db *sql.DB, opts SessionsOptions) (*Sessions, error) {
 	s := &Sessions{
-		db:       db,
-		ttl:      opts.TTL,
-		now:      opts.Now,
-		log:      opts.Logger,
-		byOpenID: make(map[string]*sessionEntry),
-		byAvatar: make(map[string]map[string]struct{}),
-		byUIN:    make(map[string]map[string]struct{}),
-		byNick:   make(map[string]map[string]struct{}),
-		dirty:    make(map[string]struct{}),
-		subs:     make(map[chan struct{}]struct{}),
+		db:         db,
+		ttl:        opts.TTL,
+		now:        opts.Now,
+		log:        opts.Logger,
+		byOpenID:   make(map[string]*sessionEntry),
+		byAvatar:   make(map[string]map[string]struct{}),
+		byUIN:      make(map[string]map[string]struct{}),
+		byNick:     make(map[string]map[string]struct{}),
+		dirty:      make(map[string]struct{}),
+		subs:       make(map[chan struct{}]struct{}),
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		writerDone: make(chan struct{}),
 	}
 	if s.ttl <= 0 {
 		s.ttl = DefaultSessionTTL
@@ -136,27 +149,96 @@ func OpenSessions(ctx context.Context, db *sql.DB, opts SessionsOptions) (*Sessi
 		s.indexLocked(e)
 	}
 	s.log.Info("sessions: loaded", "live", len(entries))
+	go s.writer()
 	return s, nil
+}
+
+// seenAtGranularity is how stale a stored SeenAt may be. A user seen again
+// within it, with nothing else new, changes nothing: the console's polls
+// name the same users over and over, and re-indexing and rewriting them
+// every time cost a third of the proxy's CPU. A minute is nothing against
+// a TTL of days.
+const seenAtGranularity = time.Minute
+
+// Store retries back off from a second to half a minute: a locked file is
+// usually released soon, a full disk is not.
+const (
+	minStoreRetry = time.Second
+	maxStoreRetry = 30 * time.Second
+)
+
+// writer stores dirty entries whenever Add kicks it, and retries failed
+// writes with backoff until Close.
+func (s *Sessions) writer() {
+	defer close(s.writerDone)
+	var retry time.Duration
+	for {
+		var retryC <-chan time.Time
+		var timer *time.Timer
+		if retry > 0 {
+			timer = time.NewTimer(retry)
+			retryC = timer.C
+		}
+		select {
+		case <-s.kick:
+		case <-retryC:
+		case <-s.stop:
+			return
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), maxStoreRetry)
+		err := s.Flush(ctx)
+		cancel()
+		if err != nil {
+			retry = min(max(2*retry, minStoreRetry), maxStoreRetry)
+		} else {
+			retry = 0
+		}
+	}
+}
+
+func (s *Sessions) kickWriter() {
+	select {
+	case s.kick <- struct{}{}:
+	default: // a kick is pending; that write will include ours
+	}
+}
+
+// StoreError is the error of the last SQLite write, or nil when it
+// succeeded: the users are known in memory either way, but would be
+// forgotten by a restart.
+func (s *Sessions) StoreError() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return s.storeErr
+}
+
+// Close stops the writer and stores what is still dirty. The database
+// stays open; it is the caller's.
+func (s *Sessions) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { close(s.stop) })
+	<-s.writerDone
+	return s.Flush(ctx)
 }
 
 // cutoff is the instant at or before which a SeenAt is expired.
 func (s *Sessions) cutoff(now time.Time) time.Time { return now.Add(-s.ttl) }
 
-// Add records users seen in the console's traffic. Memory is updated first
-// and always, then subscribers are told, then the changed entries are
-// written to SQLite in one transaction.
+// Add records users seen in the console's traffic: memory is updated, then
+// subscribers are told, then the writer is asked to store the changed
+// entries. Add never waits for SQLite, so it can be called on the response
+// path; a store failure (locked, read-only, disk full) is logged and
+// retried by the writer (see StoreError) while memory keeps working.
 //
 // Per openid the newer SeenAt wins field by field, and a field that is
 // empty in one sighting keeps the other's value (a later JSON without
 // headimgurl does not erase the avatar). A zero SeenAt means now and an
 // empty Source means SourceOther; records with an empty OpenID, or already
 // older than the TTL, are ignored. SeenAt is kept to the millisecond, as
-// stored.
-//
-// A store failure (locked, read-only, disk full) is logged at Warn and
-// returned, but memory stays updated so the proxy keeps working; the
-// entries are written again by the next Add.
-func (s *Sessions) Add(ctx context.Context, recs []Record) error {
+// stored. The error is always nil; it is there for the Sink interface.
+func (s *Sessions) Add(_ context.Context, recs []Record) error {
 	now := s.now()
 	changed := false
 	s.mu.Lock()
@@ -168,8 +250,9 @@ func (s *Sessions) Add(ctx context.Context, recs []Record) error {
 	s.mu.Unlock()
 	if changed {
 		s.notify()
+		s.kickWriter()
 	}
-	return s.flush(ctx)
+	return nil
 }
 
 // mergeLocked folds r into memory and reports whether anything changed.
@@ -208,8 +291,13 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 	}
 	next.derive()
 	if ok {
-		if old.same(&next) {
+		if old.same(&next) || old.onlySeenAgain(&next) {
 			return false
+		}
+		if old.keysEqual(&next) {
+			*old = next // the indexes point at old's openid: nothing to move
+			s.dirty[r.OpenID] = struct{}{}
+			return true
 		}
 		s.unindexLocked(old)
 	}
@@ -217,6 +305,21 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 	s.indexLocked(&next)
 	s.dirty[r.OpenID] = struct{}{}
 	return true
+}
+
+// onlySeenAgain reports whether o differs from e only by a SeenAt less
+// than seenAtGranularity later (and the latest source): nothing to store.
+func (e *sessionEntry) onlySeenAgain(o *sessionEntry) bool {
+	a, b := e.rec, o.rec
+	return a.OpenID == b.OpenID && a.Nickname == b.Nickname && a.HeadImgURL == b.HeadImgURL &&
+		a.FansUIN == b.FansUIN && a.SessionID == b.SessionID &&
+		e.firstSeen.Equal(o.firstSeen) && e.firstSource == o.firstSource &&
+		!b.SeenAt.Before(a.SeenAt) && b.SeenAt.Sub(a.SeenAt) < seenAtGranularity
+}
+
+// keysEqual reports whether e and o are indexed under the same keys.
+func (e *sessionEntry) keysEqual(o *sessionEntry) bool {
+	return e.avatarKey == o.avatarKey && e.nick == o.nick && e.rec.FansUIN == o.rec.FansUIN
 }
 
 // overlayRecord returns base with every non-empty field of the newer top
@@ -241,11 +344,16 @@ func overlayRecord(base, top Record) Record {
 	return out
 }
 
-// flush writes every dirty entry. On failure the entries stay dirty, so
-// the next Add or Prune retries them.
-func (s *Sessions) flush(ctx context.Context) error {
+// Flush stores every dirty entry now. The writer calls it; so do Close,
+// and tests that need the rows written.
+func (s *Sessions) Flush(ctx context.Context) error {
 	s.storeMu.Lock()
 	defer s.storeMu.Unlock()
+	return s.flushLocked(ctx)
+}
+
+// flushLocked writes the dirty entries once; storeMu is held.
+func (s *Sessions) flushLocked(ctx context.Context) error {
 	s.mu.Lock()
 	entries := make([]sessionEntry, 0, len(s.dirty))
 	for id := range s.dirty {
@@ -258,16 +366,34 @@ func (s *Sessions) flush(ctx context.Context) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if err := writeSessionRows(ctx, s.db, entries); err != nil {
+	err := writeSessionRows(ctx, s.db, entries)
+	if err != nil {
 		s.mu.Lock()
 		for _, e := range entries {
-			s.dirty[e.rec.OpenID] = struct{}{}
+			if _, ok := s.byOpenID[e.rec.OpenID]; ok { // not pruned meanwhile
+				s.dirty[e.rec.OpenID] = struct{}{}
+			}
 		}
 		s.mu.Unlock()
-		s.log.Warn("sessions: store write failed; kept in memory", "records", len(entries), "err", err)
-		return fmt.Errorf("store sessions: %w", err)
+		err = fmt.Errorf("store sessions: %w", err)
 	}
-	return nil
+	s.setStoreErr(err, len(entries))
+	return err
+}
+
+// setStoreErr records the outcome of a write and logs when it changes:
+// a store that stays locked is retried for minutes, and one line says so.
+func (s *Sessions) setStoreErr(err error, records int) {
+	s.errMu.Lock()
+	prev := s.storeErr
+	s.storeErr = err
+	s.errMu.Unlock()
+	switch {
+	case err != nil && (prev == nil || prev.Error() != err.Error()):
+		s.log.Warn("sessions: store write failed; kept in memory, retrying", "records", records, "err", err)
+	case err == nil && prev != nil:
+		s.log.Info("sessions: store writes work again", "records", records)
+	}
 }
 
 // Prune forgets expired entries in memory and deletes their rows. The
@@ -288,13 +414,14 @@ func (s *Sessions) Prune(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.storeMu.Lock()
-	defer s.storeMu.Unlock()
 	n, err := deleteSessionRows(ctx, s.db, cutoff)
+	s.storeMu.Unlock()
 	if err != nil {
 		s.log.Warn("sessions: prune store failed", "forgotten", forgotten, "err", err)
 		return fmt.Errorf("prune sessions: %w", err)
 	}
 	s.log.Debug("sessions: pruned", "forgotten", forgotten, "rows", n)
+	s.kickWriter() // entries a failed write left dirty get another try
 	return nil
 }
 

@@ -58,14 +58,18 @@ func sessOpen(t testing.TB, db *sql.DB, clock *sessClock, ttl time.Duration) *Se
 	if err != nil {
 		t.Fatalf("OpenSessions: %v", err)
 	}
+	t.Cleanup(func() { s.Close(context.Background()) })
 	return s
 }
 
-// sessAdd adds recs and fails the test on error.
+// sessAdd adds recs and stores them at once, failing the test on error.
 func sessAdd(t testing.TB, s *Sessions, recs ...Record) {
 	t.Helper()
 	if err := s.Add(context.Background(), recs); err != nil {
 		t.Fatalf("Add: %v", err)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush: %v", err)
 	}
 }
 
@@ -343,14 +347,20 @@ func TestSessionsStoreFailure(t *testing.T) {
 	ro := sessOpenDB(t, "file:"+path+"?mode=ro")
 	s := sessOpen(t, ro, clock, 0)
 	rec := Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: SourceManual, SeenAt: sessT0}
-	if err := s.Add(context.Background(), []Record{rec}); err == nil {
-		t.Fatalf("Add on a read-only database succeeded")
+	if err := s.Add(context.Background(), []Record{rec}); err != nil {
+		t.Fatalf("Add on a read-only database: %v; Add must not wait for the store", err)
+	}
+	if err := s.Flush(context.Background()); err == nil {
+		t.Fatalf("storing on a read-only database succeeded")
+	}
+	if s.StoreError() == nil {
+		t.Errorf("StoreError is nil after a failed write")
 	}
 	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132"})); gotID != "oA" {
 		t.Errorf("after a store failure, Resolve = %q, want oA", gotID)
 	}
-	// The next Add retries the unsaved record, and fails again.
-	if err := s.Add(context.Background(), nil); err == nil {
+	// The unsaved record stays dirty: the next write tries it again.
+	if err := s.Flush(context.Background()); err == nil {
 		t.Errorf("retrying the write on a read-only database succeeded")
 	}
 	if err := s.Prune(context.Background()); err == nil {
@@ -369,15 +379,27 @@ func TestSessionsStoreRetry(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
 		t.Fatalf("create trigger: %v", err)
 	}
-	if err := s.Add(context.Background(), []Record{{OpenID: "oA", Source: SourceManual}}); err == nil {
-		t.Fatalf("Add with a failing store succeeded")
+	s.Add(context.Background(), []Record{{OpenID: "oA", Source: SourceManual}})
+	if err := s.Flush(context.Background()); err == nil {
+		t.Fatalf("storing with a failing store succeeded")
 	}
 	if _, err := db.Exec(`DROP TRIGGER kf_sessions_fail`); err != nil {
 		t.Fatalf("drop trigger: %v", err)
 	}
+	// The writer retries by itself, without another Add.
+	deadline := time.Now().Add(20 * time.Second)
+	for sessRows(t, db) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed write was not retried after the store recovered")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.StoreError(); err != nil {
+		t.Errorf("StoreError = %v after a successful retry", err)
+	}
 	sessAdd(t, s, Record{OpenID: "oB", Source: SourceManual})
 	if got := sessRows(t, db); got != 2 {
-		t.Errorf("rows after the store recovered = %d, want 2 (the failed write retried)", got)
+		t.Errorf("rows = %d, want 2", got)
 	}
 }
 
@@ -558,5 +580,51 @@ func BenchmarkResolve(b *testing.B) {
 			b.Fatal("not resolved")
 		}
 		i++
+	}
+}
+
+// TestSessionsSeenAgainIsFree: the console's polls name the same users
+// again and again; within seenAtGranularity that changes nothing (no
+// signal, no write), later it refreshes SeenAt.
+func TestSessionsSeenAgainIsFree(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
+	s := sessOpen(t, db, clock, 0)
+	rec := Record{OpenID: "oA", Nickname: "A", HeadImgURL: sessAvatarA, FansUIN: "1", Source: SourceManual, SeenAt: sessT0}
+	sessAdd(t, s, rec)
+	ch, cancel := s.Subscribe()
+	defer cancel()
+	signalled := func() bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	tests := []struct {
+		name       string
+		later      time.Duration
+		wantSignal bool
+		wantSeen   time.Duration
+	}{
+		{"seen again 30 s later", 30 * time.Second, false, 0},
+		{"seen again 2 min later", 2 * time.Minute, true, 2 * time.Minute},
+	}
+	for _, tt := range tests {
+		r := rec
+		r.Source = SourceOther
+		r.SeenAt = sessT0.Add(tt.later)
+		sessAdd(t, s, r)
+		if got := signalled(); got != tt.wantSignal {
+			t.Errorf("%s: signalled %v, want %v", tt.name, got, tt.wantSignal)
+		}
+		got, _ := s.Get("oA")
+		if want := sessT0.Add(tt.wantSeen); !got.SeenAt.Equal(want) {
+			t.Errorf("%s: SeenAt %v, want %v", tt.name, got.SeenAt, want)
+		}
+	}
+	if id, _ := sessResolutionIDs(t, s.Resolve(Query{UIN: "1"})); id != "oA" {
+		t.Errorf("after refreshes, Resolve by uin = %q, want oA", id)
 	}
 }

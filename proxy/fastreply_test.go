@@ -1,0 +1,197 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
+)
+
+func TestIsSettings(t *testing.T) {
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://mpkf.weixin.qq.com/cgi-bin/kfsettings?action=getsettings&token=1&f=json&r=2", true},
+		{"https://mpkf.weixin.qq.com/cgi-bin/kfsettings/?t=1&action=getsettings", true},
+		{"https://mpkf.weixin.qq.com/cgi-bin/kfsettings?action=setsettings", false},
+		{"https://mpkf.weixin.qq.com/cgi-bin/kfsettings", false},
+		{"https://mpkf.weixin.qq.com/cgi-bin/KFSETTINGS?action=getsettings", false},
+		{"https://mpkf.weixin.qq.com/cgi-bin/kfsettingsx?action=getsettings", false},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := isSettings(u); got != tt.want {
+			t.Errorf("isSettings(%s) = %v, want %v", tt.url, got, tt.want)
+		}
+	}
+	if isSettings(nil) {
+		t.Error("isSettings(nil) = true")
+	}
+}
+
+// TestScanFastRepliesGolden scans testdata/fastreply/*.json, among them the
+// simulated console's own settings response, into *.golden (null: no
+// fastreply_list found; []: found, but no text replies).
+func TestScanFastRepliesGolden(t *testing.T) {
+	inputs, err := filepath.Glob("testdata/fastreply/*.json")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no inputs: %v", err)
+	}
+	for _, in := range inputs {
+		name := strings.TrimSuffix(filepath.Base(in), ".json")
+		t.Run(name, func(t *testing.T) {
+			doc, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := json.MarshalIndent(ScanFastReplies(doc), "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "fastreply/"+name+".golden", append(out, '\n'))
+		})
+	}
+}
+
+func TestScanFastRepliesDeepAndHuge(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"too deep to be settings", strings.Repeat(`{"a":`, maxScanDepth+1) +
+			`{"fastreply_list":[{"content":"deep"}]}` + strings.Repeat(`}`, maxScanDepth+1), nil},
+		{"nesting bomb", strings.Repeat("[", maxNesting+1) + `"fastreply_list"` + strings.Repeat("]", maxNesting+1), nil},
+	}
+	for _, tt := range tests {
+		got := ScanFastReplies([]byte(tt.doc))
+		if (got == nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: ScanFastReplies = %#v, want %#v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func FuzzScanFastReplies(f *testing.F) {
+	inputs, _ := filepath.Glob("testdata/fastreply/*.json")
+	for _, in := range inputs {
+		if doc, err := os.ReadFile(in); err == nil {
+			f.Add(doc)
+		}
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		for _, text := range ScanFastReplies(doc) {
+			if text == "" || strings.TrimSpace(text) != text {
+				t.Fatalf("reply %q is blank or untrimmed", text)
+			}
+		}
+	})
+}
+
+// fastReplySink collects what the proxy hands to Config.FastReplies.
+type fastReplySink chan []string
+
+func (s fastReplySink) wait(t *testing.T) []string {
+	t.Helper()
+	select {
+	case got := <-s:
+		return got
+	case <-time.After(10 * time.Second):
+		t.Fatal("Config.FastReplies was not called")
+		return nil
+	}
+}
+
+// TestFastRepliesThroughProxy fetches the simulated console's settings
+// through the proxy: the browser gets the upstream's bytes exactly, and
+// Config.FastReplies gets the console's six replies, whatever the
+// compression and even when only the accept endpoints are scanned.
+func TestFastRepliesThroughProxy(t *testing.T) {
+	want := []string{
+		"您好，请问有什么可以帮您？", "好的，我这边帮您查一下，请稍等～", "感谢您的耐心等待，还有其他问题随时联系我们哦",
+		"亲，下单后48小时内发货，顺丰/中通随机发出", "收到商品有任何问题，7天内可申请无理由退换", "工作时间：周一至周日 9:00-22:00",
+	}
+	tests := []struct {
+		encoding        string
+		scanTargetsOnly bool
+	}{
+		{"gzip", false},
+		{"br", true},
+		{"deflate", false},
+		{"none", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.encoding, func(t *testing.T) {
+			sim, err := mpkftest.NewServer(mpkftest.Options{Encoding: tt.encoding, JSONContentType: "text/html; charset=UTF-8"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(sim.Close)
+			console := newUpstream(t, DefaultConsoleHost, sim.Handler())
+			got := make(fastReplySink, 10)
+			e := startProxy(t, console, func(c *Config) {
+				c.ScanTargetsOnly = tt.scanTargetsOnly
+				c.FastReplies = func(r []string) { got <- r }
+			})
+			path := "/cgi-bin/kfsettings?action=getsettings&token=1234567890&lang=zh_CN&f=json&ajax=1&r=0.5"
+			hdr := []string{"Sec-Fetch-Dest", "empty", "Accept-Encoding", "gzip, deflate, br"}
+			resp, body := get(t, e.client(e.ca.Pool()), consoleURL+path, hdr...)
+			direct := &http.Client{Transport: &http.Transport{
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, console.Listener.Addr().String())
+				},
+				TLSClientConfig:    &tls.Config{RootCAs: console.ca.Pool()},
+				DisableCompression: true,
+			}}
+			wantResp, wantBody := get(t, direct, consoleURL+path, hdr...)
+			if !bytes.Equal(body, wantBody) || len(body) == 0 {
+				t.Errorf("body through the proxy differs from the console's: %d bytes, want %d", len(body), len(wantBody))
+			}
+			for _, k := range []string{"Content-Encoding", "Content-Type", "Content-Length"} {
+				if resp.Header.Get(k) != wantResp.Header.Get(k) {
+					t.Errorf("%s = %q, want %q", k, resp.Header.Get(k), wantResp.Header.Get(k))
+				}
+			}
+			if r := got.wait(t); !slices.Equal(r, want) {
+				t.Errorf("FastReplies got %q, want %q", r, want)
+			}
+		})
+	}
+}
+
+// A settings answer that failed (an expired session) holds no replies, so
+// FastReplies is not called and the known replies stay.
+func TestFastRepliesNotCalledForFailedSettings(t *testing.T) {
+	sim, err := mpkftest.NewServer(mpkftest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	console := newUpstream(t, DefaultConsoleHost, sim.Handler())
+	got := make(fastReplySink, 10)
+	e := startProxy(t, console, func(c *Config) { c.FastReplies = func(r []string) { got <- r } })
+	c := e.client(e.ca.Pool())
+	resp, body := get(t, c, consoleURL+"/cgi-bin/kfsettings?action=getsettings&token=0000000000&f=json", "Sec-Fetch-Dest", "empty")
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"ret"`)) {
+		t.Fatalf("expired session answer: %d %s", resp.StatusCode, body)
+	}
+	// The next good answer is the first call: the failed one made none.
+	get(t, c, consoleURL+"/cgi-bin/kfsettings?action=getsettings&token=1234567890&f=json", "Sec-Fetch-Dest", "empty")
+	if r := got.wait(t); len(r) != 6 {
+		t.Errorf("first FastReplies call got %q, want the six replies of the good answer", r)
+	}
+}
