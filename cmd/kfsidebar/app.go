@@ -21,8 +21,12 @@ func commands() []command {
 	return []command{
 		{"run", "run the proxy for the real console (the daily job)", runRun},
 		{"demo", "run a simulated console with demo customers, to try kfsidebar", runDemo},
-		{"ca", "manage the local root CA (ca export)", runCA},
+		{"ca", "trust or manage the local root CA (ca install, uninstall, status, export)", runCA},
+		{"proxy", "point the system proxy settings at kfsidebar (proxy on, off, status)", runProxy},
+		{"open", "open the console in a browser window of its own, changing nothing", runOpen},
+		{"doctor", "check every step of the setup and say how to fix what is wrong", runDoctor},
 		{"orders", "manage the embedded order database (orders import FILE.json)", runOrders},
+		{"config", "check the config file (config check)", runConfig},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -67,6 +67,26 @@ func browserArgs(profileDir, proxyAddr string, spki []string, url string) []stri
 	return append(args, url)
 }
 
+// openArgs are the flags of `kfsidebar open`'s browser: a profile of its
+// own that takes its proxy from kfsidebar's PAC (so only the console goes
+// through kfsidebar, as with `proxy on`), plus SPKI pins when the CA is not
+// in the trust store. Nothing outside profileDir is changed.
+func openArgs(profileDir, pacURL string, spki []string, url string) []string {
+	args := []string{
+		"--user-data-dir=" + profileDir,
+		"--proxy-pac-url=" + pacURL,
+		"--no-first-run",
+		"--no-default-browser-check",
+	}
+	if len(spki) > 0 {
+		args = append(args, "--ignore-certificate-errors-spki-list="+strings.Join(spki, ","))
+	}
+	if runtime.GOOS == "linux" && os.Geteuid() == 0 {
+		args = append(args, "--no-sandbox")
+	}
+	return append(args, url)
+}
+
 // shellQuote quotes s for the command line printed to the user.
 func shellQuote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t'\"$&;|<>()*?![]{}`\\#~") {

@@ -29,12 +29,22 @@ type Config struct {
 	UpstreamCA string
 	// Dial holds HOST:PORT=ADDR:PORT overrides.
 	Dial []string
+	// UpstreamProxy is an HTTP proxy URL (http://HOST:PORT) that console
+	// and tunnel traffic is chained through, for offices that reach the
+	// internet only through one. Empty means direct.
+	UpstreamProxy string
 	// SessionTTL is how long a learned chat user is remembered.
 	SessionTTL time.Duration
 	// ScanTargetsOnly limits scanning to the three accept endpoints.
 	ScanTargetsOnly bool
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
+	// ConfigFile is the TOML file applied under the flags (--config);
+	// "" means kfsidebar.toml in DataDir, when there is one.
+	ConfigFile string
+	// Orders is where customers and orders come from; only the config
+	// file sets it.
+	Orders OrdersConfig
 }
 
 // DefaultConfig returns the defaults: data in the user's config directory
@@ -47,6 +57,7 @@ func DefaultConfig() Config {
 		ConsoleHosts: []string{proxy.DefaultConsoleHost},
 		SessionTTL:   proxy.DefaultSessionTTL,
 		LogLevel:     slog.LevelInfo,
+		Orders:       DefaultOrdersConfig(),
 	}
 }
 
@@ -60,8 +71,10 @@ func defaultDataDir() string {
 	return ".kfsidebar"
 }
 
-// bindFlags registers the flags that override c.
+// bindFlags registers the flags that override c. parse applies the
+// config file under them.
 func (c *Config) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.ConfigFile, "config", c.ConfigFile, "TOML config `file` (default: "+configFileName+" in the data directory, if there is one); flags override it")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the CA, the database and the config (env KFSIDEBAR_DATA_DIR)")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "proxy address; anything but loopback exposes the proxy to your network")
 	hostsSet := false // the first --console-host replaces the default, later ones add
@@ -80,9 +93,62 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 		c.Dial = append(c.Dial, v)
 		return nil
 	})
+	fs.StringVar(&c.UpstreamProxy, "upstream-proxy", c.UpstreamProxy, "chain console and tunnel traffic through this HTTP proxy `URL`, e.g. http://10.0.0.1:3128")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a chat user learned from the console is remembered")
 	fs.BoolVar(&c.ScanTargetsOnly, "scan-targets-only", c.ScanTargetsOnly, "scan only the three accept endpoints, not every console JSON response")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (customer data is logged only at debug)")
+}
+
+// parse applies the config file, then the flags in args over it. The file
+// is --config, else kfsidebar.toml in the data directory (--data-dir,
+// $KFSIDEBAR_DATA_DIR or the default), which may be missing. It must run
+// on a c whose flags fs holds (bindFlags).
+func (c *Config) parse(fs *flag.FlagSet, args []string) error {
+	path, dataDir, err := fileFlags(fs, args)
+	if err != nil {
+		return parseFlags(fs, args) // let the flag package report it
+	}
+	required := path != ""
+	if path == "" {
+		if dataDir == "" {
+			dataDir = c.DataDir
+		}
+		path = defaultConfigPath(dataDir)
+	}
+	if err := readConfigFile(path, required, c); err != nil {
+		return err
+	}
+	return parseFlags(fs, args)
+}
+
+// fileFlags finds --config and --data-dir in args before they are parsed,
+// the way the flag package would.
+func fileFlags(fs *flag.FlagSet, args []string) (config, dataDir string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return "", "", fmt.Errorf("unknown flag %s", a)
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) {
+			if i+1 >= len(args) {
+				return "", "", fmt.Errorf("flag %s needs a value", a)
+			}
+			i++
+			value = args[i]
+		}
+		switch name {
+		case "config":
+			config = value
+		case "data-dir":
+			dataDir = value
+		}
+	}
+	return config, dataDir, nil
 }
 
 // check validates c and names the bad setting.

@@ -86,7 +86,13 @@ func theWorld(t *testing.T) *e2eWorld {
 
 var listeningRE = regexp.MustCompile(`listening on (\S+)`)
 
-func startWorld() (*e2eWorld, error) {
+func startWorld() (*e2eWorld, error) { return startWorldWith("", nil) }
+
+// startWorldWith starts `kfsidebar run` in front of a new simulated
+// console. With config "" the embedded database gets the demo orders;
+// else kfsidebar runs with that config file, and prepare, when not nil,
+// sets up the data directory first (an empty embedded database otherwise).
+func startWorldWith(config string, prepare func(dataDir string) error) (*e2eWorld, error) {
 	dir, err := os.MkdirTemp("", "kfsidebar-e2e-*")
 	if err != nil {
 		return nil, err
@@ -105,10 +111,19 @@ func startWorld() (*e2eWorld, error) {
 	}
 	data := filepath.Join(dir, "data")
 	var out strings.Builder
-	if err := Run(context.Background(), []string{"orders", "import", "--data-dir", data, orders}, &out, &out); err != nil {
-		return nil, fmt.Errorf("orders import: %v\n%s", err, out.String())
-	}
 	args := []string{"run", "--listen", "127.0.0.1:0", "--data-dir", data, "--upstream-ca", simCA}
+	if config == "" {
+		if err := Run(context.Background(), []string{"orders", "import", "--data-dir", data, orders}, &out, &out); err != nil {
+			return nil, fmt.Errorf("orders import: %v\n%s", err, out.String())
+		}
+	} else {
+		args = append(args, "--config", config)
+	}
+	if prepare != nil {
+		if err := prepare(data); err != nil {
+			return nil, err
+		}
+	}
 	for _, h := range mpkftest.Hosts {
 		args = append(args, "--dial", h+":443="+sim.Addr())
 	}
@@ -202,7 +217,7 @@ func waitSidebar(t *testing.T, ctx context.Context, state, openid string) sideba
 		}
 		chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond))
 	}
-	t.Fatalf("sidebar did not reach state %q openid %q; last %+v\nkfsidebar log:\n%s", state, openid, last, world.log)
+	t.Fatalf("sidebar did not reach state %q openid %q; last %+v\nkfsidebar log:\n%s", state, openid, last, logOf(ctx))
 	return last
 }
 
@@ -222,7 +237,7 @@ func waitSidebarReady(t *testing.T, ctx context.Context) {
 	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.getElementById('kfsidebar-root');
 		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(15*time.Second)))
 	if err != nil {
-		t.Fatalf("sidebar never connected: %v\n%s", err, world.log)
+		t.Fatalf("sidebar never connected: %v\n%s", err, logOf(ctx))
 	}
 }
 

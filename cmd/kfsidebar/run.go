@@ -16,15 +16,26 @@ func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
 		"Run the proxy for the real console: it decrypts only the console's traffic,\n"+
 			"learns who each chat user is, and injects the customer sidebar.", errOut)
 	cfg.bindFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := cfg.parse(fs, args); err != nil {
 		return err
 	}
-	log := newLogger(errOut, cfg.LogLevel)
+	if err := cfg.check(); err != nil {
+		return err
+	}
+	log, logPath, closeLog, err := newFileLogger(errOut, cfg.LogLevel, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
 	s, err := startServer(ctx, cfg, nil, log)
 	if err != nil {
 		return err
 	}
-	printRunBanner(out, s)
+	if !isLoopback(cfg.Listen) {
+		log.Warn("the proxy accepts connections from other machines", "listen", cfg.Listen)
+	}
+	log.Info("kfsidebar started", "version", versionString(), "addr", s.addr, "data_dir", cfg.DataDir)
+	printRunBanner(out, s, logPath)
 	return s.serve(ctx)
 }
 
@@ -33,7 +44,7 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 }
 
 // printRunBanner tells the agent how to point the browser at the proxy.
-func printRunBanner(w io.Writer, s *server) {
+func printRunBanner(w io.Writer, s *server, logPath string) {
 	fmt.Fprintf(w, "kfsidebar %s listening on %s\n", versionString(), s.addr)
 	if !isLoopback(s.cfg.Listen) {
 		fmt.Fprintf(w, "\nWARNING: --listen %s accepts connections from other machines.\n"+
@@ -46,17 +57,19 @@ func printRunBanner(w io.Writer, s *server) {
 		fmt.Fprint(w, "  (new: made just now on this workstation)")
 	}
 	fmt.Fprintf(w, "\n  decrypting:   %s (everything else is tunnelled, never decrypted)\n", strings.Join(hostsOf(s.cfg), ", "))
+	if s.upstream != nil {
+		fmt.Fprintf(w, "  upstream:     %s (console and tunnels go out through this proxy)\n", s.upstream.Host)
+	}
+	fmt.Fprintf(w, "  log file:     %s\n", logPath)
 	fmt.Fprintf(w, `
-To use it:
-  1. Trust the root CA once (it can only vouch for the console host):
-       Windows: certutil -user -addstore Root "%[1]s"
-       macOS:   security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db "%[1]s"
-       Linux (Chrome/Chromium): certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n kfsidebar -i "%[1]s"
-  2. Set the browser's (or system's) automatic proxy configuration URL to
-       http://%[2]s/proxy.pac
-  3. Open https://%[3]s and click a chat.
+To use it, once per workstation (in another terminal):
+  1. kfsidebar ca install     trust the root CA (it can only vouch for %[2]s)
+  2. kfsidebar proxy on       point the system at http://%[1]s/proxy.pac
+     or instead of 1 and 2:  kfsidebar open   (a browser window of its own; changes nothing)
+  3. Open https://%[2]s and click a chat.
+  kfsidebar doctor checks every step; the status page shows them too.
 Press Ctrl+C to stop.
-`, s.caPath(), s.addr, hostsOf(s.cfg)[0])
+`, s.addr, hostsOf(s.cfg)[0])
 }
 
 func hostsOf(cfg Config) []string {

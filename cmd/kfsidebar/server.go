@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,9 +29,13 @@ type server struct {
 	caCreated bool
 	db        *sql.DB
 	sessions  *proxy.Sessions
-	backend   *sidebar.SQLiteBackend
+	backend   *sidebar.SQLiteBackend // the embedded database: the demo and orders import fill it
+	orders    orderBackend           // the configured order backend, cached: what the sidebar asks
+	quick     *sidebar.QuickReplies
 	hub       *sidebar.Hub
 	proxy     *proxy.Proxy
+	scans     *scanClock // the session map, noting the last scan for the status page
+	upstream  *url.URL   // the office proxy chained to, or nil
 	ln        net.Listener
 }
 
@@ -42,9 +47,10 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		return nil, err
 	}
 	s = &server{cfg: cfg, log: log}
+	opened := s // the error returns below set s to nil
 	defer func() {
 		if err != nil {
-			s.close()
+			opened.close()
 		}
 	}()
 	s.ca, s.caCreated, err = certs.LoadOrCreate(cfg.DataDir, certs.Options{Hosts: cfg.ConsoleHosts})
@@ -65,6 +71,12 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	if s.backend, err = sidebar.NewSQLiteBackend(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("open order database: %w", err)
 	}
+	if s.orders.Backend, s.orders.close, err = newBackend(ctx, cfg, s.db, log); err != nil {
+		return nil, err
+	}
+	if s.quick, err = sidebar.OpenQuickReplies(ctx, s.db, log); err != nil {
+		return nil, err
+	}
 	token, err := loadOrCreateToken(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -73,11 +85,22 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	for _, h := range cfg.ConsoleHosts {
 		origins = append(origins, "https://"+hostport.Host(h))
 	}
+	bindings, err := sidebar.OpenBindings(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	reveals, err := sidebar.OpenRevealLog(ctx, s.db, nil)
+	if err != nil {
+		return nil, err
+	}
 	s.hub, err = sidebar.NewHub(sidebar.HubOptions{
 		Resolver:       s.sessions,
-		Backend:        s.backend,
+		Backend:        s.orders.Backend,
 		Token:          token,
 		AllowedOrigins: origins,
+		QuickReplies:   s.quick,
+		Bindings:       bindings,
+		Reveals:        reveals,
 		Logger:         log,
 	})
 	if err != nil {
@@ -87,6 +110,12 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		return nil, fmt.Errorf("listen on %s: %w (is kfsidebar already running? choose another address with --listen)", cfg.Listen, err)
 	}
 	s.addr = s.ln.Addr().String()
+	up, err := chooseUpstream(cfg, s.addr, log)
+	if err != nil {
+		return nil, err
+	}
+	s.upstream = up.url
+	s.scans = &scanClock{Sink: s.sessions}
 	s.proxy, err = proxy.New(proxy.Config{
 		ConsoleHosts:  cfg.ConsoleHosts,
 		Leaves:        certs.NewLeaves(s.ca, certs.LeafOptions{}),
@@ -99,10 +128,18 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 			CAPEM:        s.ca.CertPEM,
 			Version:      versionString(),
 			Chats:        s.sessions.Len,
+			Counts:       s.sessions.Counts,
+			LastScan:     s.scans.Last,
+			Backend:      backendHealth(s.orders.Backend),
+			Upstream:     up.url,
+			Bypass:       up.bypass,
+			Pages:        map[string]http.Handler{sidebar.QuickRepliesPath: s.quick.Handler()},
 		}),
-		Sink:            s.sessions,
+		Sink:            s.scans,
+		UpstreamProxy:   up.url,
 		ScriptSrc:       proxy.ReservedPrefix + "sidebar.js?" + url.Values{"v": {versionString()}, "t": {token}}.Encode(),
 		ScanTargetsOnly: cfg.ScanTargetsOnly,
+		FastReplies:     s.quick.SetConsoleReplies,
 		Logger:          log,
 	})
 	if err != nil {
@@ -146,6 +183,21 @@ func (s *server) close() {
 		cancel()
 	} else if s.ln != nil {
 		s.ln.Close()
+	}
+	if s.quick != nil {
+		s.quick.Close() // stores the console's quick replies still being written
+	}
+	if s.sessions != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.sessions.Close(ctx); err != nil {
+			s.log.Warn("could not store the last chats learned", "err", err)
+		}
+		cancel()
+	}
+	if s.orders.close != nil {
+		if err := s.orders.close(); err != nil {
+			s.log.Debug("close order backend", "err", err)
+		}
 	}
 	if s.db != nil {
 		s.db.Close()

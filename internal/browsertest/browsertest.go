@@ -63,6 +63,10 @@ type Options struct {
 	// that pages show the times an agent in China sees. Default: the
 	// machine's.
 	TimeZone string
+	// Env is extra environment for the browser ("NAME=value"), e.g. a
+	// HOME whose NSS database the test controls, so that certificate
+	// trust comes from the trust store rather than from SPKIList.
+	Env []string
 }
 
 // Browser is one running headless Chromium.
@@ -111,6 +115,9 @@ func Start(opts Options) (*Browser, error) {
 	}
 	if opts.TimeZone != "" {
 		flags = append(flags, chromedp.Env("TZ="+opts.TimeZone))
+	}
+	if len(opts.Env) > 0 {
+		flags = append(flags, chromedp.Env(opts.Env...))
 	}
 	if len(opts.SPKIList) > 0 {
 		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(opts.SPKIList, ",")))

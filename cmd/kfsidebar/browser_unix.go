@@ -1,0 +1,12 @@
+//go:build unix
+
+package main
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// detach starts the browser in a session of its own, so closing the
+// terminal `kfsidebar open` ran in does not close the agent's browser.
+func detach(cmd *exec.Cmd) { cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} }

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
+)
+
+// The fault end-to-end tests break what is under an open console tab:
+// kfsidebar itself is restarted, the page reloaded, the network cuts the
+// connections. They run their own `kfsidebar run` and their own Chromium,
+// so the shared fixture of the other end-to-end tests is never disturbed.
+
+// faultRun is a `kfsidebar run` that can be stopped and started again on
+// the same address and data directory.
+type faultRun struct {
+	args   []string
+	addr   string
+	log    *syncBuffer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+// start runs kfsidebar until stop, on listen, and waits until it listens.
+func (r *faultRun) start(t *testing.T, listen string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	r.cancel, r.done = cancel, make(chan error, 1)
+	args := append([]string{"run", "--listen", listen}, r.args...)
+	go func() { r.done <- Run(ctx, args, out, r.log) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := listeningRE.FindStringSubmatch(out.String()); m != nil {
+			r.addr = m[1]
+			return
+		}
+		select {
+		case err := <-r.done:
+			t.Fatalf("kfsidebar run exited: %v\n%s", err, r.log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kfsidebar run did not start\n%s", r.log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop ends the run as Ctrl+C does and waits for it.
+func (r *faultRun) stop(t *testing.T) {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Fatalf("kfsidebar run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("kfsidebar run did not stop")
+	}
+}
+
+// relay stands between the browser and kfsidebar, where the network is:
+// cut drops every connection passing through it, as a flaky Wi-Fi or a
+// VPN reconnect would.
+type relay struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	wg     sync.WaitGroup
+}
+
+func newRelay(t *testing.T, target string) *relay {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	r.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			r.wg.Go(func() { r.pipe(c) })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		r.cut()
+		r.wg.Wait()
+	})
+	return r
+}
+
+func (r *relay) pipe(c net.Conn) {
+	up, err := net.Dial("tcp", r.target)
+	if err != nil {
+		c.Close() // kfsidebar is down: the browser sees the proxy fail
+		return
+	}
+	r.mu.Lock()
+	r.conns[c], r.conns[up] = struct{}{}, struct{}{}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(func() { io.Copy(up, c); up.Close() })
+	io.Copy(c, up)
+	c.Close()
+	wg.Wait()
+	r.mu.Lock()
+	delete(r.conns, c)
+	delete(r.conns, up)
+	r.mu.Unlock()
+}
+
+// cut resets every connection through the relay and reports how many.
+func (r *relay) cut() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for c := range r.conns {
+		c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}
+	return len(r.conns) / 2
+}
+
+// faultWaitState polls until the sidebar shows state (and openid, when
+// given).
+func faultWaitState(t *testing.T, ctx context.Context, run *faultRun, state, openid string) {
+	t.Helper()
+	var last sidebarState
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		s, err := chromedp.Run(ctx, chromedp.Evaluate[sidebarState](readSidebar))
+		if err != nil {
+			t.Fatalf("read sidebar: %v", err)
+		}
+		last = s
+		if s.State == state && (openid == "" || s.OpenID == openid) {
+			return
+		}
+		chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond))
+	}
+	t.Fatalf("sidebar did not reach %q %q; last %+v\nkfsidebar log:\n%s", state, openid, last, run.log)
+}
+
+// faultWaitConnected polls until the sidebar is connected again.
+func faultWaitConnected(t *testing.T, ctx context.Context, run *faultRun) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.getElementById('kfsidebar-root');
+		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		t.Fatalf("sidebar did not connect: %v\n%s", err, run.log)
+	}
+}
+
+// accepts counts the console's accept requests naming the fan.
+func accepts(sim *mpkftest.Server, f mpkftest.Fan) int {
+	n := 0
+	for _, r := range sim.Requests() {
+		if r.Action == "kfcreatesession" || r.Action == "kfbatchcreatesession" {
+			for _, u := range strings.Split(r.Form.Get("fansuinlist"), ",") {
+				if u == fmt.Sprint(f.UIN) {
+					n++
+				}
+			}
+		}
+	}
+	return n
+}
+
+func TestE2EFaults(t *testing.T) {
+	browsertest.Require(t)
+	dir := t.TempDir()
+	sim, err := mpkftest.NewServer(mpkftest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	simCA, orders, data := filepath.Join(dir, "sim-ca.pem"), filepath.Join(dir, "orders.json"), filepath.Join(dir, "data")
+	if err := os.WriteFile(simCA, sim.CA().CertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(orders, mpkftest.DemoOrdersJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := Run(context.Background(), []string{"orders", "import", "--data-dir", data, orders}, &out, &out); err != nil {
+		t.Fatalf("orders import: %v\n%s", err, out.String())
+	}
+	run := &faultRun{args: []string{"--data-dir", data, "--upstream-ca", simCA}, log: &syncBuffer{}}
+	for _, h := range mpkftest.Hosts {
+		run.args = append(run.args, "--dial", h+":443="+sim.Addr())
+	}
+	run.start(t, "127.0.0.1:0")
+	running := true
+	t.Cleanup(func() {
+		if running {
+			run.stop(t)
+		}
+	})
+	addr := run.addr
+	wire := newRelay(t, addr)
+	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{proxy.DefaultConsoleHost}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := browsertest.Start(browsertest.Options{ProxyServer: wire.ln.Addr().String(),
+		SPKIList: []string{ca.SPKIHash(), sim.CA().SPKIHash()}, TimeZone: "Asia/Shanghai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ctx := b.Tab(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(sim.URL()), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
+		t.Fatalf("open console: %v\n%s", err, run.log)
+	}
+	faultWaitConnected(t, ctx, run)
+
+	// An agent accepts a chat by hand after the page loaded: only the
+	// accept response, and so only the map, knows who it is.
+	f := fan(t, "王建国", 0)
+	click(t, ctx, chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN)))
+	click(t, ctx, cardSel(f))
+	faultWaitState(t, ctx, run, "customer", f.OpenID)
+	other := fan(t, "林小满", 0) // open at page load
+	click(t, ctx, cardSel(other))
+	faultWaitState(t, ctx, run, "customer", other.OpenID)
+
+	t.Run("kfsidebar restarted while the console is open", func(t *testing.T) {
+		run.stop(t)
+		running = false
+		faultWaitState(t, ctx, run, "connecting", "")
+		run.start(t, addr)
+		running = true
+		if run.addr != addr {
+			t.Fatalf("restarted on %s, want %s", run.addr, addr)
+		}
+		faultWaitConnected(t, ctx, run)
+		click(t, ctx, cardSel(f))
+		faultWaitState(t, ctx, run, "customer", f.OpenID)
+		if n := accepts(sim, f); n != 1 {
+			t.Fatalf("%s accepted %d times: the map must come back from SQLite, not from a new accept", f.Nickname, n)
+		}
+	})
+	t.Run("the network drops every connection", func(t *testing.T) {
+		before := strings.Count(run.log.String(), "sidebar connected")
+		if n := wire.cut(); n == 0 {
+			t.Fatal("no connection to cut")
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for strings.Count(run.log.String(), "sidebar connected") <= before {
+			if time.Now().After(deadline) {
+				t.Fatalf("the sidebar did not reconnect\n%s", run.log)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		faultWaitConnected(t, ctx, run)
+		click(t, ctx, cardSel(other))
+		faultWaitState(t, ctx, run, "customer", other.OpenID)
+		click(t, ctx, cardSel(f))
+		faultWaitState(t, ctx, run, "customer", f.OpenID)
+	})
+	t.Run("the console page reloaded", func(t *testing.T) {
+		if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
+			t.Fatal(err)
+		}
+		faultWaitConnected(t, ctx, run)
+		click(t, ctx, cardSel(f))
+		faultWaitState(t, ctx, run, "customer", f.OpenID)
+		if n := accepts(sim, f); n != 1 {
+			t.Fatalf("%s accepted %d times after the reload", f.Nickname, n)
+		}
+	})
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/sidebar"
+)
+
+// scanClock hands scanned chats on to the session map and notes when that
+// last happened, for the status page's "last chat learned".
+type scanClock struct {
+	proxy.Sink
+	last atomic.Int64 // unix nanoseconds; 0 before the first scan
+}
+
+func (s *scanClock) Add(ctx context.Context, recs []proxy.Record) error {
+	s.last.Store(time.Now().UnixNano())
+	return s.Sink.Add(ctx, recs)
+}
+
+// Last is when chats were last learned; zero if never since the start.
+func (s *scanClock) Last() time.Time {
+	if n := s.last.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// backendHealth adapts the order backend's health for the status page and
+// doctor; nil (no row) when the backend does not report any.
+func backendHealth(backend any) func() proxy.BackendHealth {
+	hr, ok := backend.(sidebar.HealthReporter)
+	if !ok {
+		return nil
+	}
+	return func() proxy.BackendHealth {
+		h := hr.Health()
+		return proxy.BackendHealth{State: h.State, LastError: h.LastError, LastErrorAt: h.LastErrorAt, RetryAt: h.RetryAt}
+	}
+}
