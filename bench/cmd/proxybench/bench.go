@@ -1,0 +1,532 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy"
+)
+
+// config is the benchmark's flags.
+type config struct {
+	Duration, Warmup time.Duration
+	Repeat           int
+	Conns, LatConns  int
+	Tabs, TabStreams int
+	Poll             time.Duration
+	Fresh            int
+	Proxies          []string
+	Gzip             bool
+	BenchDir         string
+	Whistle          string
+	Out              string
+	Profile          string
+	Verbose          bool
+}
+
+func parseFlags(args []string) (config, error) {
+	c := config{}
+	fs := flag.NewFlagSet("proxybench", flag.ContinueOnError)
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured time of each run")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unmeasured load before each run")
+	fs.IntVar(&c.Repeat, "repeat", 3, "runs per proxy and workload; medians are reported")
+	fs.IntVar(&c.Conns, "conns", 8, "keep-alive connections of the throughput runs")
+	fs.IntVar(&c.LatConns, "lat-conns", 1, "connections of the latency run (10 KB JSON)")
+	fs.IntVar(&c.Tabs, "tabs", 200, "long-polling tabs of the memory run")
+	fs.IntVar(&c.TabStreams, "tab-streams", 4, "connections fetching 10 KB accept responses during the memory run")
+	fs.DurationVar(&c.Poll, "poll", 2*time.Second, "how long the upstream holds a long poll")
+	fs.IntVar(&c.Fresh, "fresh", 50, "new connections (one TLS handshake each) of the certificate run")
+	list := fs.String("proxies", "direct,goproxy,kfsidebar,mitmproxy,whistle,whistle-inject", "what to measure, in this order")
+	fs.BoolVar(&c.Gzip, "gzip", true, "upstream answers in gzip when asked, as the console is assumed to")
+	fs.StringVar(&c.BenchDir, "bench", "bench", "the repository's bench directory (addon, rules, plugin)")
+	fs.StringVar(&c.Whistle, "whistle", defaultWhistle(), "whistle's bin/whistle.js (bench/setup.sh installs it)")
+	fs.StringVar(&c.Out, "out", "", "markdown file to write the figures into (between the proxybench markers); the chart goes next to it; empty prints to stdout")
+	fs.StringVar(&c.Profile, "profile", "", "directory where kfsidebar and goproxy write a CPU profile per run (go tool pprof)")
+	fs.BoolVar(&c.Verbose, "v", false, "log each run")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	for _, name := range strings.Split(*list, ",") {
+		if !slices.ContainsFunc(proxies, func(p proxyDef) bool { return p.Name == name }) {
+			return c, fmt.Errorf("-proxies: unknown %q", name)
+		}
+		c.Proxies = append(c.Proxies, name)
+	}
+	if c.Repeat < 1 || c.Conns < 1 || c.LatConns < 1 {
+		return c, errors.New("-repeat, -conns and -lat-conns must be at least 1")
+	}
+	return c, nil
+}
+
+func defaultWhistle() string {
+	dir := os.Getenv("KFSIDEBAR_BENCH_TOOLS")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(cache, "kfsidebar-bench")
+	}
+	return filepath.Join(dir, "node_modules", "whistle", "bin", "whistle.js")
+}
+
+// workload is one kind of request the tabs make.
+type workload struct {
+	Name  string
+	Path  string
+	Doc   bool // a top-level navigation (the page)
+	Label string
+}
+
+// workloads are measured in this order; the accept responses must stay
+// at indexes 1 and 2 (the latency and memory runs use the 10 KB one).
+var workloads = []workload{
+	{"page", pagePath, true, "console page (100 KB HTML): scanned and injected"},
+	{"10kb", accept10KB, false, "accept response, 10 KB JSON: scanned"},
+	{"1mb", accept1MB, false, "accept response, 1 MB JSON: scanned"},
+	{"asset", assetPath, false, "console script (100 KB JavaScript): passed through"},
+}
+
+// sample is one measured run.
+type sample struct {
+	Proxy, Scenario string
+	Conns           int
+	Load            loadResult
+	Tabs            loadResult // the long polls of the memory run
+	Usage           usage      // of the measured window (CPU) and the whole life (peak RSS)
+	Stats           map[string]any
+	Handshakes      int64
+}
+
+// bench runs everything and writes the report.
+func bench(ctx context.Context, args []string) error {
+	cfg, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	logLevel := slog.LevelWarn
+	if cfg.Verbose {
+		logLevel = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel}))
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "proxybench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	up, err := startUpstream(cfg.Gzip, cfg.Poll, log)
+	if err != nil {
+		return err
+	}
+	defer up.close()
+	e := &env{self: self, benchDir: cfg.BenchDir, whistle: cfg.Whistle, tmp: tmp, upstream: up,
+		upstreamCA: filepath.Join(tmp, "upstream-ca.pem"), profile: cfg.Profile}
+	if cfg.Profile != "" {
+		if e.profile, err = filepath.Abs(cfg.Profile); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(e.profile, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.WriteFile(e.upstreamCA, up.ca.CertPEM, 0o600); err != nil {
+		return err
+	}
+	r := &runner{cfg: cfg, env: e, log: log}
+	rep := &report{Config: cfg, Started: time.Now(), LoadBefore: loadAvg()}
+	for _, name := range cfg.Proxies {
+		v, err := r.verify(ctx, name)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		rep.Checks = append(rep.Checks, v)
+		log.Info("checked", "proxy", name, "page", v.Page, "json", v.JSON, "chats", v.Chats)
+	}
+	for i := range cfg.Repeat {
+		// Rotate the order each round, so that no proxy always runs
+		// first (or last) on a machine whose load drifts.
+		order := slices.Clone(cfg.Proxies)
+		k := i % len(order)
+		order = append(order[k:], order[:k]...)
+		for _, w := range workloads {
+			for _, name := range order {
+				s, err := r.throughput(ctx, name, w, cfg.Conns)
+				if err != nil {
+					return err
+				}
+				rep.Samples = append(rep.Samples, s)
+			}
+		}
+		for _, name := range order {
+			s, err := r.throughput(ctx, name, workloads[1], cfg.LatConns)
+			if err != nil {
+				return err
+			}
+			s.Scenario = "latency"
+			rep.Samples = append(rep.Samples, s)
+		}
+		for _, name := range order {
+			if name == "direct" {
+				continue
+			}
+			s, err := r.tabs(ctx, name)
+			if err != nil {
+				return err
+			}
+			rep.Samples = append(rep.Samples, s)
+		}
+		for _, name := range order {
+			s, err := r.fresh(ctx, name)
+			if err != nil {
+				return err
+			}
+			rep.Samples = append(rep.Samples, s)
+		}
+	}
+	rep.Scan = measureScan(up)
+	rep.Machine = machineInfo(cfg)
+	rep.Finished = time.Now()
+	rep.LoadAfter = loadAvg()
+	return rep.write(cfg.Out)
+}
+
+// runner starts proxies and drives them.
+type runner struct {
+	cfg config
+	env *env
+	log *slog.Logger
+	n   int
+}
+
+func (r *runner) def(name string) proxyDef {
+	i := slices.IndexFunc(proxies, func(p proxyDef) bool { return p.Name == name })
+	return proxies[i]
+}
+
+// start launches a fresh instance of the proxy (nil for direct) in its
+// own directory, so that every run's peak RSS is its own.
+func (r *runner) start(name string) (*proc, error) {
+	d := r.def(name)
+	if d.start == nil {
+		return nil, nil
+	}
+	r.n++
+	dir := filepath.Join(r.env.tmp, fmt.Sprintf("%s-%d", name, r.n))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	p, err := d.start(r.env, dir)
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	return p, nil
+}
+
+func (r *runner) url(w workload) string { return "https://" + consoleHost + w.Path }
+
+// measure runs fn between two readings of the proxy's usage.
+func measure(p *proc, fn func()) (usage, error) {
+	if p == nil {
+		fn()
+		return usage{}, nil
+	}
+	before, err := treeUsage(p.pid())
+	if err != nil {
+		return usage{}, fmt.Errorf("%s: %w: %s", p.name, err, p.stderr)
+	}
+	fn()
+	after, err := treeUsage(p.pid())
+	if err != nil {
+		return usage{}, fmt.Errorf("%s: %w: %s", p.name, err, p.stderr)
+	}
+	return usage{CPU: after.CPU - before.CPU, PeakRSS: after.PeakRSS, Procs: after.Procs}, nil
+}
+
+func (r *runner) stats(ctx context.Context, p *proc) map[string]any {
+	if p == nil || p.stats == nil {
+		return nil
+	}
+	m, err := p.stats(ctx)
+	if err != nil {
+		r.log.Warn("stats", "proxy", p.name, "err", err)
+	}
+	return m
+}
+
+// throughput is one closed-loop run of one workload at conns connections.
+func (r *runner) throughput(ctx context.Context, name string, w workload, conns int) (sample, error) {
+	p, err := r.start(name)
+	if err != nil {
+		return sample{}, err
+	}
+	if p != nil {
+		defer p.stop()
+	}
+	g := newLoadGen(r.env.route(p), conns)
+	defer g.close()
+	hdr := browserHeaders(w.Doc)
+	warm := g.run(ctx, r.url(w), hdr, r.cfg.Warmup)
+	if warm.Requests == 0 {
+		return sample{}, fmt.Errorf("%s %s: no request succeeded in the warm-up: %v", name, w.Name, warm.FirstErr)
+	}
+	var res loadResult
+	u, err := measure(p, func() { res = g.run(ctx, r.url(w), hdr, r.cfg.Duration) })
+	if err != nil {
+		return sample{}, err
+	}
+	s := sample{Proxy: name, Scenario: w.Name, Conns: conns, Load: res, Usage: u, Stats: r.stats(ctx, p), Handshakes: g.handshakes.Load()}
+	r.log.Info("run", "proxy", name, "workload", w.Name, "conns", conns, "rps", fmt.Sprintf("%.0f", res.RPS()),
+		"p99", res.Quantile(0.99), "errors", res.Errors, "cpu", u.CPU, "rss_mb", u.PeakRSS>>20, "handshakes", g.handshakes.Load())
+	return s, ctx.Err()
+}
+
+// tabs holds Tabs long polls open through the proxy while TabStreams
+// connections fetch 10 KB accept responses, and records the peak RSS.
+func (r *runner) tabs(ctx context.Context, name string) (sample, error) {
+	p, err := r.start(name)
+	if err != nil {
+		return sample{}, err
+	}
+	defer p.stop()
+	route := r.env.route(p)
+	polls := newLoadGen(route, r.cfg.Tabs)
+	defer polls.close()
+	accepts := newLoadGen(route, r.cfg.TabStreams)
+	defer accepts.close()
+	d := r.cfg.Duration + r.cfg.Poll
+	var pollRes, acceptRes loadResult
+	u, err := measure(p, func() {
+		done := make(chan struct{})
+		go func() {
+			pollRes = polls.run(ctx, "https://"+consoleHost+longPollPath, browserHeaders(false), d)
+			close(done)
+		}()
+		acceptRes = accepts.run(ctx, r.url(workloads[1]), browserHeaders(false), d)
+		<-done
+	})
+	if err != nil {
+		return sample{}, err
+	}
+	s := sample{Proxy: name, Scenario: "tabs", Conns: r.cfg.Tabs + r.cfg.TabStreams, Load: acceptRes, Tabs: pollRes,
+		Usage: u, Stats: r.stats(ctx, p), Handshakes: polls.handshakes.Load() + accepts.handshakes.Load()}
+	r.log.Info("tabs", "proxy", name, "polls", pollRes.Requests, "poll_errors", pollRes.Errors, "accept_rps", fmt.Sprintf("%.0f", acceptRes.RPS()),
+		"rss_mb", u.PeakRSS>>20)
+	return s, ctx.Err()
+}
+
+// fresh makes Fresh requests one after another, each on a new connection:
+// each pays a TLS handshake with the proxy, which must not mint a new leaf.
+func (r *runner) fresh(ctx context.Context, name string) (sample, error) {
+	p, err := r.start(name)
+	if err != nil {
+		return sample{}, err
+	}
+	if p != nil {
+		defer p.stop()
+	}
+	route := r.env.route(p)
+	hdr := browserHeaders(false)
+	var res loadResult
+	var handshakes int64
+	for range r.cfg.Fresh {
+		g := newLoadGen(route, 1)
+		t0 := time.Now()
+		_, err := fetch(ctx, g.clients[0], r.url(workloads[1]), hdr)
+		d := time.Since(t0)
+		g.close()
+		if err != nil {
+			res.Errors++
+			res.FirstErr = cmpErr(res.FirstErr, err)
+			continue
+		}
+		handshakes++
+		res.Requests++
+		res.latencies = append(res.latencies, d)
+		res.Elapsed += d
+	}
+	slices.Sort(res.latencies)
+	s := sample{Proxy: name, Scenario: "fresh", Conns: 1, Load: res, Stats: r.stats(ctx, p), Handshakes: handshakes}
+	return s, ctx.Err()
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+// check is what one proxy was seen to do to the console traffic.
+type check struct {
+	Proxy string
+	Page  string // what happened to the page
+	JSON  string // how accept responses arrive: byte for byte, or not
+	Chats string // users learned, as the proxy reports it
+}
+
+// verify fetches each workload once through the proxy and compares with
+// what the upstream sent.
+func (r *runner) verify(ctx context.Context, name string) (check, error) {
+	c := check{Proxy: name, Chats: "–"}
+	p, err := r.start(name)
+	if err != nil {
+		return c, err
+	}
+	if p != nil {
+		defer p.stop()
+	}
+	g := newLoadGen(r.env.route(p), 1)
+	defer g.close()
+	client := g.clients[0]
+	resp, page, err := get(ctx, client, r.url(workloads[0]), browserHeaders(true))
+	if err != nil {
+		return c, fmt.Errorf("page: %w", err)
+	}
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		if page, err = gunzip(page); err != nil {
+			return c, fmt.Errorf("page: %w", err)
+		}
+	}
+	c.Page = pageChange(page, r.env.upstream.bodies["page"].identity)
+	c.JSON = "byte for byte"
+	for _, w := range workloads[1:] {
+		resp, b, err := get(ctx, client, r.url(w), browserHeaders(false))
+		if err != nil {
+			return c, fmt.Errorf("%s: %w", w.Name, err)
+		}
+		want := r.env.upstream.bodies[w.Name]
+		if bytes.Equal(b, want.gzipped) || bytes.Equal(b, want.identity) {
+			continue
+		}
+		c.JSON = "changed"
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			if plain, err := gunzip(b); err == nil && bytes.Equal(plain, want.identity) {
+				c.JSON = "same JSON, compressed again"
+			}
+		}
+	}
+	if p != nil && p.stats != nil {
+		// Scans may finish after the response (kfsidebar scans when the
+		// body is closed, whistle's plugin writes its counters every
+		// 250 ms): wait until the count stops changing.
+		last, deadline := "", time.Now().Add(5*time.Second)
+		for time.Now().Before(deadline) {
+			time.Sleep(300 * time.Millisecond)
+			n, ok := r.stats(ctx, p)["chats"].(float64)
+			if !ok {
+				break
+			}
+			if cur := fmt.Sprint(n); cur == last && n > 0 {
+				break
+			} else {
+				last = cur
+			}
+		}
+		if last != "" {
+			c.Chats = last
+		}
+	}
+	return c, nil
+}
+
+// pageChange compares the page the client got with the upstream's: the
+// injected script (a <script> whose src is the sidebar's) is the only
+// change a proxy should make.
+func pageChange(got, orig []byte) string {
+	if bytes.Equal(got, orig) {
+		return "unchanged"
+	}
+	i := bytes.Index(got, []byte("/__kfsidebar/sidebar.js"))
+	if i < 0 {
+		return "changed, no script"
+	}
+	start := bytes.LastIndex(got[:i], []byte("<script"))
+	end := bytes.Index(got[i:], []byte("</script>"))
+	if start < 0 || end < 0 {
+		return "changed"
+	}
+	rest := append(got[:start:start], got[i+end+len("</script>"):]...)
+	if bytes.Equal(rest, orig) {
+		return "script added, nothing else"
+	}
+	return "script added, and other changes"
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(zr)
+}
+
+// scanTimes is how long kfsidebar's own code takes on the 1 MB accept
+// response, measured in the harness process: medians of many rounds, in
+// wall time and in CPU time of the measuring thread (which other programs
+// on a busy machine do not inflate).
+type scanTimes struct {
+	Decode, Scan       time.Duration // wall
+	DecodeCPU, ScanCPU time.Duration // thread CPU
+	Records            int
+}
+
+func measureScan(up *upstream) scanTimes {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	b := up.bodies["1mb"]
+	var dec, scan, decCPU, scanCPU []time.Duration
+	var recs int
+	for range 30 {
+		t0, c0 := time.Now(), threadCPU()
+		doc, err := proxy.Decode("gzip", b.gzipped, 8<<20)
+		t1, c1 := time.Now(), threadCPU()
+		if err != nil {
+			return scanTimes{}
+		}
+		rs, err := proxy.ScanJSON(doc, proxy.SourceAuto, t1)
+		t2, c2 := time.Now(), threadCPU()
+		if err != nil {
+			return scanTimes{}
+		}
+		recs = len(rs)
+		dec, scan = append(dec, t1.Sub(t0)), append(scan, t2.Sub(t1))
+		decCPU, scanCPU = append(decCPU, c1-c0), append(scanCPU, c2-c1)
+	}
+	return scanTimes{Decode: median(dec), Scan: median(scan), DecodeCPU: median(decCPU), ScanCPU: median(scanCPU), Records: recs}
+}
+
+// threadCPU is the CPU time the calling OS thread has used.
+func threadCPU() time.Duration {
+	const rusageThread = 1 // RUSAGE_THREAD, Linux
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// leafCount reads how many leaves a serve child minted (nil when the proxy
+// does not say).
+func leafCount(s sample) (int64, bool) {
+	if n, ok := s.Stats["minted"].(float64); ok {
+		return int64(n), true
+	}
+	return 0, false
+}
