@@ -85,9 +85,15 @@ func (e *ImportError) Error() string {
 // whitespace) and name; order order_no (unique in the file), openid,
 // created_at (RFC 3339), status, amount_fen (fen, ≥ 0) and at least one item
 // with title, qty (≥ 1) and price_fen (≥ 0). Optional: phone (digits, "+",
-// "-", spaces), tags, admin_url (absolute http or https URL), and refund
-// (missing means status "none"; its amount_fen may not exceed the order's).
-// An order's openid need not have a customer record.
+// "-", spaces), tags, admin_url (absolute http or https URL), refund
+// (missing means status "none"; its amount_fen may not exceed the order's),
+// an order's latest logistics event (tracking_event, with tracking_at in
+// RFC 3339), and on customers and orders "extra": up to 50 fields of the
+// shop's own, each {"label", "value", "href", "copy", "mask"} (label
+// required; href an http or https URL; copy offers a copy button; mask
+// hides the value until revealed). An order's openid need not have a
+// customer record. The customer's order count, total spent and last order
+// date are computed from the orders, not imported.
 //
 // Order status is stored as one of
 //
@@ -284,6 +290,14 @@ func describeToken(tok json.Token) string {
 	}
 }
 
+// importCustomerRecord is a customer of the import file: the profile and
+// the shop's own extra fields. The order summary (order_count, …) is not
+// imported: it is computed from the imported orders.
+type importCustomerRecord struct {
+	customerRecord
+	Extra []json.RawMessage `json:"extra"`
+}
+
 type customerRecord struct {
 	OpenID   string   `json:"openid"`
 	Name     string   `json:"name"`
@@ -344,11 +358,15 @@ func (imp *importer) customer(i int, raw json.RawMessage) error {
 	fail := func(e *fieldError) error {
 		return &ImportError{Section: sectionCustomers, Index: i, Field: e.field, Reason: e.reason}
 	}
-	var rec customerRecord
+	var rec importCustomerRecord
 	if e := decodeStrict(raw, &rec); e != nil {
 		return fail(e)
 	}
 	if e := rec.validate(); e != nil {
+		return fail(e)
+	}
+	extras, e := validateExtras(rec.Extra)
+	if e != nil {
 		return fail(e)
 	}
 	if first, dup := imp.customers[rec.OpenID]; dup {
@@ -363,8 +381,12 @@ func (imp *importer) customer(i int, raw json.RawMessage) error {
 			return fmt.Errorf("import customers[%d]: tags: %w", i, err)
 		}
 	}
+	extra, err := marshalExtras(extras)
+	if err != nil {
+		return fmt.Errorf("import customers[%d]: extra: %w", i, err)
+	}
 	if _, err := imp.upsertCustomer.ExecContext(imp.ctx, rec.OpenID, rec.Name, rec.Phone, rec.Level,
-		string(tags), rec.Note, rec.AdminURL); err != nil {
+		string(tags), rec.Note, rec.AdminURL, extra); err != nil {
 		return fmt.Errorf("import customers[%d]: %w", i, err)
 	}
 	imp.stats.Customers++
@@ -401,11 +423,8 @@ func (imp *importer) order(i int, raw json.RawMessage) error {
 	fail := func(e *fieldError) error {
 		return &ImportError{Section: sectionOrders, Index: i, Field: e.field, Reason: e.reason}
 	}
-	var rec orderRecord
-	if e := decodeStrict(raw, &rec); e != nil {
-		return fail(e)
-	}
-	o, e := rec.validate()
+	// An imported order is a backend's order with its openid required.
+	o, e := validateContractOrder(raw, "")
 	if e != nil {
 		return fail(e)
 	}
@@ -414,10 +433,19 @@ func (imp *importer) order(i int, raw json.RawMessage) error {
 	}
 	imp.orders[o.OrderNo] = i
 
+	extra, err := marshalExtras(o.Extra)
+	if err != nil {
+		return fmt.Errorf("import orders[%d]: extra: %w", i, err)
+	}
+	trackingAt := ""
+	if o.TrackingAt != nil {
+		trackingAt = o.TrackingAt.Format(time.RFC3339Nano)
+	}
 	var id int64
 	if err := imp.upsertOrder.QueryRowContext(imp.ctx, o.OrderNo, o.OpenID, o.CreatedAt.UnixNano(),
 		o.CreatedAt.Format(time.RFC3339Nano), o.Status, o.AmountFen, o.Carrier, o.TrackingNo,
-		o.Address, o.Refund.Status, o.Refund.AmountFen, o.Refund.Reason, o.AdminURL).Scan(&id); err != nil {
+		o.Address, o.Refund.Status, o.Refund.AmountFen, o.Refund.Reason, o.AdminURL,
+		o.TrackingEvent, trackingAt, extra).Scan(&id); err != nil {
 		return fmt.Errorf("import orders[%d]: %w", i, err)
 	}
 	if _, err := imp.deleteItems.ExecContext(imp.ctx, id); err != nil {

@@ -108,7 +108,7 @@ func TestImportEmptySections(t *testing.T) {
 // TestImportBadFiles imports good.json, then each bad file: each must fail
 // with its message and leave the good data exactly as it was.
 func TestImportBadFiles(t *testing.T) {
-	const orderKeys = "order_no, openid, created_at, status, amount_fen, items, carrier, tracking_no, address, refund, admin_url"
+	const orderKeys = "order_no, openid, created_at, status, amount_fen, items, carrier, tracking_no, address, refund, admin_url, tracking_event, tracking_at, extra"
 	tests := []struct{ file, want string }{
 		{"bad-empty.json", `the file is empty; expected a JSON object like {"customers": [...], "orders": [...]}`},
 		{"bad-not-object.json", `the file must be one JSON object like {"customers": [...], "orders": [...]} (got an array)`},
@@ -121,7 +121,12 @@ func TestImportBadFiles(t *testing.T) {
 		{"bad-section-number.json", `orders: must be an array of records (got a number)`},
 		{"bad-unknown-field.json", `orders[0].amout_fen: unknown field; expected one of ` + orderKeys},
 		{"bad-unknown-item-field.json", `orders[0].items[1].quantity: unknown field; expected one of title, sku, qty, price_fen`},
-		{"bad-customer-orders.json", `customers[0].orders: unknown field; expected one of openid, name, phone, level, tags, note, admin_url`},
+		{"bad-customer-orders.json", `customers[0].orders: unknown field; expected one of openid, name, phone, level, tags, note, admin_url, extra`},
+		{"bad-customer-summary.json", `customers[0].order_count: unknown field; expected one of openid, name, phone, level, tags, note, admin_url, extra`},
+		{"bad-extra-label.json", `orders[1].extra[1].label: required: what the value is, e.g. "优惠券"`},
+		{"bad-extra-href.json", `customers[0].extra[0].href: must be an absolute http(s) URL like "https://shop.example/admin/u/42" (got "javascript:alert(1)")`},
+		{"bad-extra-field.json", `customers[0].extra[0].link: unknown field; expected one of label, value, href, copy, mask`},
+		{"bad-tracking-at.json", `orders[0].tracking_at: must be an RFC 3339 time like "2026-11-20T10:00:00+08:00" (got "昨天")`},
 		{"bad-wrong-type.json", `orders[0].amount_fen: must be a whole number of fen (1 yuan = 100 fen) (got string)`},
 		{"bad-float-amount.json", `orders[0].amount_fen: must be a whole number of fen (1 yuan = 100 fen) (got number 129.5)`},
 		{"bad-tags-type.json", `customers[0].tags: must be an array of strings (got number)`},

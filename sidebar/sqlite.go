@@ -37,6 +37,7 @@ type SQLiteBackend struct {
 	db *sql.DB
 
 	lookupCustomer *sql.Stmt
+	lookupSummary  *sql.Stmt
 	lookupOrders   *sql.Stmt
 	lookupItems    *sql.Stmt
 
@@ -61,7 +62,8 @@ CREATE TABLE IF NOT EXISTS kf_customers (
 	level     TEXT NOT NULL DEFAULT '',
 	tags      TEXT NOT NULL DEFAULT '[]',
 	note      TEXT NOT NULL DEFAULT '',
-	admin_url TEXT NOT NULL DEFAULT ''
+	admin_url TEXT NOT NULL DEFAULT '',
+	extra     TEXT NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS kf_orders (
 	id                INTEGER PRIMARY KEY,
@@ -77,7 +79,10 @@ CREATE TABLE IF NOT EXISTS kf_orders (
 	refund_status     TEXT NOT NULL DEFAULT 'none',
 	refund_amount_fen INTEGER NOT NULL DEFAULT 0,
 	refund_reason     TEXT NOT NULL DEFAULT '',
-	admin_url         TEXT NOT NULL DEFAULT ''
+	admin_url         TEXT NOT NULL DEFAULT '',
+	tracking_event    TEXT NOT NULL DEFAULT '',
+	tracking_at       TEXT NOT NULL DEFAULT '',
+	extra             TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS kf_orders_openid_created
 	ON kf_orders (openid, created_unix_ns DESC, order_no DESC);
@@ -92,12 +97,33 @@ CREATE TABLE IF NOT EXISTS kf_order_items (
 ) WITHOUT ROWID;
 `
 
+// sqliteAddedColumns are the columns added to the tables after their first
+// release; NewSQLiteBackend adds those an older database lacks, so an
+// upgrade keeps every imported order.
+var sqliteAddedColumns = []struct{ table, column, decl string }{
+	{"kf_customers", "extra", "TEXT NOT NULL DEFAULT '[]'"},
+	{"kf_orders", "tracking_event", "TEXT NOT NULL DEFAULT ''"},
+	{"kf_orders", "tracking_at", "TEXT NOT NULL DEFAULT ''"},
+	{"kf_orders", "extra", "TEXT NOT NULL DEFAULT '[]'"},
+}
+
 const (
-	lookupCustomerSQL = `SELECT name, phone, level, tags, note, admin_url
+	lookupCustomerSQL = `SELECT name, phone, level, tags, note, admin_url, extra
 FROM kf_customers WHERE openid = ?`
 
+	// lookupSummarySQL summarizes all the customer's orders, not only the
+	// recent ones: how many, and what they spent. Spent counts the orders
+	// that were paid for (every status but pending, cancelled and closed),
+	// less what was refunded.
+	lookupSummarySQL = `SELECT count(*), coalesce(sum(CASE
+	WHEN status IN ('pending', 'cancelled', 'closed') THEN 0
+	WHEN refund_status = 'refunded' THEN max(amount_fen - refund_amount_fen, 0)
+	ELSE amount_fen END), 0)
+FROM kf_orders WHERE openid = ?`
+
 	lookupOrdersSQL = `SELECT id, order_no, created_at, status, amount_fen, carrier, tracking_no,
-	address, refund_status, refund_amount_fen, refund_reason, admin_url
+	address, refund_status, refund_amount_fen, refund_reason, admin_url, tracking_event,
+	tracking_at, extra
 FROM kf_orders WHERE openid = ?
 ORDER BY created_unix_ns DESC, order_no DESC LIMIT ?`
 
@@ -108,22 +134,24 @@ WHERE order_id IN (SELECT id FROM kf_orders WHERE openid = ?
 	ORDER BY created_unix_ns DESC, order_no DESC LIMIT ?)
 ORDER BY order_id, pos`
 
-	upsertCustomerSQL = `INSERT INTO kf_customers (openid, name, phone, level, tags, note, admin_url)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+	upsertCustomerSQL = `INSERT INTO kf_customers (openid, name, phone, level, tags, note, admin_url, extra)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (openid) DO UPDATE SET name = excluded.name, phone = excluded.phone,
 	level = excluded.level, tags = excluded.tags, note = excluded.note,
-	admin_url = excluded.admin_url`
+	admin_url = excluded.admin_url, extra = excluded.extra`
 
 	upsertOrderSQL = `INSERT INTO kf_orders (order_no, openid, created_unix_ns, created_at, status,
 	amount_fen, carrier, tracking_no, address, refund_status, refund_amount_fen, refund_reason,
-	admin_url)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	admin_url, tracking_event, tracking_at, extra)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (order_no) DO UPDATE SET openid = excluded.openid,
 	created_unix_ns = excluded.created_unix_ns, created_at = excluded.created_at,
 	status = excluded.status, amount_fen = excluded.amount_fen, carrier = excluded.carrier,
 	tracking_no = excluded.tracking_no, address = excluded.address,
 	refund_status = excluded.refund_status, refund_amount_fen = excluded.refund_amount_fen,
-	refund_reason = excluded.refund_reason, admin_url = excluded.admin_url
+	refund_reason = excluded.refund_reason, admin_url = excluded.admin_url,
+	tracking_event = excluded.tracking_event, tracking_at = excluded.tracking_at,
+	extra = excluded.extra
 RETURNING id`
 
 	deleteItemsSQL = `DELETE FROM kf_order_items WHERE order_id = ?`
@@ -140,12 +168,16 @@ func NewSQLiteBackend(ctx context.Context, db *sql.DB) (*SQLiteBackend, error) {
 	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
 		return nil, fmt.Errorf("create order tables: %w", err)
 	}
+	if err := addMissingColumns(ctx, db); err != nil {
+		return nil, fmt.Errorf("upgrade order tables: %w", err)
+	}
 	b := &SQLiteBackend{db: db}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
 	}{
 		{&b.lookupCustomer, lookupCustomerSQL},
+		{&b.lookupSummary, lookupSummarySQL},
 		{&b.lookupOrders, lookupOrdersSQL},
 		{&b.lookupItems, lookupItemsSQL},
 		{&b.upsertCustomer, upsertCustomerSQL},
@@ -167,7 +199,7 @@ func NewSQLiteBackend(ctx context.Context, db *sql.DB) (*SQLiteBackend, error) {
 // which belongs to the caller.
 func (b *SQLiteBackend) Close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{b.lookupCustomer, b.lookupOrders, b.lookupItems,
+	for _, s := range []*sql.Stmt{b.lookupCustomer, b.lookupSummary, b.lookupOrders, b.lookupItems,
 		b.upsertCustomer, b.upsertOrder, b.deleteItems, b.insertItem} {
 		if s != nil {
 			errs = append(errs, s.Close())
@@ -197,9 +229,9 @@ func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, e
 	defer tx.Rollback() // read-only: nothing to undo
 
 	c := &Customer{OpenID: openid}
-	var tags string
+	var tags, extra string
 	err = tx.StmtContext(ctx, b.lookupCustomer).QueryRowContext(ctx, openid).
-		Scan(&c.Name, &c.Phone, &c.Level, &tags, &c.Note, &c.AdminURL)
+		Scan(&c.Name, &c.Phone, &c.Level, &tags, &c.Note, &c.AdminURL, &extra)
 	known := err == nil
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -212,6 +244,9 @@ func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, e
 		if len(c.Tags) == 0 {
 			c.Tags = nil
 		}
+		if c.Extra, err = unmarshalExtras(extra); err != nil {
+			return nil, fmt.Errorf("lookup customer: extra: %w", err)
+		}
 	}
 
 	if c.Orders, err = b.recentOrders(ctx, tx, openid, limit); err != nil {
@@ -220,7 +255,69 @@ func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, e
 	if !known && len(c.Orders) == 0 {
 		return nil, fmt.Errorf("lookup: %w", ErrNotFound)
 	}
+	if len(c.Orders) > 0 {
+		if err := tx.StmtContext(ctx, b.lookupSummary).QueryRowContext(ctx, openid).
+			Scan(&c.OrderCount, &c.TotalSpentFen); err != nil {
+			return nil, fmt.Errorf("lookup order summary: %w", err)
+		}
+		last := c.Orders[0].CreatedAt
+		c.LastOrderAt = &last
+	}
 	return c, nil
+}
+
+// unmarshalExtras reads an extra column: a JSON array, "[]" when empty.
+func unmarshalExtras(s string) ([]Extra, error) {
+	var out []Extra
+	if err := json.Unmarshal([]byte(s), &out); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// marshalExtras is the extra column's value for fields already validated.
+func marshalExtras(extras []Extra) (string, error) {
+	if len(extras) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(extras)
+	return string(b), err
+}
+
+// addMissingColumns brings a database made by an older kfsidebar up to the
+// current tables (sqliteAddedColumns).
+func addMissingColumns(ctx context.Context, db *sql.DB) error {
+	have := map[string]bool{}
+	for _, table := range []string{"kf_customers", "kf_orders"} {
+		rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				rows.Close()
+				return err
+			}
+			have[table+"."+name] = true
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	for _, c := range sqliteAddedColumns {
+		if have[c.table+"."+c.column] {
+			continue
+		}
+		// Names and declarations are constants of this file, not input.
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.decl); err != nil {
+			return fmt.Errorf("add %s.%s: %w", c.table, c.column, err)
+		}
+	}
+	return nil
 }
 
 // recentOrders reads the orders and then their items in two indexed queries.
@@ -234,17 +331,27 @@ func (b *SQLiteBackend) recentOrders(ctx context.Context, tx *sql.Tx, openid str
 	byID := map[int64]int{}
 	for rows.Next() {
 		var (
-			id      int64
-			created string
-			o       = Order{OpenID: openid}
+			id                         int64
+			created, trackingAt, extra string
+			o                          = Order{OpenID: openid}
 		)
 		if err := rows.Scan(&id, &o.OrderNo, &created, &o.Status, &o.AmountFen, &o.Carrier,
 			&o.TrackingNo, &o.Address, &o.Refund.Status, &o.Refund.AmountFen, &o.Refund.Reason,
-			&o.AdminURL); err != nil {
+			&o.AdminURL, &o.TrackingEvent, &trackingAt, &extra); err != nil {
 			return nil, fmt.Errorf("lookup orders: %w", err)
 		}
 		if o.CreatedAt, err = time.Parse(time.RFC3339Nano, created); err != nil {
 			return nil, fmt.Errorf("lookup orders: order %s: created_at: %w", o.OrderNo, err)
+		}
+		if trackingAt != "" {
+			t, err := time.Parse(time.RFC3339Nano, trackingAt)
+			if err != nil {
+				return nil, fmt.Errorf("lookup orders: order %s: tracking_at: %w", o.OrderNo, err)
+			}
+			o.TrackingAt = &t
+		}
+		if o.Extra, err = unmarshalExtras(extra); err != nil {
+			return nil, fmt.Errorf("lookup orders: order %s: extra: %w", o.OrderNo, err)
 		}
 		byID[id] = len(orders)
 		orders = append(orders, o)

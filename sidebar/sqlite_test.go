@@ -110,6 +110,22 @@ func wantFromImportFiles(t *testing.T, names ...string) map[string]*Customer {
 			}
 			return strings.Compare(b.OrderNo, a.OrderNo)
 		})
+		// The summary: every order counts; what was paid for (not
+		// pending, cancelled or closed), less refunds, is spent.
+		for i, o := range c.Orders {
+			if i == 0 {
+				last := o.CreatedAt
+				c.LastOrderAt = &last
+			}
+			c.OrderCount++
+			switch {
+			case o.Status == "pending" || o.Status == "cancelled" || o.Status == "closed":
+			case o.Refund.Status == "refunded":
+				c.TotalSpentFen += max(o.AmountFen-o.Refund.AmountFen, 0)
+			default:
+				c.TotalSpentFen += o.AmountFen
+			}
+		}
 	}
 	return customers
 }
@@ -248,6 +264,7 @@ func TestSQLiteLookupUsesIndex(t *testing.T) {
 	}{
 		{"customer", lookupCustomerSQL, "SEARCH kf_customers USING PRIMARY KEY (openid=?)"},
 		{"orders", lookupOrdersSQL, "SEARCH kf_orders USING INDEX kf_orders_openid_created (openid=?)"},
+		{"summary", lookupSummarySQL, "SEARCH kf_orders USING INDEX kf_orders_openid_created (openid=?)"},
 		{"items", lookupItemsSQL, "SEARCH kf_order_items USING PRIMARY KEY (order_id=?)"},
 	}
 	for _, tt := range tests {
@@ -280,6 +297,46 @@ func TestSQLiteLookupUsesIndex(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSQLiteUpgradesOlderTables opens a database made before extra fields
+// and tracking events: its orders survive and the new fields can be
+// imported.
+func TestSQLiteUpgradesOlderTables(t *testing.T) {
+	db := openSQLiteTestDB(t)
+	const older = `
+CREATE TABLE kf_customers (openid TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
+	phone TEXT NOT NULL DEFAULT '', level TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT '[]',
+	note TEXT NOT NULL DEFAULT '', admin_url TEXT NOT NULL DEFAULT '') WITHOUT ROWID;
+CREATE TABLE kf_orders (id INTEGER PRIMARY KEY, order_no TEXT NOT NULL UNIQUE, openid TEXT NOT NULL,
+	created_unix_ns INTEGER NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL,
+	amount_fen INTEGER NOT NULL, carrier TEXT NOT NULL DEFAULT '', tracking_no TEXT NOT NULL DEFAULT '',
+	address TEXT NOT NULL DEFAULT '', refund_status TEXT NOT NULL DEFAULT 'none',
+	refund_amount_fen INTEGER NOT NULL DEFAULT 0, refund_reason TEXT NOT NULL DEFAULT '',
+	admin_url TEXT NOT NULL DEFAULT '');
+INSERT INTO kf_customers (openid, name) VALUES ('oOld', '老王');
+INSERT INTO kf_orders (order_no, openid, created_unix_ns, created_at, status, amount_fen)
+	VALUES ('OLD-1', 'oOld', 1763604000000000000, '2025-11-20T10:00:00+08:00', 'completed', 500);`
+	if _, err := db.Exec(older); err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewSQLiteBackend(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := b.Lookup(context.Background(), "oOld")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "老王" || len(c.Orders) != 1 || c.Orders[0].OrderNo != "OLD-1" || c.OrderCount != 1 || c.TotalSpentFen != 500 {
+		t.Errorf("after the upgrade: %+v", c)
+	}
+	importTestFile(t, b, "good.json")
+	checkLookups(t, b, wantFromImportFiles(t, "good.json"))
+	if _, err := NewSQLiteBackend(context.Background(), db); err != nil {
+		t.Errorf("second open of the upgraded database: %v", err)
 	}
 }
 
