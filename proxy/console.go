@@ -330,9 +330,34 @@ func (b *scanBody) Close() error {
 	err := b.ReadCloser.Close()
 	if !b.done {
 		b.done = true
-		b.scan()
+		b.p.scanLater(b)
 	}
 	return err
+}
+
+// scanLater scans a response the browser has read to the end off the
+// response path: net/http sends the last bytes of a response (and reads the
+// connection's next request) only when the handler returns, so a scan on
+// the response path would add its time to every scanned response. At most
+// len(scanSlots) scans run at once; when all slots are taken the response
+// path scans itself, so a burst slows the console down rather than piling
+// up response copies in memory.
+func (p *Proxy) scanLater(b *scanBody) {
+	if !b.eof || b.overflow {
+		b.scan() // nothing to parse, at most a log line
+		return
+	}
+	select {
+	case p.scanSlots <- struct{}{}:
+		p.scanning.Add(1)
+		go func() {
+			defer p.scanning.Done()
+			defer func() { <-p.scanSlots }()
+			b.scan()
+		}()
+	default:
+		b.scan()
+	}
 }
 
 func (b *scanBody) scan() {

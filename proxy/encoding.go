@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 )
@@ -99,10 +100,11 @@ func decodeOne(coding string, in []byte, limit int64) ([]byte, error) {
 	}
 	switch coding {
 	case "gzip":
-		zr, err := gzip.NewReader(bytes.NewReader(in))
+		zr, err := getGzipReader(bytes.NewReader(in))
 		if err != nil {
 			return nil, err
 		}
+		defer gzipReaders.Put(zr)
 		return readLimited(zr, limit, len(in))
 	case "deflate":
 		if looksZlib(in) {
@@ -122,6 +124,26 @@ func decodeOne(coding string, in []byte, limit int64) ([]byte, error) {
 	}
 	return nil, ErrUnsupportedEncoding
 }
+
+// gzipReaders keeps gzip readers (each with its inflate window and tables,
+// about 40 KB) for the next response: most scanned responses are a few KB of
+// gzip, for which allocating a reader cost more than inflating.
+var gzipReaders sync.Pool
+
+func getGzipReader(r io.Reader) (*gzip.Reader, error) {
+	zr, ok := gzipReaders.Get().(*gzip.Reader)
+	if !ok {
+		return gzip.NewReader(r)
+	}
+	if err := zr.Reset(r); err != nil {
+		gzipReaders.Put(zr)
+		return nil, err
+	}
+	return zr, nil
+}
+
+// readChunks are the scratch buffers of readLimited.
+var readChunks = sync.Pool{New: func() any { return new([readChunk]byte) }}
 
 // encodeOne compresses an injected page again, at the fastest levels: it
 // only travels from the proxy to the browser on the same machine, so CPU
@@ -169,7 +191,9 @@ func readLimited(r io.Reader, limit int64, sizeHint int) ([]byte, error) {
 	}
 	first := min(int64(sizeHint)*4+512, limit)
 	out := make([]byte, 0, first)
-	chunk := make([]byte, readChunk)
+	scratch := readChunks.Get().(*[readChunk]byte)
+	defer readChunks.Put(scratch)
+	chunk := scratch[:]
 	for {
 		n, err := r.Read(chunk)
 		if n > 0 {

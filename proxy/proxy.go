@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
 	"sync"
 	"time"
 
@@ -21,11 +22,13 @@ import (
 )
 
 // Sink receives the chat users scanned from console traffic
-// (*Sessions implements it). Add is called off the response path, from
-// several goroutines at once, and may take as long as it needs.
+// (*Sessions implements it).
 type Sink interface {
-	// Add is called on the response path, after the browser has the
-	// bytes: it must not block on storage (Sessions only updates memory).
+	// Add is called after the browser has the response, from several
+	// goroutines at once (one per scan, at most GOMAXPROCS). It must not
+	// block on storage (Sessions only updates memory): while it runs, one
+	// of the scan slots is taken, and when all are taken the console's
+	// responses wait for them.
 	Add(ctx context.Context, recs []Record) error
 }
 
@@ -65,8 +68,9 @@ type Config struct {
 	// FastReplies receives the console's own quick replies, scanned from
 	// its settings response (kfsettings?action=getsettings, scanned even
 	// with ScanTargetsOnly; see ScanFastReplies): the full list each time,
-	// empty when the console has none. It is called on the response path
-	// and must return at once. Default nil: settings are not scanned.
+	// empty when the console has none. It is called as the scan ends, like
+	// Sink.Add, and must return at once. Default nil: settings are not
+	// scanned.
 	FastReplies func(replies []string)
 	// MaxBodyBytes caps how much of one response (decoded) is held to
 	// inject or scan; above it the response passes through unscanned.
@@ -90,6 +94,9 @@ type Proxy struct {
 	upstream *http.Transport
 	targets  sync.Map // *tls.Conn → CONNECT target "host:port"
 	mitmDone chan struct{}
+
+	scanSlots chan struct{}  // one token per scan running off the response path
+	scanning  sync.WaitGroup // those scans
 }
 
 // New checks cfg and builds a Proxy.
@@ -122,6 +129,9 @@ func New(cfg Config) (*Proxy, error) {
 		hosts:    NewHostSet(cfg.ConsoleHosts...),
 		dial:     newDialer(cfg.DialOverrides),
 		mitmDone: make(chan struct{}),
+		// A scan is CPU work: more at once than there are CPUs would
+		// only hold more response copies in memory.
+		scanSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 	p.upstream = &http.Transport{
 		DialContext:     p.dial.DialContext,
@@ -293,6 +303,7 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	}
 	<-p.mitmDone
 	p.upstream.CloseIdleConnections()
+	p.scanning.Wait() // every response's chats reach the Sink before Shutdown returns
 	return errors.Join(errFront, errMitm)
 }
 
