@@ -150,15 +150,21 @@ var readChunks = sync.Pool{New: func() any { return new([readChunk]byte) }}
 // matters and a few more bytes do not (re-compression was a third of the
 // cost of an injected page at the default levels).
 func encodeOne(coding string, in []byte) ([]byte, error) {
-	var buf bytes.Buffer
+	buf := bytes.NewBuffer(make([]byte, 0, len(in)/3+512))
 	var w io.WriteCloser
 	switch coding {
 	case "gzip":
-		w, _ = gzip.NewWriterLevel(&buf, gzip.BestSpeed) // valid level: no error
+		zw := gzipWriters.Get().(*gzip.Writer)
+		defer gzipWriters.Put(zw)
+		zw.Reset(buf)
+		w = zw
 	case "deflate":
-		w, _ = zlib.NewWriterLevel(&buf, zlib.BestSpeed)
+		zw := zlibWriters.Get().(*zlib.Writer)
+		defer zlibWriters.Put(zw)
+		zw.Reset(buf)
+		w = zw
 	case "br":
-		w = brotli.NewWriterLevel(&buf, 1)
+		w = brotli.NewWriterLevel(buf, 1)
 	default:
 		return nil, ErrUnsupportedEncoding
 	}
@@ -170,6 +176,20 @@ func encodeOne(coding string, in []byte) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// gzipWriters and zlibWriters keep compressors for the next injected page:
+// a new one allocates and clears about 1 MB of tables, which cost more than
+// compressing the page at BestSpeed.
+var (
+	gzipWriters = sync.Pool{New: func() any {
+		w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed) // valid level: no error
+		return w
+	}}
+	zlibWriters = sync.Pool{New: func() any {
+		w, _ := zlib.NewWriterLevel(nil, zlib.BestSpeed)
+		return w
+	}}
+)
 
 // looksZlib reports whether b starts with a zlib header (RFC 1950): method
 // 8 (deflate), a window of at most 32 KiB and a header checksum divisible by

@@ -289,7 +289,9 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 			next.firstSeen, next.firstSource = r.SeenAt, r.Source
 		}
 	}
-	next.derive()
+	if !ok || next.rec.HeadImgURL != old.rec.HeadImgURL || next.rec.Nickname != old.rec.Nickname {
+		next.derive() // else next has old's keys already: the common case, a chat seen again
+	}
 	if ok {
 		if old.same(&next) || old.onlySeenAgain(&next) {
 			return false
@@ -301,8 +303,10 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 		}
 		s.unindexLocked(old)
 	}
-	s.byOpenID[r.OpenID] = &next
-	s.indexLocked(&next)
+	entry := new(sessionEntry) // allocated only here, not for a chat seen again
+	*entry = next
+	s.byOpenID[r.OpenID] = entry
+	s.indexLocked(entry)
 	s.dirty[r.OpenID] = struct{}{}
 	return true
 }
