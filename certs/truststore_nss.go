@@ -92,9 +92,17 @@ func (s *nssStore) db() string {
 	return "sql:" + s.dir
 }
 
-func (s *nssStore) Trusted(ctx context.Context, ca *CA) (bool, error) {
+// needCertutil says how to get certutil when it is missing.
+func (s *nssStore) needCertutil() error {
 	if s.certutil == "" {
-		return false, fmt.Errorf("%w: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", ErrNoCertutil)
+		return fmt.Errorf("%w: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", ErrNoCertutil)
+	}
+	return nil
+}
+
+func (s *nssStore) Trusted(ctx context.Context, ca *CA) (bool, error) {
+	if err := s.needCertutil(); err != nil {
+		return false, err
 	}
 	if !nssDBExists(s.dir) {
 		return false, nil
@@ -112,8 +120,8 @@ func (s *nssStore) Trusted(ctx context.Context, ca *CA) (bool, error) {
 }
 
 func (s *nssStore) Install(ctx context.Context, ca *CA, certPath string) error {
-	if s.certutil == "" {
-		return fmt.Errorf("%w: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", ErrNoCertutil)
+	if err := s.needCertutil(); err != nil {
+		return err
 	}
 	if !nssDBExists(s.dir) {
 		if !s.create {
@@ -135,8 +143,8 @@ func (s *nssStore) Install(ctx context.Context, ca *CA, certPath string) error {
 }
 
 func (s *nssStore) Uninstall(ctx context.Context, ca *CA) (bool, error) {
-	if s.certutil == "" {
-		return false, fmt.Errorf("%w: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", ErrNoCertutil)
+	if err := s.needCertutil(); err != nil {
+		return false, err
 	}
 	if !nssDBExists(s.dir) {
 		return false, nil

@@ -217,6 +217,27 @@ func TestDemoServesTheInjectedConsole(t *testing.T) {
 	}
 }
 
+// TestDemoWithConfig: demo --config takes the order backend from the file
+// (the sidebar then asks it, as TestE2EOrderBackends proves for run), and a
+// bad file stops the demo with the key named.
+func TestDemoWithConfig(t *testing.T) {
+	config := exampleShopConfig(t, nil)
+	_, out := startCLI(t, regexp.MustCompile(`proxy:\s+(\S+)\n(?s:.*)Press Ctrl\+C`), "demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--config", config)
+	if want := "orders:         the http backend of " + config; !strings.Contains(out, want) {
+		t.Errorf("demo output lacks %q:\n%s", want, out)
+	}
+
+	bad := filepath.Join(t.TempDir(), "kfsidebar.toml")
+	if err := os.WriteFile(bad, []byte("[orders]\nbackend = \"oracle\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr strings.Builder
+	err := Run(context.Background(), []string{"demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--config", bad}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "orders.backend") {
+		t.Errorf("demo with backend = \"oracle\": error %v, want one naming orders.backend", err)
+	}
+}
+
 func TestNonLoopbackListenWarns(t *testing.T) {
 	_, out := startCLI(t, regexp.MustCompile(`listening on (\S+)(?s:.*)Ctrl\+C`), "run", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir())
 	if !strings.Contains(out, "WARNING") {

@@ -241,23 +241,15 @@ func decodeErrors(path string, data []byte, err error) error {
 	}
 	// A TextUnmarshaler's error on a bare number comes without a position:
 	// find the duration that is not a string.
-	var p unstable.Parser
-	p.Reset(data)
-	var table []string
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table:
-			table = keyParts(e.Key())
-		case unstable.KeyValue:
-			key := append(append([]string(nil), table...), keyParts(e.Key())...)
-			if keyType(key) == reflect.TypeOf(duration{}) && e.Value().Kind != unstable.String {
-				pos := p.Shape(e.Raw).Start
-				return &ConfigError{File: path, Line: pos.Line, Col: pos.Column, Key: strings.Join(key, "."), Reason: err.Error()}
-			}
+	cerr := &ConfigError{File: path, Reason: err.Error()}
+	eachKeyValue(data, func(key []string, kv *unstable.Node, pos unstable.Position) bool {
+		if keyType(key) == reflect.TypeOf(duration{}) && kv.Value().Kind != unstable.String {
+			cerr.Line, cerr.Col, cerr.Key = pos.Line, pos.Column, strings.Join(key, ".")
+			return false
 		}
-	}
-	return &ConfigError{File: path, Reason: err.Error()}
+		return true
+	})
+	return cerr
 }
 
 // typeReason says what type the key wants, in the file's terms.
@@ -404,6 +396,16 @@ func editDistance(a, b string) int {
 // found after decoding.
 func keyLines(data []byte) map[string]int {
 	lines := map[string]int{}
+	eachKeyValue(data, func(key []string, _ *unstable.Node, pos unstable.Position) bool {
+		lines[strings.Join(key, ".")] = pos.Line
+		return true
+	})
+	return lines
+}
+
+// eachKeyValue calls fn with the full key (table and key parts), the node
+// and the position of every key/value in data, until fn returns false.
+func eachKeyValue(data []byte, fn func(key []string, kv *unstable.Node, pos unstable.Position) bool) {
 	var p unstable.Parser
 	p.Reset(data)
 	var table []string
@@ -413,11 +415,12 @@ func keyLines(data []byte) map[string]int {
 		case unstable.Table:
 			table = keyParts(e.Key())
 		case unstable.KeyValue:
-			key := strings.Join(append(append([]string(nil), table...), keyParts(e.Key())...), ".")
-			lines[key] = p.Shape(e.Raw).Start.Line
+			key := append(append([]string(nil), table...), keyParts(e.Key())...)
+			if !fn(key, e, p.Shape(e.Raw).Start) {
+				return
+			}
 		}
 	}
-	return lines
 }
 
 func keyParts(it unstable.Iterator) []string {

@@ -18,17 +18,32 @@ import (
 func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultConfig()
 	cfg.DataDir = filepath.Join(filepath.Dir(cfg.DataDir), "kfsidebar-demo")
-	var open bool
-	fs := newFlagSet("demo", "demo [--open] [flags]",
+	var (
+		open       bool
+		configPath string
+	)
+	fs := newFlagSet("demo", "demo [--open] [--config FILE] [flags]",
 		"Run a simulated WeChat customer-service console with demo customers and\n"+
 			"orders, and kfsidebar in front of it. Nothing on this machine is changed:\n"+
-			"the demo has its own data directory and its own browser profile.", errOut)
+			"the demo has its own data directory and its own browser profile.\n\n"+
+			"With --config, the sidebar asks the order backend of that kfsidebar.toml\n"+
+			"(its [orders] section) instead of the demo's own database: try your\n"+
+			"shop's API or database with the demo customers' openids, e.g.\n"+
+			"  kfsidebar demo --open --config sidebar/testdata/shop/postgres.toml", errOut)
+	fs.StringVar(&configPath, "config", "", "take the order backend from this TOML `file` (only its [orders] section)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the demo's CA, database and browser profile")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "proxy address")
 	fs.BoolVar(&open, "open", false, "also launch Chrome, Edge or Chromium (a separate demo profile) on the demo console")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if configPath != "" {
+		file := DefaultConfig()
+		if err := readConfigFile(configPath, true, &file); err != nil {
+			return err
+		}
+		cfg.Orders = file.Orders
 	}
 	log := newLogger(errOut, cfg.LogLevel)
 	sim, err := mpkftest.NewServer(mpkftest.Options{Logger: log.With("component", "simulated-console")})
@@ -51,6 +66,13 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	profile := filepath.Join(cfg.DataDir, "browser-profile")
 	browserCmd := browserArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
 	fmt.Fprintf(out, "kfsidebar %s demo: simulated console with %d demo customers, %d orders\n", versionString(), stats.Customers, stats.Orders)
+	if configPath != "" {
+		name := cfg.Orders.Backend
+		if name == backendSQL {
+			name += " (" + cfg.Orders.SQL.Driver + ")"
+		}
+		fmt.Fprintf(out, "  orders:         the %s backend of %s\n", name, configPath)
+	}
 	fmt.Fprintf(out, "  proxy:          %s\n", s.addr)
 	fmt.Fprintf(out, "  console:        %s\n", sim.URL())
 	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", proxy.DefaultConsoleHost)
