@@ -52,6 +52,7 @@ func InjectHTML(doc []byte, inj Injection) (out []byte, changed bool) {
 		edits               []edit
 	)
 	z := html.NewTokenizer(bytes.NewReader(doc))
+tokens:
 	for tt := z.Next(); tt != html.ErrorToken; tt = z.Next() {
 		raw := z.Raw()
 		pos := offset
@@ -94,6 +95,9 @@ func InjectHTML(doc []byte, inj Injection) (out []byte, changed bool) {
 		case html.EndTagToken:
 			if name, _ := z.TagName(); string(name) == "head" && headEnd < 0 {
 				headEnd = pos
+				if !mayMatterAfterHead(doc[offset:]) {
+					break tokens // the rest cannot change the outcome: spare tokenizing the body
+				}
 			}
 		}
 	}
@@ -115,6 +119,29 @@ func InjectHTML(doc []byte, inj Injection) (out []byte, changed bool) {
 }
 
 // edit replaces doc[start:end] with text.
+// mayMatterAfterHead reports whether the part of a document after its
+// </head> could hold a tag InjectHTML acts on there: a <base> or <meta>
+// (browsers honour a <base> anywhere, though it belongs in the head) or
+// the sidebar script. A console page has none of them in its body, so its
+// body, most of the page, is not tokenized; where in doubt, it is.
+func mayMatterAfterHead(rest []byte) bool {
+	if bytes.Contains(rest, []byte("sidebar.js")) {
+		return true
+	}
+	for i := bytes.IndexByte(rest, '<'); i >= 0; {
+		tag := rest[i+1:]
+		if len(tag) >= 4 && (bytes.EqualFold(tag[:4], []byte("base")) || bytes.EqualFold(tag[:4], []byte("meta"))) {
+			return true
+		}
+		j := bytes.IndexByte(tag, '<')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
+}
+
 type edit struct {
 	start, end int
 	text       string

@@ -40,7 +40,7 @@ func TestInjectHTMLGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	unchanged := map[string]bool{"already_injected": true}
+	unchanged := map[string]bool{"already_injected": true, "already_injected_body": true}
 	n := 0
 	for _, in := range inputs {
 		if strings.HasSuffix(in, ".golden.html") {
@@ -178,6 +178,25 @@ func FuzzInjectHTML(f *testing.F) {
 		out, changed := InjectHTML(doc, testInjection)
 		checkInjection(t, testInjection, doc, out, changed)
 	})
+}
+
+// TestMayMatterAfterHead: InjectHTML stops tokenizing at </head> only when
+// the rest holds no <base>, no <meta> and no sidebar script.
+func TestMayMatterAfterHead(t *testing.T) {
+	for rest, want := range map[string]bool{
+		"":                                      false,
+		"<body><p>x</p><img src=a.png>":         false,
+		"<body><script src=app.js></script><b>": false,
+		"<body><BASE href=/x/>":                 true,
+		"<body><Meta http-equiv=x>":             true,
+		`<script src="/__kfsidebar/sidebar.js?t=1"></script>`: true,
+		"<body>a < b, x <bas": false,
+		"<":                   false,
+	} {
+		if got := mayMatterAfterHead([]byte(rest)); got != want {
+			t.Errorf("mayMatterAfterHead(%q) = %v, want %v", rest, got, want)
+		}
+	}
 }
 
 // TestInjectHTMLCutOff covers documents that end inside a token: inserting

@@ -158,6 +158,24 @@ func TestScanPageSource(t *testing.T) {
 	}
 }
 
+// TestScanPageStopsAfterLastMention: the scan ends after the last
+// "fans_openid" in the page, and still finds every chat before it, in the
+// head and far down the body.
+func TestScanPageStopsAfterLastMention(t *testing.T) {
+	body := strings.Repeat(`<div class="msg"><img src="a.png"><span>你好</span></div>`, 2000)
+	page := `<html><head><script>var a = {fans_openid: "oHead", nickname: "头"}</script></head><body>` +
+		body + `<script>var b = {"fans_openid": "oBody", "nickname": "尾"}</script>` +
+		body + `<script src="x.js"></script></body></html>`
+	var got []string
+	for _, r := range ScanPage([]byte(page), seenAt) {
+		got = append(got, r.OpenID)
+	}
+	slices.Sort(got)
+	if want := []string{"oBody", "oHead"}; !slices.Equal(got, want) {
+		t.Errorf("ScanPage found %v, want %v", got, want)
+	}
+}
+
 // TestScanPageGarbage feeds pages that are broken in the ways a truncated
 // or hostile response could be; ScanPage must return without panicking.
 func TestScanPageGarbage(t *testing.T) {

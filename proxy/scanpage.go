@@ -24,9 +24,16 @@ func ScanPage(page []byte, now time.Time) []Record {
 	}
 	c := collector{budget: 8*len(page) + 1<<20}
 	z := html.NewTokenizer(bytes.NewReader(page))
+	// No script after the last "fans_openid" can hold a chat: the tokenizer
+	// stops there rather than walking the rest of the page.
+	last := bytes.LastIndex(page, fansOpenIDKey)
+	offset := 0
 	inlineScript := false
-	for {
-		switch z.Next() {
+	for offset <= last {
+		tt := z.Next()
+		raw := z.Raw()
+		offset += len(raw)
+		switch tt {
 		case html.ErrorToken:
 			return c.result(SourcePage, now)
 		case html.StartTagToken, html.SelfClosingTagToken:
@@ -36,13 +43,14 @@ func ScanPage(page []byte, now time.Time) []Record {
 			inlineScript = string(name) == "script" && !hasSrc(z, hasAttr)
 		case html.TextToken:
 			if inlineScript {
-				c.scanScript(z.Raw(), 0)
+				c.scanScript(raw, 0)
 			}
 			inlineScript = false
 		default:
 			inlineScript = false
 		}
 	}
+	return c.result(SourcePage, now)
 }
 
 // hasSrc reports whether the current start tag has a src attribute.
