@@ -682,6 +682,23 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// TestOpenBrowserThatCannotStart: a browser that quits at once with an
+// error (no display, say) makes open fail with what the browser said.
+func TestOpenBrowserThatCannotStart(t *testing.T) {
+	testHome(t)
+	script := filepath.Join(t.TempDir(), "chrome")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'Missing X server or $DISPLAY' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KFSIDEBAR_CHROMIUM", script)
+	dir := filepath.Join(t.TempDir(), "data")
+	k := startRun(t, dir)
+	_, _, err := runCLI(t, "open", "--data-dir", dir, "--listen", k.addr)
+	if err == nil || !strings.Contains(err.Error(), "did not start") || !strings.Contains(err.Error(), "Missing X server") {
+		t.Fatalf("open with a browser that cannot start: %v", err)
+	}
+}
+
 func TestDoctor(t *testing.T) {
 	testHome(t)
 	fakeGSettings(t, map[string]string{"org.gnome.system.proxy mode": "'none'"})
