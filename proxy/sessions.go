@@ -274,7 +274,8 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 	}
 	old, ok := s.byOpenID[r.OpenID]
 	var next sessionEntry
-	if !ok || !old.rec.SeenAt.After(cutoff) {
+	fresh := !ok || !old.rec.SeenAt.After(cutoff)
+	if fresh {
 		// New, or expired and not yet pruned: an expired user is forgotten,
 		// so this is a first sighting again.
 		next = sessionEntry{rec: r, firstSeen: r.SeenAt, firstSource: r.Source}
@@ -289,7 +290,7 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 			next.firstSeen, next.firstSource = r.SeenAt, r.Source
 		}
 	}
-	if !ok || next.rec.HeadImgURL != old.rec.HeadImgURL || next.rec.Nickname != old.rec.Nickname {
+	if fresh || next.rec.HeadImgURL != old.rec.HeadImgURL || next.rec.Nickname != old.rec.Nickname {
 		next.derive() // else next has old's keys already: the common case, a chat seen again
 	}
 	if ok {

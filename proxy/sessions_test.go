@@ -293,6 +293,21 @@ func TestSessionsExpiry(t *testing.T) {
 	}
 }
 
+// TestSessionsSeenAgainBeforePrune: a user seen again after expiring but
+// before Prune removed them is a first sighting, indexed by avatar again.
+func TestSessionsSeenAgainBeforePrune(t *testing.T) {
+	clock := &sessClock{t: sessT0}
+	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")), clock, time.Hour)
+	rec := Record{OpenID: "oA", Nickname: "阿", HeadImgURL: sessAvatarA, Source: SourceManual}
+	sessAdd(t, s, rec)
+	clock.Set(sessT0.Add(2 * time.Hour))
+	rec.Source = SourceAuto
+	sessAdd(t, s, rec)
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132"})); gotID != "oA" {
+		t.Errorf("Resolve by avatar after a new sighting = %q, want oA", gotID)
+	}
+}
+
 func TestSessionsRestart(t *testing.T) {
 	clock := &sessClock{}
 	path := filepath.Join(t.TempDir(), "kf.db")
