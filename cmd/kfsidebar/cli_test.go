@@ -238,6 +238,20 @@ func TestDemoWithConfig(t *testing.T) {
 	}
 }
 
+// TestDemoOpenBrowserThatCannotStart: demo --open says so when the browser
+// quits at once, and goes on serving.
+func TestDemoOpenBrowserThatCannotStart(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "chrome")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'Missing X server or $DISPLAY' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KFSIDEBAR_CHROMIUM", script)
+	why, out := startCLI(t, regexp.MustCompile(`did not start \(([^)]*)\)`), "demo", "--open", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	if why != "exit status 1" || !strings.Contains(out, "Missing X server") {
+		t.Errorf("demo --open with a browser that cannot start said:\n%s", out)
+	}
+}
+
 func TestNonLoopbackListenWarns(t *testing.T) {
 	_, out := startCLI(t, regexp.MustCompile(`listening on (\S+)(?s:.*)Ctrl\+C`), "run", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir())
 	if !strings.Contains(out, "WARNING") {

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
@@ -94,19 +95,46 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		if browser == "" {
 			fmt.Fprintln(out, "\n--open: no Chrome, Edge or Chromium found; run the command above in any Chromium-family browser.")
 		} else {
-			cmd := exec.Command(browser, browserCmd...)
-			cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-			if err := cmd.Start(); err != nil {
-				fmt.Fprintf(out, "\n--open: could not start %s: %v\n", browser, err)
+			stop, err := startDemoBrowser(browser, browserCmd, filepath.Join(cfg.DataDir, browserLogFile), out)
+			if err != nil {
+				fmt.Fprintf(out, "\n--open: %v\n", err)
 			} else {
-				defer func() {
-					if cmd.Process != nil {
-						cmd.Process.Signal(os.Interrupt)
-						cmd.Wait()
-					}
-				}()
+				defer stop()
 			}
 		}
 	}
 	return s.serve(ctx)
+}
+
+// startDemoBrowser starts the demo's browser with its output in logPath.
+// If the browser quits with an error within openSettle (no display, say),
+// that is said on out with what it printed; the demo goes on, and the
+// command line printed above still works elsewhere. stop ends the browser
+// with the demo.
+func startDemoBrowser(browser string, args []string, logPath string, out io.Writer) (stop func(), err error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("browser log: %w", err)
+	}
+	cmd := exec.Command(browser, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("could not start %s: %w", browser, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		start := time.Now()
+		err := cmd.Wait()
+		logFile.Close()
+		if err != nil && time.Since(start) < openSettle {
+			fmt.Fprintf(out, "\n--open: %s did not start (%v); what it said, from %s:\n%s\n",
+				filepath.Base(browser), err, logPath, tail(logPath, 10))
+		}
+	}()
+	return func() {
+		cmd.Process.Signal(os.Interrupt)
+		<-exited
+	}, nil
 }
