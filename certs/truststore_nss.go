@@ -100,14 +100,20 @@ func (s *nssStore) needCertutil() error {
 	return nil
 }
 
-func (s *nssStore) Trusted(ctx context.Context, ca *CA) (bool, error) {
+// present lists this CA's entries in the database: none when there is no
+// database yet.
+func (s *nssStore) present(ctx context.Context, ca *CA) ([]nssEntry, error) {
 	if err := s.needCertutil(); err != nil {
-		return false, err
+		return nil, err
 	}
 	if !nssDBExists(s.dir) {
-		return false, nil
+		return nil, nil
 	}
-	entries, err := s.ours(ctx, ca)
+	return s.ours(ctx, ca)
+}
+
+func (s *nssStore) Trusted(ctx context.Context, ca *CA) (bool, error) {
+	entries, err := s.present(ctx, ca)
 	if err != nil {
 		return false, err
 	}
@@ -143,13 +149,7 @@ func (s *nssStore) Install(ctx context.Context, ca *CA, certPath string) error {
 }
 
 func (s *nssStore) Uninstall(ctx context.Context, ca *CA) (bool, error) {
-	if err := s.needCertutil(); err != nil {
-		return false, err
-	}
-	if !nssDBExists(s.dir) {
-		return false, nil
-	}
-	entries, err := s.ours(ctx, ca)
+	entries, err := s.present(ctx, ca)
 	if err != nil {
 		return false, err
 	}
