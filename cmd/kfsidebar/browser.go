@@ -1,11 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // findBrowser returns a Chromium-family browser (Chrome, Edge, Chromium)
@@ -48,13 +50,26 @@ func findBrowser() string {
 	return ""
 }
 
-// browserArgs are the flags for a dedicated browser profile that uses the
-// proxy and trusts the given certificate public keys (SPKI pins). The pins
-// apply to that profile only and also lift the CA's name constraint there.
+// browserArgs are the flags of the demo's browser: a profile of its own
+// that sends everything to the proxy at proxyAddr and trusts the given
+// certificate public keys (SPKI pins). The pins apply to that profile only
+// and also lift the CA's name constraint there.
 func browserArgs(profileDir, proxyAddr string, spki []string, url string) []string {
+	return profileArgs(profileDir, "--proxy-server="+proxyAddr, spki, url)
+}
+
+// openArgs are the flags of `kfsidebar open`'s browser: a profile of its
+// own that takes its proxy from kfsidebar's PAC (so only the console goes
+// through kfsidebar, as with `proxy on`), plus SPKI pins when the CA is not
+// in the trust store. Nothing outside profileDir is changed.
+func openArgs(profileDir, pacURL string, spki []string, url string) []string {
+	return profileArgs(profileDir, "--proxy-pac-url="+pacURL, spki, url)
+}
+
+func profileArgs(profileDir, proxyFlag string, spki []string, url string) []string {
 	args := []string{
 		"--user-data-dir=" + profileDir,
-		"--proxy-server=" + proxyAddr,
+		proxyFlag,
 		"--no-first-run",
 		"--no-default-browser-check",
 	}
@@ -67,24 +82,83 @@ func browserArgs(profileDir, proxyAddr string, spki []string, url string) []stri
 	return append(args, url)
 }
 
-// openArgs are the flags of `kfsidebar open`'s browser: a profile of its
-// own that takes its proxy from kfsidebar's PAC (so only the console goes
-// through kfsidebar, as with `proxy on`), plus SPKI pins when the CA is not
-// in the trust store. Nothing outside profileDir is changed.
-func openArgs(profileDir, pacURL string, spki []string, url string) []string {
-	args := []string{
-		"--user-data-dir=" + profileDir,
-		"--proxy-pac-url=" + pacURL,
-		"--no-first-run",
-		"--no-default-browser-check",
+const (
+	// browserLogFile, in the data directory, keeps what the browser started
+	// by open or demo --open printed: a pipe to kfsidebar would break when
+	// kfsidebar ends, and the browser may live on.
+	browserLogFile = "browser.log"
+	// openSettle is how long kfsidebar watches a browser it started: one
+	// that cannot start (no display, a broken install) quits within it.
+	openSettle = 3 * time.Second
+)
+
+// browserProc is a browser kfsidebar started.
+type browserProc struct {
+	cmd     *exec.Cmd
+	name    string
+	logPath string
+	done    chan struct{} // closed when it has quit; err is then set
+	err     error
+}
+
+// startBrowser starts browser with args, its output in logPath, detached
+// from this process when detached is set (it outlives `kfsidebar open`).
+func startBrowser(browser string, args []string, logPath string, detached bool) (*browserProc, error) {
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("browser log: %w", err)
 	}
-	if len(spki) > 0 {
-		args = append(args, "--ignore-certificate-errors-spki-list="+strings.Join(spki, ","))
+	defer logFile.Close() // the browser has its own copy once started
+	cmd := exec.Command(browser, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if detached {
+		detach(cmd)
 	}
-	if runtime.GOOS == "linux" && os.Geteuid() == 0 {
-		args = append(args, "--no-sandbox")
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("could not start %s: %w", browser, err)
 	}
-	return append(args, url)
+	p := &browserProc{cmd: cmd, name: filepath.Base(browser), logPath: logPath, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// quitAtOnce waits up to openSettle. Still running is nil (the browser
+// lives on), and so is quitting with status 0 (it handed the window to a
+// browser already running that profile); quitting with an error is an
+// error saying what the browser printed.
+func (p *browserProc) quitAtOnce() error {
+	select {
+	case <-p.done:
+		if p.err == nil {
+			return nil
+		}
+		return fmt.Errorf("%s did not start (%v); what it said, from %s:\n%s",
+			p.name, p.err, p.logPath, tail(p.logPath, 10))
+	case <-time.After(openSettle):
+		return nil
+	}
+}
+
+// stop asks the browser to quit and waits until it has.
+func (p *browserProc) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	<-p.done
+}
+
+// tail returns the last n lines of the file at path, indented.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "  (" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "  " + strings.Join(lines, "\n  ")
 }
 
 // shellQuote quotes s for the command line printed to the user.

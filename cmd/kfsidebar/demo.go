@@ -6,11 +6,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
@@ -106,35 +103,24 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	return s.serve(ctx)
 }
 
-// startDemoBrowser starts the demo's browser with its output in logPath.
-// If the browser quits with an error within openSettle (no display, say),
-// that is said on out with what it printed; the demo goes on, and the
-// command line printed above still works elsewhere. stop ends the browser
-// with the demo.
+// startDemoBrowser starts the demo's browser. If it quits with an error
+// at once (no display, say), that is said on out with what it printed; the
+// demo goes on, and the command line printed above still works elsewhere.
+// stop ends the browser with the demo.
 func startDemoBrowser(browser string, args []string, logPath string, out io.Writer) (stop func(), err error) {
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	proc, err := startBrowser(browser, args, logPath, false)
 	if err != nil {
-		return nil, fmt.Errorf("browser log: %w", err)
+		return nil, err
 	}
-	cmd := exec.Command(browser, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("could not start %s: %w", browser, err)
-	}
-	exited := make(chan struct{})
+	watched := make(chan struct{})
 	go func() {
-		defer close(exited)
-		start := time.Now()
-		err := cmd.Wait()
-		logFile.Close()
-		if err != nil && time.Since(start) < openSettle {
-			fmt.Fprintf(out, "\n--open: %s did not start (%v); what it said, from %s:\n%s\n",
-				filepath.Base(browser), err, logPath, tail(logPath, 10))
+		defer close(watched)
+		if err := proc.quitAtOnce(); err != nil {
+			fmt.Fprintf(out, "\n--open: %v\n", err)
 		}
 	}()
 	return func() {
-		cmd.Process.Signal(os.Interrupt)
-		<-exited
+		proc.stop()
+		<-watched
 	}, nil
 }

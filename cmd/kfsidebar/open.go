@@ -7,11 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
 )
@@ -64,62 +62,16 @@ func runOpen(ctx context.Context, args []string, out, errOut io.Writer) error {
 		quoted[0] = "chrome"
 		return fmt.Errorf("no Chrome, Edge or Chromium found: install one, or start any Chromium-family browser like this:\n  %s", strings.Join(quoted, " "))
 	}
-	// The browser's own messages go to a file beside its profile: a pipe
-	// to this command would break when it returns, and the browser lives on.
 	logPath := filepath.Join(cfg.DataDir, browserLogFile)
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	proc, err := startBrowser(browser, browserArgs, logPath, true)
 	if err != nil {
-		return fmt.Errorf("browser log: %w", err)
+		return err
 	}
-	defer logFile.Close()
-	cmd := exec.Command(browser, browserArgs...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	detach(cmd)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", browser, err)
-	}
-	if err := waitBrowserStarted(cmd, openSettle); err != nil {
-		return fmt.Errorf("%s did not start (%v); what it said, from %s:\n%s\nthe command was:\n  %s",
-			filepath.Base(browser), err, logPath, tail(logPath, 10), strings.Join(quoted, " "))
+	if err := proc.quitAtOnce(); err != nil {
+		return fmt.Errorf("%w\nthe command was:\n  %s", err, strings.Join(quoted, " "))
 	}
 	fmt.Fprintf(out, "Started %s with its own profile in %s:\n  %s\n", filepath.Base(browser), profile, strings.Join(quoted, " "))
 	return nil
-}
-
-const (
-	// browserLogFile keeps what the browser started by open printed.
-	browserLogFile = "browser.log"
-	// openSettle is how long open watches the browser it started: one
-	// that cannot start (no display, a broken install) quits within it.
-	openSettle = 3 * time.Second
-)
-
-// waitBrowserStarted waits up to settle for cmd to quit. Still running is
-// success (the browser outlives this command); quitting with status 0 is
-// too (it handed the window to a browser already running that profile);
-// quitting with an error is the error.
-func waitBrowserStarted(cmd *exec.Cmd, settle time.Duration) error {
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		return err
-	case <-time.After(settle):
-		return nil
-	}
-}
-
-// tail returns the last n lines of the file at path, indented.
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "  (" + err.Error() + ")"
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "  " + strings.Join(lines, "\n  ")
 }
 
 // browserTrusts reports whether the stores a Chromium-family browser
