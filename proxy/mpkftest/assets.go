@@ -1,6 +1,7 @@
 package mpkftest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -33,7 +34,15 @@ type assetSet struct {
 	js, css string
 }
 
-func loadAssets() (*assetSet, error) {
+// reactIDsLine is the line of kfindex.js that turns data-reactid on;
+// loadAssets serves a copy with it off for Options.NoReactID. Changing the
+// script, not the page's data, keeps MCS.cgiData what the real console
+// sends and gives the sidebar nothing new to notice.
+const reactIDsLine = "const REACT_IDS = true;"
+
+// loadAssets reads the embedded assets; with noReactID the page's script
+// renders no data-reactid attributes.
+func loadAssets(noReactID bool) (*assetSet, error) {
 	a := &assetSet{static: map[string]*asset{}}
 	var err error
 	for name, t := range map[string]**template.Template{
@@ -61,6 +70,14 @@ func loadAssets() (*assetSet, error) {
 		body, err := assetFS.ReadFile("assets/" + f.name)
 		if err != nil {
 			return nil, fmt.Errorf("load assets: %w", err)
+		}
+		if f.name == "kfindex.js" {
+			if n := bytes.Count(body, []byte(reactIDsLine)); n != 1 {
+				return nil, fmt.Errorf("load assets: kfindex.js has %q %d times, want once", reactIDsLine, n)
+			}
+			if noReactID {
+				body = bytes.Replace(body, []byte(reactIDsLine), []byte("const REACT_IDS = false;"), 1)
+			}
 		}
 		p := add(f.name, f.ctype, body, true)
 		if path.Ext(f.name) == ".js" {

@@ -156,7 +156,10 @@ func openConsole(t *testing.T, opts Options) (*Server, context.Context) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.URL())); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, `document.querySelectorAll('.card').length === `+strconv.Itoa(len(s.Accepted()))+
+	// The hook's reactIDs proves the page came from this server and not
+	// from a previous one over a connection the browser kept.
+	waitJS(t, ctx, `window.__mpkftest.reactIDs === `+strconv.FormatBool(!opts.NoReactID)+
+		` && document.querySelectorAll('.card').length === `+strconv.Itoa(len(s.Accepted()))+
 		` && document.querySelectorAll('.waiting_item').length === `+strconv.Itoa(len(s.opts.Fans[s.opts.OpenAtLoad:s.opts.OpenAtLoad+s.opts.Waiting])))
 	return s, ctx
 }

@@ -17,7 +17,14 @@
 // wx.qlogo.cn and thirdwx.qlogo.cn over TLS with its own test CA, so a
 // client (or a browser through a CONNECT forwarder) dials Addr and trusts
 // CA. Tests and the demo drive it with AddWaiting, TransferIn and
-// SendFromFan, or over HTTP under /__mpkftest/.
+// SendFromFan, or over HTTP under /__mpkftest/. In the page,
+// window.__mpkftest tells test harnesses which chat is really open; it
+// exists only here, and kfsidebar must never read it.
+//
+// Like the real console, the page opens a chat by itself after 接入, after
+// 全部接入, after taking a transfer, and after the auto-accept switch
+// when no chat is open, and it fetches a chat's history (kfmsg
+// getfansmsglist&fansuin=<uin>) every time a chat is opened.
 package mpkftest
 
 import (
@@ -44,7 +51,9 @@ const Host = "mpkf.weixin.qq.com"
 // must permit all of them. Do not modify.
 var Hosts = []string{Host, "wx.qlogo.cn", "thirdwx.qlogo.cn"}
 
-// Options configure NewServer. The zero value is the demo console.
+// Options configure NewServer. The zero value is the cast the tests were
+// written against (Roster's first two fans open at load, the next three
+// waiting); DemoOptions is the demo's, with look-alikes on every path.
 type Options struct {
 	// Fans are the users who may write in. Default: Roster.
 	Fans []Fan
@@ -69,6 +78,12 @@ type Options struct {
 	// CSP is the Content-Security-Policy header of the console page.
 	// Default "" (no header).
 	CSP string
+	// NoReactID makes the page render no data-reactid attributes at all,
+	// as React 15 and later do: nobody knows whether today's console still
+	// has them, so the sidebar must tell chats apart without the fans_uin
+	// they carry. Everything else is the same. Default false (React 0.14's
+	// data-reactid ending in $<fans_uin> on every card).
+	NoReactID bool
 	// PollTimeout is how long the getnewmsg long poll is held when
 	// nothing happens. Default 25s.
 	PollTimeout time.Duration
@@ -143,7 +158,7 @@ func NewServer(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("new mpkftest server: the CA does not permit %s", h)
 		}
 	}
-	assets, err := loadAssets()
+	assets, err := loadAssets(opts.NoReactID)
 	if err != nil {
 		return nil, fmt.Errorf("new mpkftest server: %w", err)
 	}

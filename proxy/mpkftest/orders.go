@@ -9,7 +9,9 @@ import _ "embed"
 // items. Order status is the shop's own label (已发货, 待发货, 已签收,
 // 已完成, 待付款, 已取消, 已退款), which the importer maps to its statuses;
 // refund status is "none", "requested" (陈晓雯's cracked cup) or
-// "refunded" (吴佩琪's shirt).
+// "refunded" (吴佩琪's shirt). Every look-alike in Roster (default
+// avatar, 微信用户) is a different customer with a different name, phone
+// and orders, so showing the wrong one is plain to see.
 //
 //go:embed orders.json
 var DemoOrdersJSON []byte

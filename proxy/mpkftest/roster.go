@@ -91,6 +91,14 @@ const DefaultAvatarID = "Q3auHgzwzM5sT6yRTQKyd5rV5hnBhiaHBnMfJsb1Ia6cicXF5l3QfKx
 //   - 赵先生: not a customer of the demo shop (no record in DemoOrdersJSON).
 //   - 吴佩琪: has a refunded order; the natural fan to transfer in.
 //   - 孙浩然: the shop's best customer, six orders.
+//   - four more 微信用户 with the default avatar (UINs 3311903105,
+//     3311904472, 3311905236, 3311906017), each a different customer of
+//     the shop (何静, 郭磊, 马丽, 高强), so a sidebar that shows one
+//     look-alike's customer for another's chat shows a visibly wrong name,
+//     phone and orders. Two open with a distinctive line, two with the
+//     "你好"/"在吗" that many users send, which tells nobody apart.
+//     DemoOptions puts them on every path: open at load, waiting, and
+//     next in line for the control page's 新客户排队 and 同事转接.
 var Roster = []Fan{
 	{UIN: 2873429811, OpenID: "oVx3k5PtYgjmUhBel31iEl2hpChY", Nickname: "林小满", AvatarID: "Q3auHgzwzM4bZWOz648JJnUfd7UACNWiP3sFd67JikEAvstqVVPqzPA"},
 	{UIN: 2873430156, OpenID: "oVx3k5gCfrL1spNxnyVmihA-2O76", Nickname: "陈晓雯", AvatarID: "Q3auHgzwzM7rWi0B26R08qzjI6GKFSufrdZSlB5er8bOfZqfM2oeq3g"},
@@ -104,6 +112,10 @@ var Roster = []Fan{
 	{UIN: 3189034420, OpenID: "oVx3k55SUkCnD8zRA9a9SkpXz9w3", Nickname: "赵先生", AvatarID: "Q3auHgzwzM5Xafq0fjzLczbttOofL9H2WjQ5TY4MyWuUFjsUNPjc0Q"},
 	{UIN: 2987123305, OpenID: "oVx3k5QlY7Zkuvqdt7s8Stqcbnr3", Nickname: "吴佩琪", AvatarID: "Q3auHgzwzM40RLZ5TR9SPofbciOx9gy1CJdObOIRpFqaDZeV7G5IfQ"},
 	{UIN: 3250649981, OpenID: "oVx3k5yBdGBLEPH1qhT61qtc4xat", Nickname: "孙浩然", AvatarID: "Q3auHgzwzM6pUWnoVPDF2yeE6RsXcNOPmeMjvqPVStNKiaEdFrRgSw"},
+	{UIN: 3311903105, OpenID: "oVx3k5Ah8VrWV0W7dSBFDcpXTjeN", Nickname: "微信用户", AvatarID: DefaultAvatarID},
+	{UIN: 3311904472, OpenID: "oVx3k5Nv2w9L7AdTjUihSjJpEFbU", Nickname: "微信用户", AvatarID: DefaultAvatarID},
+	{UIN: 3311905236, OpenID: "oVx3k5fqfrs12NIg6470bX7KUYyA", Nickname: "微信用户", AvatarID: DefaultAvatarID},
+	{UIN: 3311906017, OpenID: "oVx3k5fWQ5BEfo3771pw-hc8MDX3", Nickname: "微信用户", AvatarID: DefaultAvatarID},
 }
 
 // openingLines are what each Roster fan writes first, so that the demo's
@@ -122,6 +134,10 @@ var openingLines = map[int64][]string{
 	3189034420: {"你们有线下门店吗？"},
 	2987123305: {"退款已经到账了，谢谢", "另外想换个尺码重新买"},
 	3250649981: {"老客户了，下单的茶叶想开发票"},
+	3311903105: {"我买的白茶到哪了？"},
+	3311904472: {"在吗"},
+	3311905236: {"普洱茶饼有礼盒装吗？"},
+	3311906017: {"你好"},
 }
 
 // genericLines open the conversations of fans that are not in Roster.

@@ -5,6 +5,13 @@
 (function () {
   'use strict';
 
+  // REACT_IDS says whether the page numbers its elements with data-reactid
+  // as React 0.14 did. The server serves a copy of this file with false
+  // for Options.NoReactID: React 15 and later render no such attribute, so
+  // a newer console may have none. Keep this line as it is: the server
+  // finds it by its text.
+  const REACT_IDS = true;
+
   const cgiData = (window.MCS && window.MCS.cgiData) || {};
   const token = cgiData.token || '';
   const kf = cgiData.kf_info || {};
@@ -14,6 +21,7 @@
     seq: cgiData.seq || 0,
     sessions: [], // {uin, kfsession, last, maxId, unread, msgs, fromKf}
     selected: 0,
+    selectedAt: 0, // performance.now() of the last change of selected
     waiting: [],
     unacceptedSeq: null,
     auto: false,
@@ -113,6 +121,7 @@
   // assignIds numbers a subtree as React 0.14 did: ".0.1.2", with "$key"
   // for keyed children and indexes in base 36.
   function assignIds(el, id) {
+    if (!REACT_IDS) return;
     el.setAttribute('data-reactid', id);
     let i = 0;
     for (let c = el.firstElementChild; c; c = c.nextElementSibling, i++) {
@@ -134,6 +143,8 @@
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => el.classList.remove('toast_show'), 3000);
   }
+
+  const selectListeners = [];
 
   function find(uin) {
     return state.sessions.find((s) => s.uin === uin) || null;
@@ -174,17 +185,40 @@
     return true;
   }
 
+  // select opens a chat: by a click on its card, by ArrowUp/ArrowDown, or
+  // by the console itself after an accept, a transfer or a close. Every
+  // time, the chat's history is fetched again (kfmsg getfansmsglist with
+  // fansuin=<uin>), even when it was loaded before: public code of 2018
+  // loads it when a chat is opened, and a Redux console fetches what the
+  // opened chat shows rather than trusting a copy. The cached messages
+  // show meanwhile.
+  // Clicking the chat that is already open does nothing, as a reducer
+  // that compares the id would.
   function select(uin) {
     const s = find(uin);
     if (!s || state.selected === uin) return;
-    state.selected = uin;
+    setSelected(uin);
     s.unread = 0;
     state.fastReplyOpen = false;
     renderCards();
     renderChat();
-    if (!s.msgs) loadHistory(s);
+    loadHistory(s);
     const card = document.querySelector('.card_selected');
     if (card) card.scrollIntoView({block: 'nearest'});
+  }
+
+  // setSelected is the one place the selection changes, so the harness
+  // hook below sees every change.
+  function setSelected(uin) {
+    state.selected = uin;
+    state.selectedAt = performance.now();
+    for (const fn of selectListeners) {
+      try {
+        fn(uin, state.selectedAt);
+      } catch (e) {
+        setTimeout(() => { throw e; });
+      }
+    }
   }
 
   function removeSession(uin) {
@@ -193,7 +227,7 @@
     state.sessions.splice(i, 1);
     delete state.drafts[uin];
     if (state.selected === uin) {
-      state.selected = 0;
+      setSelected(0);
       const next = state.sessions[Math.min(i, state.sessions.length - 1)];
       if (next) {
         select(next.uin);
@@ -243,7 +277,7 @@
   }
 
   // accept is the 接入 button: one fan, chosen by the agent, who then
-  // sees the new chat.
+  // sees the new chat (the console opens it by itself).
   function accept(uin) {
     cgi('kfsessionmgr', 'kfcreatesession', {fansuinlist: uin}).then((resp) => {
       const added = addCreated(resp.kfcreatesession_resp);
@@ -269,7 +303,11 @@
       const added = addCreated(items);
       renderWaiting();
       renderCards();
-      if (!state.selected && added.length) select(added[0]);
+      // 全部接入 is the agent's own click, so the console opens the first
+      // chat it accepted, as 接入 opens its one. The auto-accept switch
+      // accepts while the agent is busy with another chat: it opens a new
+      // chat only when none is open, so as not to pull the agent away.
+      if (added.length && (!isAuto || !state.selected)) select(added[0]);
       if (added.length) toast('已接入 ' + added.length + ' 位客户');
       if (added.length < items.length) toast((items.length - added.length) + ' 位客户已被其他客服接入');
     }, () => toast('网络异常，请稍后重试')).finally(() => {
@@ -305,7 +343,10 @@
         toast((t.from_kf && t.from_kf.nickname) + ' 向你转接了客户「' + t.kfsession.nickname + '」');
       }
       renderCards();
-      if (!state.selected && list.length) select(list[0].kfsession.fans_uin);
+      // Taking the transfers is accepting them, and the console opens the
+      // (first) transferred chat, as 接入 opens the accepted one: a
+      // colleague handed it over because it needs an answer now.
+      if (list.length) select(list[0].kfsession.fans_uin);
     }).finally(() => {
       state.transferring = false;
     });
@@ -646,6 +687,40 @@
     ];
     rerender(fastReplyPop, [...group('我的快捷回复', state.fastReplies.mine), ...group('公共快捷回复', state.fastReplies.shared)]);
   }
+
+  // ---- harness hook ----
+
+  // window.__mpkftest is for test harnesses only (mpkftest's tests,
+  // kfsidebar's end-to-end tests, bench/cmd/identitybench): the truth about
+  // what the console shows, which the real console has no way to say.
+  // kfsidebar must never read it (a test in mpkftest checks sidebar.js):
+  // a sidebar that did would pass every test here and fail on the real
+  // console. It reads state and adds nothing to the DOM.
+  function nthSelector(list, i, inner) {
+    return i < 0 ? '' : list + ':nth-child(' + (i + 1) + ')' + (inner ? ' ' + inner : '');
+  }
+  Object.defineProperty(window, '__mpkftest', {value: Object.freeze({
+    // selectedUin is the fans_uin of the open chat, 0 when none is.
+    selectedUin: () => state.selected,
+    // selectedAt is performance.now() when the selection last changed.
+    selectedAt: () => state.selectedAt,
+    // onSelect calls fn(uin, at) on every change of the selection, at once
+    // (uin 0: none), before the history request is sent.
+    onSelect: (fn) => {
+      selectListeners.push(fn);
+    },
+    // sessions are the open chats' uins in card order; waiting the
+    // waiting fans' uins in list order.
+    sessions: () => state.sessions.map((s) => s.uin),
+    waiting: () => state.waiting.map((w) => w.msg.useruin),
+    // cardSelector is a CSS selector of uin's chat card, acceptSelector of
+    // the 接入 button of uin in the waiting list; '' when there is none.
+    // They work with and without data-reactid.
+    cardSelector: (uin) => nthSelector('.card_list > .card', state.sessions.findIndex((s) => s.uin === uin), ''),
+    acceptSelector: (uin) => nthSelector('.waiting_list > .waiting_item', state.waiting.findIndex((w) => w.msg.useruin === uin), '.btn_accept'),
+    // reactIDs says whether the page renders data-reactid.
+    reactIDs: REACT_IDS,
+  })});
 
   // ---- start ----
 
