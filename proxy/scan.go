@@ -153,7 +153,10 @@ func fieldOf(raw []byte) field {
 		return fieldNickname
 	case "headimgurl":
 		return fieldHeadImg
-	case "fans_uin":
+	case "fans_uin", "fansuin", "useruin":
+		// The console's other names for the same id (its history request's
+		// fansuin=, the waiting list's useruin): an object that has both
+		// it and fans_openid ties the two together.
 		return fieldUIN
 	case "session_id":
 		return fieldSession

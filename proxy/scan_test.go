@@ -220,6 +220,28 @@ func TestScanJSONDoesNotPinBody(t *testing.T) {
 	}
 }
 
+// TestScanJSONLearnsUINUnderItsOtherNames: any response that carries an
+// openid beside the fan's uin under one of the console's names for it
+// (fans_uin, its requests' fansuin, the waiting list's useruin) ties the
+// two together; a uin alone teaches nothing.
+func TestScanJSONLearnsUINUnderItsOtherNames(t *testing.T) {
+	for _, tt := range []struct{ body, wantUIN string }{
+		{`{"msglist":[{"msg":{"msgid":1,"useruin":3311902618,"fans_openid":"oQ","content":"在吗"}}]}`, "3311902618"},
+		{`{"fans":{"fansuin":"3311902618","fans_openid":"oQ"}}`, "3311902618"},
+		// The uin in another object than the openid ties nothing.
+		{`{"msglist":[{"msg":{"msgid":1,"useruin":3311902618,"content":"在吗"},"fans_openid":"oQ"}]}`, ""},
+	} {
+		recs, err := ScanJSON([]byte(tt.body), SourceOther, seenAt)
+		if err != nil || len(recs) != 1 || recs[0].OpenID != "oQ" || recs[0].FansUIN != tt.wantUIN {
+			t.Errorf("ScanJSON(%s) = %+v, %v; want oQ with uin %q", tt.body, recs, err, tt.wantUIN)
+		}
+	}
+	recs, err := ScanJSON([]byte(`{"msglist":[{"msg":{"useruin":3311902618,"content":"你好"}}]}`), SourceOther, seenAt)
+	if err != nil || len(recs) != 0 {
+		t.Errorf("a waiting list without openids gave %+v, %v", recs, err)
+	}
+}
+
 // checkRecords checks what every scan result must satisfy.
 func checkRecords(t *testing.T, recs []Record) {
 	t.Helper()

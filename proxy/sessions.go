@@ -1,12 +1,10 @@
 package proxy
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -428,84 +426,6 @@ func (s *Sessions) Prune(ctx context.Context) error {
 	s.log.Debug("sessions: pruned", "forgotten", forgotten, "rows", n)
 	s.kickWriter() // entries a failed write left dirty get another try
 	return nil
-}
-
-// Resolve answers which user the page's selected chat is:
-//  1. q.UIN, when given, matches a live record's FansUIN (the strongest key);
-//  2. else AvatarKey(q.Avatar): one live record with that key is the user;
-//     several are narrowed by exact trimmed nickname to one, and otherwise
-//     become Candidates (those with the nickname if two or more have it,
-//     else all sharing the avatar), newest SeenAt first;
-//  3. if no live record has the avatar (or the query has none), a nickname
-//     held by exactly one live record that has no avatar itself is that
-//     user: users without an avatar cannot be matched any other way.
-//
-// Anything else is unknown (the zero Resolution). Expired records never
-// match. Returned records are copies.
-func (s *Sessions) Resolve(q Query) Resolution {
-	cutoff := s.cutoff(s.now())
-	nick := strings.TrimSpace(q.Nickname)
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-
-	if uin := strings.TrimSpace(q.UIN); uin != "" {
-		if live := s.liveLocked(s.byUIN[uin], cutoff); len(live) > 0 {
-			return resolved(sortNewestFirst(live)[0])
-		}
-	}
-	if key := AvatarKey(q.Avatar); key != "" {
-		live := s.liveLocked(s.byAvatar[key], cutoff)
-		switch len(live) {
-		case 0:
-		case 1:
-			return resolved(live[0])
-		default:
-			var named []*sessionEntry
-			if nick != "" {
-				for _, e := range live {
-					if e.nick == nick {
-						named = append(named, e)
-					}
-				}
-			}
-			if len(named) == 1 {
-				return resolved(named[0])
-			}
-			if len(named) >= 2 {
-				live = named
-			}
-			sortNewestFirst(live)
-			cands := make([]Record, len(live))
-			for i, e := range live {
-				cands[i] = e.rec
-			}
-			return Resolution{Candidates: cands}
-		}
-	}
-	if nick != "" {
-		if live := s.liveLocked(s.byNick[nick], cutoff); len(live) == 1 && live[0].avatarKey == "" {
-			return resolved(live[0])
-		}
-	}
-	return Resolution{}
-}
-
-// resolved is the Resolution naming e's user.
-func resolved(e *sessionEntry) Resolution {
-	r := e.rec
-	return Resolution{Record: &r}
-}
-
-// sortNewestFirst orders entries by SeenAt, newest first (openid breaks
-// ties so answers are stable), and returns them.
-func sortNewestFirst(es []*sessionEntry) []*sessionEntry {
-	slices.SortFunc(es, func(a, b *sessionEntry) int {
-		if c := b.rec.SeenAt.Compare(a.rec.SeenAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.rec.OpenID, b.rec.OpenID)
-	})
-	return es
 }
 
 // liveLocked returns the live entries among ids.

@@ -83,22 +83,23 @@ func sessRows(t testing.TB, db *sql.DB) int {
 	return n
 }
 
-// sessResolutionIDs reduces a Resolution to the resolved openid and the
-// candidates' openids, checking that at most one of them is set.
+// sessResolutionIDs reduces a Resolution to the resolved openid, or to the
+// candidates' openids when nobody is resolved, checking that a resolved
+// record comes with its evidence and first among the candidates.
 func sessResolutionIDs(t *testing.T, r Resolution) (string, []string) {
 	t.Helper()
+	if r.Record != nil {
+		if r.Evidence == "" || len(r.Candidates) == 0 || r.Candidates[0].OpenID != r.Record.OpenID {
+			t.Errorf("resolution of %s: evidence %q, candidates %v; want evidence and the record first", r.Record.OpenID, r.Evidence, r.Candidates)
+		}
+		return r.Record.OpenID, nil
+	}
+	if r.Evidence != "" {
+		t.Errorf("unresolved resolution has evidence %q", r.Evidence)
+	}
 	var cands []string
 	for _, c := range r.Candidates {
 		cands = append(cands, c.OpenID)
-	}
-	if r.Record != nil {
-		if len(cands) > 0 {
-			t.Errorf("resolution has both a record and candidates: %+v", r)
-		}
-		return r.Record.OpenID, cands
-	}
-	if len(cands) == 1 {
-		t.Errorf("resolution has a single candidate: %v", cands)
 	}
 	return "", cands
 }
@@ -126,38 +127,53 @@ func sessFixture() []Record {
 		{OpenID: "oTwin2", Nickname: "Twin", Source: SourcePage, SeenAt: sessT0},
 		{OpenID: "oMixed1", Nickname: "Mixed", Source: SourcePage, SeenAt: sessT0},
 		{OpenID: "oMixed2", Nickname: "Mixed", HeadImgURL: "http://wx.qlogo.cn/mmhead/MIXED", Source: SourcePage, SeenAt: sessT0},
+		// Fay has a uin of her own; Wei has a picture of his own but
+		// WeChat's default nickname.
+		{OpenID: "oFay", Nickname: "Fay", HeadImgURL: "http://wx.qlogo.cn/mmhead/FAY", FansUIN: "2002", Source: SourceManual, SeenAt: sessT0},
+		{OpenID: "oWei", Nickname: "微信用户", HeadImgURL: "http://wx.qlogo.cn/mmhead/WEI", Source: SourceManual, SeenAt: sessT0},
 		// Expired by sessT0 (73h old): shares Alice's avatar, has its own uin.
 		{OpenID: "oExpired", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "9999", Source: SourceManual, SeenAt: sessT0.Add(-73 * time.Hour)},
 	}
 }
 
-// sessResolveCases are the Resolve expectations against sessFixture at sessT0.
+// sessResolveCases are the Resolve expectations against sessFixture at
+// sessT0: the user and the evidence, or the candidates when nobody is
+// resolved.
 var sessResolveCases = []struct {
 	name      string
 	q         Query
 	wantID    string
+	wantEv    string
 	wantCands []string
 }{
-	{"uin wins over avatar", Query{UIN: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "oA", nil},
-	{"unknown uin falls back to avatar", Query{UIN: "5555", Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132"}, "oA", nil},
-	{"expired uin falls back to avatar", Query{UIN: "9999", Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132"}, "oA", nil},
-	{"expired uin alone", Query{UIN: "9999"}, "", nil},
-	{"avatar page form matches JSON form", Query{Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132"}, "oA", nil},
-	{"avatar alias host and size", Query{Avatar: "https://thirdwx.qlogo.cn/mmhead/AAAA/0"}, "oA", nil},
-	{"avatar exact JSON form", Query{Avatar: sessAvatarA, Nickname: "someone else"}, "oA", nil},
-	{"collision narrowed by trimmed nickname", Query{Avatar: sessAvatarDef + "/132", Nickname: "  Carol "}, "oCarol", nil},
-	{"collision, unknown nickname: all, newest first", Query{Avatar: sessAvatarDef + "/132", Nickname: "Zed"}, "", []string{"oCarol", "oBob"}},
-	{"collision, no nickname: all, newest first", Query{Avatar: sessAvatarDup + "/132"}, "", []string{"oDan2", "oDan1", "oEve"}},
-	{"collision with same nickname: those, newest first", Query{Avatar: sessAvatarDup + "/132", Nickname: "Dan"}, "", []string{"oDan2", "oDan1"}},
-	{"collision narrowed to the odd one", Query{Avatar: sessAvatarDup + "/132", Nickname: "Eve"}, "oEve", nil},
-	{"no avatar, unique nickname", Query{Nickname: "Nobody"}, "oNobody", nil},
-	{"no avatar, unique nickname, page shows a default image", Query{Avatar: "https://res.wx.qq.com/mpres/default.png", Nickname: "Nobody"}, "oNobody", nil},
-	{"no avatar, nickname shared", Query{Nickname: "Twin"}, "", nil},
-	{"nickname shared with a user who has an avatar", Query{Nickname: "Mixed"}, "", nil},
-	{"nickname of a user with an avatar is not enough", Query{Nickname: "Alice"}, "", nil},
-	{"unknown avatar", Query{Avatar: "https://wx.qlogo.cn/mmhead/ZZZZ/132"}, "", nil},
-	{"empty query", Query{}, "", nil},
-	{"blank query", Query{UIN: " ", Avatar: " ", Nickname: " "}, "", nil},
+	{"card uin wins over looks", Query{UIN: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "oA", EvidenceUIN, nil},
+	{"history request names the user", Query{Opened: "1001", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "oA", EvidenceOpened, nil},
+	{"history request and card agree", Query{Opened: "1001", UIN: "1001"}, "oA", EvidenceOpened, nil},
+	{"history request and card disagree", Query{Opened: "1001", UIN: "2002", Nickname: "Alice"}, "", "", []string{"oA", "oFay"}},
+	{"history request for a user who does not look like the card", Query{Opened: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "", "", []string{"oA", "oBob"}},
+	{"unknown card uin never falls back to looks", Query{UIN: "5555", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "", "", nil},
+	{"expired card uin never falls back to looks", Query{UIN: "9999", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "", "", nil},
+	{"expired uin alone", Query{UIN: "9999"}, "", "", nil},
+	{"unknown opened uin: only look-alikes without a uin remain", Query{Opened: "7777", Avatar: sessAvatarDef + "/132", Nickname: "Carol"}, "", "", []string{"oCarol"}},
+	{"avatar page form matches JSON form", Query{Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132", Nickname: "Alice"}, "oA", EvidenceAvatar, nil},
+	{"avatar alias host and size", Query{Avatar: "https://thirdwx.qlogo.cn/mmhead/AAAA/0", Nickname: "Alice"}, "oA", EvidenceAvatar, nil},
+	{"avatar without a nickname is not enough", Query{Avatar: sessAvatarA + "/132"}, "", "", []string{"oA"}},
+	{"avatar with another nickname is asked about", Query{Avatar: sessAvatarA, Nickname: "someone else"}, "", "", []string{"oA"}},
+	{"shared avatar narrowed by trimmed nickname", Query{Avatar: sessAvatarDef + "/132", Nickname: "  Carol "}, "oCarol", EvidenceAvatar, nil},
+	{"two look-alike cards on the page", Query{Avatar: sessAvatarDef + "/132", Nickname: "Carol", Peers: 2}, "", "", []string{"oCarol"}},
+	{"shared avatar, unknown nickname: all, newest first", Query{Avatar: sessAvatarDef + "/132", Nickname: "Zed"}, "", "", []string{"oCarol", "oBob"}},
+	{"shared avatar, no nickname: all, newest first", Query{Avatar: sessAvatarDup + "/132"}, "", "", []string{"oDan2", "oDan1", "oEve"}},
+	{"shared avatar and nickname: those, newest first", Query{Avatar: sessAvatarDup + "/132", Nickname: "Dan"}, "", "", []string{"oDan2", "oDan1"}},
+	{"shared avatar narrowed to the odd one", Query{Avatar: sessAvatarDup + "/132", Nickname: "Eve"}, "oEve", EvidenceAvatar, nil},
+	{"default nickname never identifies", Query{Avatar: "https://wx.qlogo.cn/mmhead/WEI/132", Nickname: "微信用户"}, "", "", []string{"oWei"}},
+	{"no avatar, unique nickname", Query{Nickname: "Nobody"}, "oNobody", EvidenceAvatar, nil},
+	{"no avatar, unique nickname, page shows a default image", Query{Avatar: "https://res.wx.qq.com/mpres/default.png", Nickname: "Nobody"}, "oNobody", EvidenceAvatar, nil},
+	{"no avatar, nickname shared", Query{Nickname: "Twin"}, "", "", []string{"oTwin1", "oTwin2"}},
+	{"no avatar: a user with an avatar is ruled out", Query{Nickname: "Mixed"}, "oMixed1", EvidenceAvatar, nil},
+	{"nickname of a user with an avatar is not enough", Query{Nickname: "Alice"}, "", "", nil},
+	{"unknown avatar", Query{Avatar: "https://wx.qlogo.cn/mmhead/ZZZZ/132"}, "", "", nil},
+	{"empty query", Query{}, "", "", nil},
+	{"blank query", Query{UIN: " ", Avatar: " ", Nickname: " "}, "", "", nil},
 }
 
 // sessLoadFixture adds sessFixture while the clock still lets oExpired in,
@@ -177,9 +193,10 @@ func TestSessionsResolve(t *testing.T) {
 
 	for _, tc := range sessResolveCases {
 		t.Run(tc.name, func(t *testing.T) {
-			gotID, gotCands := sessResolutionIDs(t, s.Resolve(tc.q))
-			if gotID != tc.wantID || !reflect.DeepEqual(gotCands, tc.wantCands) {
-				t.Errorf("Resolve(%+v) = %q %v, want %q %v", tc.q, gotID, gotCands, tc.wantID, tc.wantCands)
+			r := s.Resolve(tc.q)
+			gotID, gotCands := sessResolutionIDs(t, r)
+			if gotID != tc.wantID || r.Evidence != tc.wantEv || !reflect.DeepEqual(gotCands, tc.wantCands) {
+				t.Errorf("Resolve(%+v) = %q (%s) %v, want %q (%s) %v", tc.q, gotID, r.Evidence, gotCands, tc.wantID, tc.wantEv, tc.wantCands)
 			}
 		})
 	}
@@ -220,9 +237,9 @@ func TestSessionsAddMerges(t *testing.T) {
 		q      Query
 		wantID string
 	}{
-		{Query{Avatar: av1 + "/132"}, ""},
+		{Query{Avatar: av1 + "/132", Nickname: "U"}, ""},
 		{Query{UIN: "1"}, ""},
-		{Query{Avatar: av2 + "/132"}, "oU"},
+		{Query{Avatar: av2 + "/132", Nickname: "U"}, "oU"},
 		{Query{UIN: "2"}, "oU"},
 	} {
 		if gotID, _ := sessResolutionIDs(t, s.Resolve(tc.q)); gotID != tc.wantID {
@@ -246,9 +263,9 @@ func TestSessionsExpiry(t *testing.T) {
 	clock := &sessClock{t: sessT0}
 	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
 	s := sessOpen(t, db, clock, time.Hour)
-	q := Query{Avatar: sessAvatarA + "/132"}
+	q := Query{Avatar: sessAvatarA + "/132", Nickname: "Alice"}
 
-	sessAdd(t, s, Record{OpenID: "oA", HeadImgURL: sessAvatarA, FansUIN: "1", Source: SourceManual}) // zero SeenAt: now
+	sessAdd(t, s, Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "1", Source: SourceManual}) // zero SeenAt: now
 	// Already older than the TTL: ignored.
 	sessAdd(t, s, Record{OpenID: "oOld", Nickname: "Old", Source: SourceManual, SeenAt: sessT0.Add(-time.Hour)})
 
@@ -284,7 +301,7 @@ func TestSessionsExpiry(t *testing.T) {
 	}
 
 	// Seen again after expiry: a new first sighting, live again.
-	sessAdd(t, s, Record{OpenID: "oA", HeadImgURL: sessAvatarA, Source: SourceAuto})
+	sessAdd(t, s, Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: SourceAuto})
 	if gotID, _ := sessResolutionIDs(t, s.Resolve(q)); gotID != "oA" {
 		t.Errorf("after a new sighting, Resolve = %q, want oA", gotID)
 	}
@@ -303,7 +320,7 @@ func TestSessionsSeenAgainBeforePrune(t *testing.T) {
 	clock.Set(sessT0.Add(2 * time.Hour))
 	rec.Source = SourceAuto
 	sessAdd(t, s, rec)
-	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132"})); gotID != "oA" {
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132", Nickname: "阿"})); gotID != "oA" {
 		t.Errorf("Resolve by avatar after a new sighting = %q, want oA", gotID)
 	}
 }
@@ -371,7 +388,7 @@ func TestSessionsStoreFailure(t *testing.T) {
 	if s.StoreError() == nil {
 		t.Errorf("StoreError is nil after a failed write")
 	}
-	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132"})); gotID != "oA" {
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132", Nickname: "Alice"})); gotID != "oA" {
 		t.Errorf("after a store failure, Resolve = %q, want oA", gotID)
 	}
 	// The unsaved record stays dirty: the next write tries it again.

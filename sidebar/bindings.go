@@ -15,7 +15,8 @@ import (
 // once. A binding stays until the agent undoes it.
 //
 // A chat is named by the strongest key the sidebar has for it: its openid,
-// else "uin:<fans_uin>", else "avatar:<avatar key>" (see ChatKey).
+// else "uin:<fans_uin>" (see ChatKey). Never by its avatar: WeChat's
+// default picture would hand one customer to thousands of users.
 type Bindings struct {
 	db *sql.DB
 }
@@ -28,11 +29,8 @@ CREATE TABLE IF NOT EXISTS kf_bindings (
 ) WITHOUT ROWID;
 `
 
-// ChatKey prefixes of Bindings keys that are not openids.
-const (
-	ChatKeyUIN    = "uin:"
-	ChatKeyAvatar = "avatar:"
-)
+// ChatKeyUIN prefixes a Bindings key that is a fans_uin, not an openid.
+const ChatKeyUIN = "uin:"
 
 // OpenBindings creates the kf_bindings table if needed. db must use the
 // "sqlite3" driver; it stays owned by the caller.
@@ -44,16 +42,14 @@ func OpenBindings(ctx context.Context, db *sql.DB) (*Bindings, error) {
 }
 
 // ChatKey returns the key Bindings use for a chat: the openid when known,
-// else the fans_uin, else the avatar key; "" when the chat has none of
-// them (then it cannot be bound).
-func ChatKey(openid, uin, avatarKey string) string {
+// else the fans_uin; "" when the chat has neither (then it cannot be
+// bound).
+func ChatKey(openid, uin string) string {
 	switch {
 	case strings.TrimSpace(openid) != "":
 		return strings.TrimSpace(openid)
 	case strings.TrimSpace(uin) != "":
 		return ChatKeyUIN + strings.TrimSpace(uin)
-	case strings.TrimSpace(avatarKey) != "":
-		return ChatKeyAvatar + strings.TrimSpace(avatarKey)
 	}
 	return ""
 }
@@ -106,7 +102,7 @@ func (b *Bindings) Lookup(ctx context.Context, chatKey string) (customerID strin
 func checkBindingKey(chatKey string) error {
 	switch {
 	case strings.TrimSpace(chatKey) == "",
-		chatKey == ChatKeyUIN, chatKey == ChatKeyAvatar:
+		chatKey == ChatKeyUIN:
 		return fmt.Errorf("%w: empty chat key", ErrInvalidBinding)
 	case chatKey != strings.TrimSpace(chatKey):
 		return fmt.Errorf("%w: chat key %q has surrounding spaces", ErrInvalidBinding, chatKey)

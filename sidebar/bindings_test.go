@@ -22,17 +22,16 @@ func openDBFile(t *testing.T, path string) *sql.DB {
 
 func TestChatKey(t *testing.T) {
 	tests := []struct {
-		openid, uin, avatar, want string
+		openid, uin, want string
 	}{
-		{"oA", "123", "wx.qlogo.cn/mmhead/x", "oA"},
-		{"", "123", "wx.qlogo.cn/mmhead/x", "uin:123"},
-		{" ", " 123 ", "", "uin:123"},
-		{"", "", "wx.qlogo.cn/mmhead/x", "avatar:wx.qlogo.cn/mmhead/x"},
-		{"", "", "", ""},
+		{"oA", "123", "oA"},
+		{"", "123", "uin:123"},
+		{" ", " 123 ", "uin:123"},
+		{"", "", ""},
 	}
 	for _, tt := range tests {
-		if got := ChatKey(tt.openid, tt.uin, tt.avatar); got != tt.want {
-			t.Errorf("ChatKey(%q, %q, %q) = %q, want %q", tt.openid, tt.uin, tt.avatar, got, tt.want)
+		if got := ChatKey(tt.openid, tt.uin); got != tt.want {
+			t.Errorf("ChatKey(%q, %q) = %q, want %q", tt.openid, tt.uin, got, tt.want)
 		}
 	}
 }
@@ -99,7 +98,7 @@ func TestBindingsRejectEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range [][2]string{{"", "c1"}, {"uin:", "c1"}, {"avatar:", "c1"}, {" oA", "c1"}, {"oA", ""}, {"oA", "  "}} {
+	for _, tt := range [][2]string{{"", "c1"}, {"uin:", "c1"}, {" oA", "c1"}, {"oA", ""}, {"oA", "  "}} {
 		if err := b.Bind(ctx, tt[0], tt[1]); !errors.Is(err, ErrInvalidBinding) {
 			t.Errorf("Bind(%q, %q) = %v, want ErrInvalidBinding", tt[0], tt[1], err)
 		}

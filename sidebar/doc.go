@@ -23,17 +23,29 @@
 // One websocket per tab, JSON text frames, at most 64 KiB from the page.
 // Every request carries seq, a number the page increases with each
 // request; every answer echoes the seq of the request it answers.
-// Selection requests (select, pick, refresh, bind, unbind) replace one
-// another: the page renders only answers to its latest one. Side requests
-// (reveal, search) are answered beside them, without touching the
-// selection.
+// Selection requests (select, pick, refresh, bind, unbind, others)
+// replace one another: the page renders only answers to its latest one.
+// Side requests (reveal, search) are answered beside them, without
+// touching the selection; evidence refines the current selection.
 //
 // Page → hub, selection requests:
 //
-//	{"type":"select","seq":N,"uin":"…","avatar":"…","nickname":"…"}
-//	    The selected chat changed. uin is the fans_uin from the card's
-//	    data-reactid, avatar the card's <img src>, nickname its text; any
-//	    may be empty. It supersedes every earlier request.
+//	{"type":"select","seq":N,"opened":"…","uin":"…","avatar":"…","nickname":"…","peers":P}
+//	    The selected chat changed. opened is the fansuin of the console's
+//	    own history request for it (kfmsg?action=getfansmsglist, seen in
+//	    the page's resource timing, never by wrapping the console's XHR),
+//	    uin the fans_uin from the card's data-reactid, avatar the card's
+//	    <img src>, nickname its text, peers how many cards in the list
+//	    look the same (same avatar and nickname, itself included); any
+//	    may be empty. It supersedes every earlier request. The page sends
+//	    a select for a click on another card even when it looks exactly
+//	    like the open one, and for a selection that moved to a look-alike
+//	    card right after a click or key press.
+//	{"type":"evidence","seq":N,"for":S,"opened":"…"}
+//	    The console's history request for the selection S (the seq of
+//	    the select) was seen after the select was sent; "" takes back an
+//	    earlier one (two requests that disagree). Ignored unless S is the
+//	    current selection; answered like a push.
 //	{"type":"pick","seq":N,"openid":"…"}
 //	    The agent chose one of the candidates of the last "ambiguous"
 //	    answer; any other openid is answered with an error.
@@ -43,11 +55,15 @@
 //	{"type":"bind","seq":N,"customer_id":"…"}
 //	    Bind the current chat to a customer of the latest search results
 //	    (any other id is an error), then show that customer. The chat key
-//	    is the openid when known, else "uin:<fans_uin>", else
-//	    "avatar:<AvatarKey>" (never an avatar several users share).
+//	    is the openid when known, else "uin:<fans_uin>" (the card's, or
+//	    the history request's); never the avatar, which WeChat's default
+//	    picture shares among thousands of users.
 //	{"type":"unbind","seq":N}
 //	    Forget the current chat's binding (every key it has), then
 //	    resolve it again: the undo of bind.
+//	{"type":"others","seq":N}
+//	    "不是这位？": offer every user the chat may be (ambiguous, reason
+//	    others), or the search when there is nobody else.
 //
 // Page → hub, side requests:
 //
@@ -61,10 +77,19 @@
 //
 // Hub → page:
 //
-//	{"type":"loading","seq":N,"openid":"…"}
+//	{"type":"loading","seq":N,"identity":"pending"}
+//	    识别中: the evidence cannot tell yet who the chat is (a fans_uin
+//	    not learned yet, look-alike users, a card that disagrees with the
+//	    history request). The hub waits up to HubOptions.IdentifyWait for
+//	    stronger evidence, then answers with the user, or asks the agent
+//	    (ambiguous), or unknown.
+//	{"type":"loading","seq":N,"openid":"…","identity":"…"}
 //	    The chat is this user (openid empty for a chat bound without
-//	    one); the shop is being asked.
-//	{"type":"customer","seq":N,"openid":"…","nickname":"…","customer":{…},
+//	    one); the shop is being asked. identity says how the hub knows:
+//	    confirmed (已识别: the history request or the card's fans_uin),
+//	    avatar (按头像匹配: the only known user with this avatar and
+//	    nickname), picked (客服选择), bound (已关联).
+//	{"type":"customer","seq":N,"openid":"…","nickname":"…","identity":"…","customer":{…},
 //	 "masked":["phone","address:<order_no>",…],"fetched_at":"…",
 //	 "bound":true,"stale":true,"error":"…","health":{"state":"open","retry_at":"…"}}
 //	    The answer: nickname is the chat's, customer is a Customer with
@@ -80,8 +105,9 @@
 //	{"type":"unknown","seq":N,"reason":"not_in_shop","openid":"…","bound":true}
 //	    The user is known, the shop has no such customer (bound: the
 //	    customer the chat is bound to is gone).
-//	{"type":"ambiguous","seq":N,"candidates":[{"openid":"…","nickname":"…","avatar":"…","seen_at":"…"}]}
-//	    Several users share the avatar; the agent picks one.
+//	{"type":"ambiguous","seq":N,"reason":"lookalike"|"others","candidates":[{"openid":"…","nickname":"…","avatar":"…","seen_at":"…"}]}
+//	    The evidence cannot tell who the chat is (lookalike), or the
+//	    agent asked for the others; the agent picks one, or searches.
 //	{"type":"error","seq":N,"message":"…","health":{…},"field":"…"}
 //	    The shop failed or timed out, or the request was invalid. message
 //	    is short, for the agent, and holds no internals. An error
@@ -105,11 +131,17 @@
 // asked through LookupResult, for fetched_at and stale; one that is a
 // HealthReporter adds health.
 //
-// Push: the session map signals every change. A tab whose latest answer is
-// unknown/no_session or ambiguous is then resolved again and, when that
-// gives something new, answered again with the same seq. That is how the
-// customer appears when the agent clicked a chat before the console's
-// accept response was scanned.
+// Push: the session map signals every change. Every tab's selection is
+// then resolved again and, when that changes the user shown or how the
+// hub knows, answered again with the same seq. That is how the customer
+// appears when the agent clicked a chat before the console's accept
+// response was scanned, and how a view that new records contradict is
+// corrected at once. The agent's pick stands, unless stronger evidence
+// that was not there when they picked names someone else.
+//
+// Identity: the hub shows a customer only when the resolver
+// (proxy.Sessions.Resolve) names exactly one user with nothing stronger
+// against it; see its doc comment for the evidence and the invariant.
 //
 // The hub pings every 25 s and drops a tab that has not answered for 60 s,
 // or whose outgoing queue is full; the page reconnects by itself (backoff
@@ -119,7 +151,8 @@
 //
 // <kf-sidebar id="kfsidebar-root"> with an open shadow root; attributes
 // data-state (connecting, idle, loading, customer, unknown, ambiguous,
-// error) and data-openid while a customer is shown; each order element
+// error), data-openid while a customer is shown, and data-identity
+// (pending while 识别中, then confirmed, avatar, picked or bound); each order element
 // carries data-order-no, each quick reply button data-quick-reply. The
 // panel narrows the page (or floats over it: the agent's choice, kept in
 // localStorage kfsidebar.layout), its width is dragged at its left edge

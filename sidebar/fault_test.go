@@ -37,7 +37,8 @@ type faultWorld struct {
 	sessions *proxy.Sessions
 }
 
-// faultAvatar is the avatar of a user in the console.
+// faultAvatar is the avatar of a user in the console; the user's nickname
+// is their openid.
 func faultAvatar(openid string) string { return "https://wx.qlogo.cn/mmhead/" + openid + "/132" }
 
 // startFaultWorld starts a console, the proxy with a session map on db
@@ -57,8 +58,8 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 		}
 		var items []string
 		for i, id := range users {
-			items = append(items, fmt.Sprintf(`{"base_resp":{"ret":0},"kfsession":{"fans_uin":%d,"nickname":"n%d","fans_openid":%q,"headimgurl":"http://wx.qlogo.cn/mmhead/%s"}}`,
-				1000+i, i, id, id))
+			items = append(items, fmt.Sprintf(`{"base_resp":{"ret":0},"kfsession":{"fans_uin":%d,"nickname":%q,"fans_openid":%q,"headimgurl":"http://wx.qlogo.cn/mmhead/%s"}}`,
+				1000+i, id, id, id))
 		}
 		io.WriteString(w, `{"base_resp":{"ret":0},"kfcreatesession_resp":[`+strings.Join(items, ",")+`]}`)
 	}))
@@ -180,7 +181,7 @@ type faultMessage struct {
 // answer that is not "loading" (skipping unrelated pushes).
 func selectChat(t *testing.T, conn *websocket.Conn, seq int64, openid string) faultMessage {
 	t.Helper()
-	if err := conn.WriteJSON(map[string]any{"type": "select", "seq": seq, "avatar": faultAvatar(openid)}); err != nil {
+	if err := conn.WriteJSON(map[string]any{"type": "select", "seq": seq, "avatar": faultAvatar(openid), "nickname": openid}); err != nil {
 		t.Fatal(err)
 	}
 	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
@@ -250,7 +251,7 @@ func TestFaultBackendDownOrSlow(t *testing.T) {
 	conns := make([]*websocket.Conn, tabs)
 	for i := range conns {
 		conns[i] = w.dial(t)
-		if err := conns[i].WriteJSON(map[string]any{"type": "select", "seq": 1, "avatar": faultAvatar("oSlow")}); err != nil {
+		if err := conns[i].WriteJSON(map[string]any{"type": "select", "seq": 1, "avatar": faultAvatar("oSlow"), "nickname": "oSlow"}); err != nil {
 			t.Fatal(err)
 		}
 		var m faultMessage

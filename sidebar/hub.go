@@ -82,6 +82,7 @@ var (
 // a peer that has not answered for 60 s is gone (a closed laptop lid).
 const (
 	defaultLookupTimeout = 5 * time.Second
+	defaultIdentifyWait  = 3 * time.Second
 	defaultSendBuffer    = 32
 	maxMessageSize       = 64 << 10
 	defaultPingPeriod    = 25 * time.Second
@@ -105,6 +106,12 @@ type HubOptions struct {
 	AllowedOrigins []string
 	// LookupTimeout bounds each Backend lookup; default 5s.
 	LookupTimeout time.Duration
+	// IdentifyWait is how long a chat whose evidence cannot tell who it
+	// is shows 识别中 and waits for stronger evidence (a record learned
+	// late, the console's own history request) before the agent is asked
+	// to pick; default 3s. Long enough for the console's requests that
+	// follow a click, short enough that an agent does not wait on it.
+	IdentifyWait time.Duration
 	// SendBuffer is each client's outgoing queue; default 32. A client
 	// whose queue is full is dropped (its page reconnects): one stuck tab
 	// never slows the others.
@@ -138,6 +145,7 @@ type Hub struct {
 	tokenSum      [sha256.Size]byte
 	origins       map[string]bool
 	lookupTimeout time.Duration
+	identifyWait  time.Duration
 	sendBuffer    int
 	log           *slog.Logger
 
@@ -179,6 +187,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 		tokenSum:      sha256.Sum256([]byte(opts.Token)),
 		origins:       make(map[string]bool, len(opts.AllowedOrigins)),
 		lookupTimeout: opts.LookupTimeout,
+		identifyWait:  opts.IdentifyWait,
 		sendBuffer:    opts.SendBuffer,
 		log:           opts.Logger,
 		pingPeriod:    defaultPingPeriod,
@@ -193,6 +202,9 @@ func NewHub(opts HubOptions) (*Hub, error) {
 	}
 	if h.lookupTimeout <= 0 {
 		h.lookupTimeout = defaultLookupTimeout
+	}
+	if h.identifyWait <= 0 {
+		h.identifyWait = defaultIdentifyWait
 	}
 	if h.sendBuffer <= 0 {
 		h.sendBuffer = defaultSendBuffer
@@ -316,7 +328,7 @@ func (h *Hub) remove(c *client, reason string) {
 	}
 }
 
-// watch re-resolves the waiting clients after every change of the
+// watch re-resolves every client's selection after every change of the
 // session map, until Close cancels the subscription.
 func (h *Hub) watch(changes <-chan struct{}) {
 	for {
@@ -395,6 +407,7 @@ type client struct {
 	conn *websocket.Conn
 	send chan []byte   // encoded messages; never closed, the writer stops on quit
 	quit chan struct{} // closed once by close
+	kick chan struct{} // buffered 1: wakes a resolution waiting for evidence
 	ctx  context.Context
 	stop context.CancelFunc // cancels ctx: the running lookup, if any
 
@@ -411,6 +424,7 @@ func newClient(h *Hub, conn *websocket.Conn) *client {
 		conn: conn,
 		send: make(chan []byte, h.sendBuffer),
 		quit: make(chan struct{}),
+		kick: make(chan struct{}, 1),
 		ctx:  ctx,
 		stop: stop,
 	}

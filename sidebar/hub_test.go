@@ -166,7 +166,16 @@ func record(openid, nickname, avatar string) proxy.Record {
 		SeenAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
 }
 
-func known(r proxy.Record) proxy.Resolution { return proxy.Resolution{Record: &r} }
+// known is the resolution naming r by its looks.
+func known(r proxy.Record) proxy.Resolution {
+	return proxy.Resolution{Record: &r, Evidence: proxy.EvidenceAvatar, Candidates: []proxy.Record{r}}
+}
+
+// pendingMsg is the 识别中 answer that comes first when the evidence
+// cannot tell who a selected chat is.
+func pendingMsg(seq int64) message {
+	return message{Type: typeLoading, Seq: seq, Identity: identityPending}
+}
 
 // testWriter sends log lines to t.Log.
 type testWriter struct{ t testing.TB }
@@ -198,6 +207,9 @@ func newTestHub(t *testing.T, opts HubOptions, tweaks ...func(*Hub)) *testHub {
 	}
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
+	}
+	if opts.IdentifyWait == 0 {
+		opts.IdentifyWait = 20 * time.Millisecond
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	origin := "http://" + srv.Listener.Addr().String()
@@ -252,15 +264,16 @@ func recv(t *testing.T, conn *websocket.Conn) message {
 }
 
 // expect reads len(want) messages and compares their type, seq, reason,
-// openid, nickname and message text (the customer only by name).
+// openid, nickname and message text (the customer only by name), and
+// their identity where want names one.
 func expect(t *testing.T, conn *websocket.Conn, want ...message) []message {
 	t.Helper()
 	var got []message
 	for i, w := range want {
 		g := recv(t, conn)
 		got = append(got, g)
-		if summary(g) != summary(w) {
-			t.Fatalf("message %d:\n got %s\nwant %s", i, summary(g), summary(w))
+		if summary(g) != summary(w) || (w.Identity != "" && g.Identity != w.Identity) {
+			t.Fatalf("message %d:\n got %s identity=%s\nwant %s identity=%s", i, summary(g), g.Identity, summary(w), w.Identity)
 		}
 	}
 	return got
@@ -397,6 +410,7 @@ func TestAnswers(t *testing.T) {
 			{Type: typeCustomer, Seq: 1, OpenID: "oAlice", Nickname: "爱丽丝", Customer: custA},
 		}},
 		{"no session", request{Type: typeSelect, Seq: 7, Avatar: avatarNoOne}, []message{
+			pendingMsg(7),
 			{Type: typeUnknown, Seq: 7, Reason: reasonNoSession},
 		}},
 		{"empty selection", request{Type: typeSelect, Seq: 2}, []message{
@@ -407,7 +421,8 @@ func TestAnswers(t *testing.T) {
 			{Type: typeUnknown, Seq: 3, Reason: reasonNotInShop, OpenID: "oGhost"},
 		}},
 		{"ambiguous", request{Type: typeSelect, Seq: 4, Avatar: avatarTwins}, []message{
-			{Type: typeAmbiguous, Seq: 4, Candidates: candidatesOf([]proxy.Record{twinA, twinB})},
+			pendingMsg(4),
+			{Type: typeAmbiguous, Seq: 4, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})},
 		}},
 		{"pick without offer", request{Type: typePick, Seq: 5, OpenID: "oAlice"}, []message{
 			{Type: typeError, Seq: 5, Message: msgBadPick},
@@ -433,8 +448,8 @@ func TestAmbiguousThenPick(t *testing.T) {
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: standardBackend()})
 	conn := th.dial(t)
 	send(t, conn, request{Type: typeSelect, Seq: 1, Avatar: avatarTwins, Nickname: "小明"})
-	got := expect(t, conn, message{Type: typeAmbiguous, Seq: 1, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
-	if c := got[0].Candidates[1]; c.Avatar != avatarTwins || c.Nickname != "小明" || !c.SeenAt.Equal(twinB.SeenAt) {
+	got := expect(t, conn, pendingMsg(1), message{Type: typeAmbiguous, Seq: 1, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	if c := got[1].Candidates[1]; c.Avatar != avatarTwins || c.Nickname != "小明" || !c.SeenAt.Equal(twinB.SeenAt) {
 		t.Errorf("candidate = %+v, want twinB's avatar, nickname and seen_at", c)
 	}
 
@@ -516,12 +531,12 @@ func TestNewerSelectSupersedesSlowLookup(t *testing.T) {
 	expect(t, conn, message{Type: typeLoading, Seq: 1, OpenID: "oAlice"})
 	<-started
 	send(t, conn, request{Type: typeSelect, Seq: 2, Avatar: avatarTwins})
-	expect(t, conn, message{Type: typeAmbiguous, Seq: 2, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	expect(t, conn, pendingMsg(2), message{Type: typeAmbiguous, Seq: 2, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
 	<-returned
 	// Messages on a connection are ordered: had the stale answer been
 	// sent, it would come before this one.
 	send(t, conn, request{Type: typeSelect, Seq: 3, Avatar: avatarNoOne})
-	expect(t, conn, message{Type: typeUnknown, Seq: 3, Reason: reasonNoSession})
+	expect(t, conn, pendingMsg(3), message{Type: typeUnknown, Seq: 3, Reason: reasonNoSession})
 }
 
 func TestPushAfterResolverChange(t *testing.T) {
@@ -535,7 +550,7 @@ func TestPushAfterResolverChange(t *testing.T) {
 
 	waiting := th.dial(t) // clicked a chat whose accept was not scanned yet
 	send(t, waiting, request{Type: typeSelect, Seq: 1, Avatar: avatarTwins, Nickname: "小明"})
-	expect(t, waiting, message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
+	expect(t, waiting, pendingMsg(1), message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
 
 	shown := th.dial(t) // already shows a customer: never re-resolved
 	send(t, shown, request{Type: typeSelect, Seq: 1, Avatar: avatarAlice})
@@ -551,7 +566,7 @@ func TestPushAfterResolverChange(t *testing.T) {
 
 	// Now two users with this avatar become known: the chooser appears.
 	learn(avatarTwins, proxy.Resolution{Candidates: []proxy.Record{twinA, twinB}})
-	expect(t, waiting, message{Type: typeAmbiguous, Seq: 1, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	expect(t, waiting, message{Type: typeAmbiguous, Seq: 1, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
 
 	// Then the nickname tells them apart: the customer appears, unasked.
 	learn(avatarTwins, known(twinB))
@@ -565,7 +580,7 @@ func TestPushAfterResolverChange(t *testing.T) {
 	// The tab that showed a customer got nothing: its next message
 	// answers its next request.
 	send(t, shown, request{Type: typeSelect, Seq: 2, Avatar: avatarNoOne})
-	expect(t, shown, message{Type: typeUnknown, Seq: 2, Reason: reasonNoSession})
+	expect(t, shown, pendingMsg(2), message{Type: typeUnknown, Seq: 2, Reason: reasonNoSession})
 }
 
 func TestSlowClientIsDropped(t *testing.T) {
@@ -612,7 +627,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 	}
 	poll(t, "the stuck tab to be dropped", func() bool { return th.Clients() == 1 })
 	send(t, fast, request{Type: typeSelect, Seq: 1000, Avatar: avatarTwins})
-	expect(t, fast, message{Type: typeAmbiguous, Seq: 1000, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	expect(t, fast, pendingMsg(1000), message{Type: typeAmbiguous, Seq: 1000, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
 }
 
 func TestPings(t *testing.T) {
@@ -705,8 +720,10 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		// has its listener already.
 		srv := httptest.NewUnstartedServer(nil)
 		origin := "http://" + srv.Listener.Addr().String()
+		// A selection nobody can resolve waits for evidence all along:
+		// Close must end that wait too.
 		h, err := NewHub(HubOptions{Resolver: res, Backend: backend, Token: testToken, Logger: testLogger(t),
-			AllowedOrigins: []string{origin}, QuickReplies: &fakeReplies{}})
+			AllowedOrigins: []string{origin}, QuickReplies: &fakeReplies{}, IdentifyWait: time.Hour})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -732,7 +749,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		idle := th.dial(t)
 		waiting := dial()
 		send(t, waiting, request{Type: typeSelect, Seq: 1, Avatar: avatarNoOne})
-		expect(t, waiting, message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
+		expect(t, waiting, pendingMsg(1))
 		res.signal()
 
 		done := make(chan struct{})

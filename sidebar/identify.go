@@ -3,6 +3,7 @@ package sidebar
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
@@ -10,18 +11,23 @@ import (
 
 // chatKeys are the binding keys of a chat (see ChatKey), most specific
 // first. The first is the one a bind stores; a lookup tries all of them,
-// so a chat bound before its openid was learned stays bound after. An
-// avatar that several users share (ambiguous) names nobody, and neither
-// does the avatar of a chat that has a fans_uin.
-func chatKeys(q proxy.Query, rec *proxy.Record, sharedAvatar bool) []string {
+// so a chat bound before its openid was learned stays bound after. A
+// chat is keyed by its openid and by its fans_uin (the card's, or the one
+// the console's history request named, unless they disagree), never by
+// looks: a binding by avatar would hand one customer to every user with
+// WeChat's default picture.
+func chatKeys(q proxy.Query, rec *proxy.Record) []string {
 	var keys []string
 	if rec != nil && rec.OpenID != "" {
 		keys = append(keys, rec.OpenID)
 	}
-	if q.UIN != "" {
-		keys = append(keys, ChatKeyUIN+q.UIN)
-	} else if k := proxy.AvatarKey(q.Avatar); k != "" && !sharedAvatar {
-		keys = append(keys, ChatKeyAvatar+k)
+	uin, opened := strings.TrimSpace(q.UIN), strings.TrimSpace(q.Opened)
+	switch {
+	case uin != "" && opened != "" && uin != opened:
+	case uin != "":
+		keys = append(keys, ChatKeyUIN+uin)
+	case opened != "":
+		keys = append(keys, ChatKeyUIN+opened)
 	}
 	return keys
 }
@@ -32,32 +38,40 @@ type target struct {
 	nickname string // the chat's nickname, for the page
 	key      string // the chat's first key; names the chat in the reveal log without an openid
 	boundID  string // the customer the agent bound the chat to, if any
+	identity string // how the sidebar knows who the chat is (identity…)
 }
 
 // run answers one job.
 func (c *client) run(ctx context.Context, j job) {
-	var rec *proxy.Record
-	ambiguous := false
-	var cands []proxy.Record
-	if j.pick.OpenID != "" {
+	var (
+		rec  *proxy.Record
+		res  proxy.Resolution
+		q    = j.query
+		ok   bool
+		kind = j.kind
+	)
+	ident := ""
+	switch {
+	case j.pick.OpenID != "":
 		r := j.pick
 		if fresh, ok := c.hub.resolver.Get(r.OpenID); ok {
 			r = fresh
 		}
-		rec = &r
-	} else {
-		res := c.hub.resolver.Resolve(j.query)
-		switch {
-		case res.Record != nil:
-			rec = res.Record
-		case len(res.Candidates) == 1:
-			rec = &res.Candidates[0]
-		case len(res.Candidates) > 1:
-			ambiguous, cands = true, res.Candidates
+		rec, ident = &r, identityPicked
+	case kind == jobOthers:
+		res = c.hub.resolver.Resolve(q)
+		c.offer(j, reasonOthers, res.Candidates)
+		return
+	default:
+		if q, res, ok = c.resolve(ctx, j); !ok {
+			return
+		}
+		if res.Record != nil {
+			rec, ident = res.Record, identityOf(res.Evidence)
 		}
 	}
-	keys := chatKeys(j.query, rec, ambiguous)
-	t := target{nickname: j.query.Nickname}
+	keys := chatKeys(q, rec)
+	t := target{nickname: q.Nickname, identity: ident}
 	if rec != nil {
 		t.openid = rec.OpenID
 		if rec.Nickname != "" {
@@ -68,7 +82,7 @@ func (c *client) run(ctx context.Context, j job) {
 		t.key = keys[0]
 	}
 
-	switch j.kind {
+	switch kind {
 	case jobBind:
 		if len(keys) == 0 {
 			c.answer(j, answerError, message{Type: typeError, Message: msgCannotBind}, nil, nil)
@@ -79,7 +93,7 @@ func (c *client) run(ctx context.Context, j job) {
 			return
 		}
 		c.hub.log.Debug("bound", "chat", keys[0], "customer", j.customerID)
-		t.boundID = j.customerID
+		t.boundID, t.identity = j.customerID, identityBound
 		c.lookup(ctx, j, t)
 		return
 	case jobUnbind:
@@ -92,32 +106,115 @@ func (c *client) run(ctx context.Context, j job) {
 		c.hub.log.Debug("unbound", "chat", t.key)
 	}
 
-	if b := c.hub.bindings; b != nil {
-		for _, k := range keys {
-			id, ok, err := b.Lookup(ctx, k)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				// The automatic match still works without the binding.
-				c.hub.log.Warn("could not read a chat binding", "err", err)
-				break
-			}
-			if ok {
-				t.boundID = id
-				c.lookup(ctx, j, t)
-				return
-			}
-		}
+	if id, ok := c.boundTo(ctx, keys); ok {
+		t.boundID, t.identity = id, identityBound
+		c.lookup(ctx, j, t)
+		return
+	}
+	if ctx.Err() != nil {
+		return
 	}
 	switch {
-	case ambiguous:
-		c.answer(j, answerAmbiguous, message{Type: typeAmbiguous, Candidates: candidatesOf(cands)}, cands, nil)
-	case rec == nil:
-		c.answer(j, answerNoSession, message{Type: typeUnknown, Reason: reasonNoSession}, nil, nil)
-	default:
+	case rec != nil:
 		c.lookup(ctx, j, t)
+	case len(res.Candidates) > 0:
+		c.offer(j, reasonLookalike, res.Candidates)
+	default:
+		c.answer(j, answerNoSession, message{Type: typeUnknown, Reason: reasonNoSession}, nil, nil)
 	}
+}
+
+// resolve asks the resolver who the selection is. While the evidence
+// cannot tell, it says so (识别中) and waits for stronger evidence (a
+// record learned late, the console's history request) until the
+// selection's wait is over, then returns what the resolver says, for the
+// agent to decide. A push job that the agent's pick still answers
+// returns not ok, as does a job superseded or cancelled meanwhile.
+func (c *client) resolve(ctx context.Context, j job) (proxy.Query, proxy.Resolution, bool) {
+	for {
+		c.mu.Lock()
+		v := &c.conv
+		if j.gen != v.gen {
+			c.mu.Unlock()
+			return proxy.Query{}, proxy.Resolution{}, false
+		}
+		q, picked, pickedOver := v.query, v.picked, v.pickedOver
+		c.mu.Unlock()
+		res := c.hub.resolver.Resolve(q)
+		if picked != "" {
+			// The agent's choice stands, unless stronger evidence that
+			// was not there when they chose names someone else.
+			strong := res.Record != nil && identityOf(res.Evidence) == identityConfirmed
+			if !strong || res.Record.OpenID == picked || res.Record.OpenID == pickedOver {
+				return q, res, false
+			}
+			c.mu.Lock()
+			if j.gen == v.gen {
+				v.picked, v.pickedOver = "", ""
+			}
+			c.mu.Unlock()
+		}
+		if res.Record != nil || q == (proxy.Query{}) {
+			return q, res, true
+		}
+		if _, ok := c.boundTo(ctx, chatKeys(q, nil)); ok {
+			return q, res, true // the agent bound this chat: no need to wait
+		}
+		c.mu.Lock()
+		if v.waitUntil.IsZero() {
+			v.waitUntil = time.Now().Add(c.hub.identifyWait)
+		}
+		left := time.Until(v.waitUntil)
+		c.mu.Unlock()
+		if left <= 0 {
+			return q, res, true
+		}
+		if !c.answer(j, answerPending, message{Type: typeLoading, Identity: identityPending}, nil, nil) {
+			return q, res, false
+		}
+		timer := time.NewTimer(left)
+		select {
+		case <-timer.C:
+		case <-c.kick:
+		case <-ctx.Done():
+			timer.Stop()
+			return q, res, false
+		}
+		timer.Stop()
+	}
+}
+
+// boundTo returns the customer the chat is bound to, trying its keys in
+// order. A store that cannot be read is logged and counts as no binding:
+// the automatic match still works without it.
+func (c *client) boundTo(ctx context.Context, keys []string) (string, bool) {
+	b := c.hub.bindings
+	if b == nil {
+		return "", false
+	}
+	for _, k := range keys {
+		id, ok, err := b.Lookup(ctx, k)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.hub.log.Warn("could not read a chat binding", "err", err)
+			}
+			return "", false
+		}
+		if ok {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// offer asks the agent to pick one of cands, or to search when there are
+// none.
+func (c *client) offer(j job, reason string, cands []proxy.Record) {
+	if len(cands) == 0 {
+		c.answer(j, answerNoSession, message{Type: typeUnknown, Reason: reasonNoSession}, nil, nil)
+		return
+	}
+	c.answer(j, answerAmbiguous, message{Type: typeAmbiguous, Reason: reason, Candidates: candidatesOf(cands)}, cands, nil)
 }
 
 func (c *client) bindFailed(ctx context.Context, j job, op string, err error) {
@@ -129,8 +226,21 @@ func (c *client) bindFailed(ctx context.Context, j job, op string, err error) {
 }
 
 // lookup asks the backend who t is, within the lookup timeout.
+//
+// A push that names the user already on screen, by the same evidence,
+// sends nothing; by other evidence, it sends the customer again without
+// the loading placeholder in between.
 func (c *client) lookup(ctx context.Context, j job, t target) {
-	if !c.answer(j, answerLoading, message{Type: typeLoading, OpenID: t.openid}, nil, nil) {
+	c.mu.Lock()
+	v := &c.conv
+	same := j.push && j.gen == v.gen && (v.answer == answerCustomer || v.answer == answerLoading || v.answer == answerNotInShop) &&
+		v.shownID == t.openid && t.openid != ""
+	unchanged := same && v.identity == t.identity
+	c.mu.Unlock()
+	if unchanged {
+		return
+	}
+	if !same && !c.answer(j, answerLoading, message{Type: typeLoading, OpenID: t.openid, Identity: t.identity}, nil, nil) {
 		return
 	}
 	c.hub.log.Debug("lookup", "openid", t.openid, "bound", t.boundID)
@@ -148,7 +258,7 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 		m := maskCustomer(res.Customer)
 		fetched := res.FetchedAt
 		msg := message{Type: typeCustomer, OpenID: t.openid, Nickname: t.nickname, Customer: m.customer,
-			Bound: bound, Masked: m.names, FetchedAt: &fetched, Health: health}
+			Bound: bound, Masked: m.names, FetchedAt: &fetched, Health: health, Identity: t.identity}
 		if res.Err != nil {
 			msg.Stale, msg.Error = true, msgStale
 			c.hub.log.Warn("customer refresh failed; showing the last answer")
@@ -163,7 +273,7 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 		}
 		c.answer(j, answerCustomer, msg, nil, &shown{subject: subject, fields: m.fields})
 	case res.Err == nil || errors.Is(res.Err, ErrNotFound):
-		c.answer(j, answerNotInShop, message{Type: typeUnknown, Reason: reasonNotInShop, OpenID: t.openid, Bound: bound}, nil, nil)
+		c.answer(j, answerNotInShop, message{Type: typeUnknown, Reason: reasonNotInShop, OpenID: t.openid, Bound: bound, Identity: t.identity}, nil, nil)
 	case timedOut || errors.Is(res.Err, context.DeadlineExceeded):
 		// Backend errors may quote the openid (a URL, a query), so the
 		// error text is logged at Debug only.

@@ -20,6 +20,9 @@ const (
 	typeRefresh = "refresh"
 	typeBind    = "bind"
 	typeUnbind  = "unbind"
+	typeOthers  = "others"
+	// client → hub: more page evidence about the current selection
+	typeEvidence = "evidence"
 	// client → hub: side requests, answered without touching the selection
 	typeReveal = "reveal"
 	typeSearch = "search"
@@ -35,11 +38,34 @@ const (
 	typeQuickReplies = "quick_replies"
 )
 
-// Reasons of an "unknown" answer.
+// Reasons of an "unknown" answer, and of an "ambiguous" one.
 const (
 	reasonNoSession = "no_session"  // nobody known matches this chat (yet)
 	reasonNotInShop = "not_in_shop" // the openid is known, the shop is not
+	reasonLookalike = "lookalike"   // the evidence cannot tell who it is: the agent picks
+	reasonOthers    = "others"      // the agent asked for the other candidates
 )
+
+// How the sidebar knows who a chat is, as the page shows it: the
+// identity of a loading, customer or unknown/not_in_shop answer.
+const (
+	identityPending   = "pending"   // 识别中: waiting briefly for stronger evidence
+	identityConfirmed = "confirmed" // 已识别: the console's own request or the card's fans_uin
+	identityAvatar    = "avatar"    // 按头像匹配: the only known user with this avatar and nickname
+	identityPicked    = "picked"    // 客服选择: the agent picked the user
+	identityBound     = "bound"     // 已关联: the agent bound the chat to a customer
+)
+
+// identityOf is the identity a resolver's evidence gives.
+func identityOf(evidence string) string {
+	switch evidence {
+	case proxy.EvidenceOpened, proxy.EvidenceUIN:
+		return identityConfirmed
+	case proxy.EvidenceAvatar:
+		return identityAvatar
+	}
+	return ""
+}
 
 // Error texts shown to the agent as they are: short, Chinese, and free of
 // internals (backend errors go to the log, not to the page).
@@ -74,8 +100,11 @@ type request struct {
 	Type       string `json:"type"`
 	Seq        int64  `json:"seq"`
 	UIN        string `json:"uin,omitempty"`
+	Opened     string `json:"opened,omitempty"`
 	Avatar     string `json:"avatar,omitempty"`
 	Nickname   string `json:"nickname,omitempty"`
+	Peers      int    `json:"peers,omitempty"`
+	For        int64  `json:"for,omitempty"`
 	OpenID     string `json:"openid,omitempty"`
 	Field      string `json:"field,omitempty"`
 	Query      string `json:"query,omitempty"`
@@ -84,7 +113,7 @@ type request struct {
 
 // query is the selection carried by a select request.
 func (r request) query() proxy.Query {
-	return proxy.Query{UIN: r.UIN, Avatar: r.Avatar, Nickname: r.Nickname}
+	return proxy.Query{Opened: r.Opened, UIN: r.UIN, Avatar: r.Avatar, Nickname: r.Nickname, Peers: r.Peers}
 }
 
 // message is any message to a sidebar. Seq echoes the request it answers,
@@ -98,6 +127,9 @@ type message struct {
 	Reason     string      `json:"reason,omitempty"`
 	Candidates []candidate `json:"candidates,omitempty"`
 	Message    string      `json:"message,omitempty"`
+	// loading, customer, unknown (not_in_shop): how the sidebar knows
+	// who the chat is
+	Identity string `json:"identity,omitempty"`
 	// customer
 	Bound     bool        `json:"bound,omitempty"`
 	Masked    []string    `json:"masked,omitempty"`
@@ -159,6 +191,7 @@ const (
 	answerNotInShop
 	answerAmbiguous
 	answerError
+	answerPending // 识别中: the evidence may still improve
 )
 
 // conversation is the protocol state of one client.
@@ -168,12 +201,23 @@ type conversation struct {
 	// so a slow lookup for an old selection is never rendered.
 	gen     uint64
 	seq     int64                   // seq of the latest selection request; pushes reuse it
-	query   proxy.Query             // the latest selection
+	query   proxy.Query             // the latest selection, with the evidence the page added since
 	picked  string                  // openid the agent picked for it, if any
 	offered map[string]proxy.Record // candidates of the latest ambiguous answer
 	found   map[string]bool         // customer ids of the latest search: what bind accepts
 	answer  answer
 	shown   *shown // the customer on screen, while one is
+	// shownID and identity are the user the latest loading or customer
+	// answer named and how it was known, so a re-resolution that changes
+	// neither sends nothing.
+	shownID, identity string
+	// pickedOver is the user the evidence named when the agent picked
+	// another: the agent's choice stands against that evidence, but not
+	// against stronger evidence that names someone else later.
+	pickedOver string
+	// waitUntil is when the selection stops waiting for stronger evidence
+	// and the agent is asked; zero until a resolution first waits.
+	waitUntil time.Time
 
 	pending   *job               // the next job for the worker
 	running   bool               // a worker goroutine is running
@@ -196,6 +240,7 @@ const (
 	jobLookup                 // look up the user the agent picked
 	jobBind                   // bind the chat to a customer, then show them
 	jobUnbind                 // forget the chat's binding, then resolve again
+	jobOthers                 // offer every candidate: the agent says "not this one"
 )
 
 // job is one request being answered off the read loop.
@@ -207,8 +252,9 @@ type job struct {
 	pick  proxy.Record // the user the agent picked, if any
 	// customerID is the customer a jobBind binds the chat to.
 	customerID string
-	// push marks a re-resolution after a change of the session map: it
-	// answers only when the answer changes what the sidebar shows.
+	// push marks a re-resolution after a change of the session map or of
+	// the page's evidence: it answers only when the answer changes what
+	// the sidebar shows.
 	push bool
 }
 
@@ -223,22 +269,29 @@ func (c *client) handle(req request) {
 	case typeSearch:
 		c.search(req)
 		return
+	case typeEvidence:
+		c.evidence(req)
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := &c.conv
 	v.gen++
 	v.seq = req.Seq
-	v.shown = nil
+	v.shown, v.shownID, v.identity = nil, "", ""
 	if v.cancelRun != nil {
 		v.cancelRun()
 	}
 	picked := func() proxy.Record { return v.offered[v.picked] } // zero when nothing was picked
 	switch req.Type {
 	case typeSelect:
-		v.query, v.picked, v.offered, v.found = req.query(), "", nil, nil
-		c.hub.log.Debug("select", "seq", req.Seq, "uin", req.UIN, "avatar", req.Avatar, "nickname", req.Nickname)
+		v.query, v.picked, v.pickedOver, v.offered, v.found = req.query(), "", "", nil, nil
+		v.waitUntil = time.Time{}
+		c.hub.log.Debug("select", "seq", req.Seq, "opened", req.Opened, "uin", req.UIN, "avatar", req.Avatar,
+			"nickname", req.Nickname, "peers", req.Peers)
 		c.submitLocked(job{kind: jobResolve, query: v.query})
+	case typeOthers:
+		c.submitLocked(job{kind: jobOthers, query: v.query})
 	case typeRefresh:
 		if v.picked != "" {
 			c.submitLocked(job{kind: jobLookup, query: v.query, pick: picked()})
@@ -253,6 +306,10 @@ func (c *client) handle(req request) {
 			return
 		}
 		v.picked = req.OpenID
+		v.pickedOver = ""
+		if res := c.hub.resolver.Resolve(v.query); res.Record != nil && res.Record.OpenID != req.OpenID {
+			v.pickedOver = res.Record.OpenID
+		}
 		c.submitLocked(job{kind: jobLookup, query: v.query, pick: rec})
 	case typeBind, typeUnbind:
 		switch {
@@ -272,16 +329,50 @@ func (c *client) handle(req request) {
 	}
 }
 
-// push re-resolves the selection of a client that is still waiting for
-// its user to become known.
+// push re-resolves the selection after the session map changed: a user
+// learned late is shown as soon as the console names them, and a view
+// the new records contradict is corrected at once.
 func (c *client) push() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.repushLocked()
+}
+
+// repushLocked re-resolves the current selection: a resolution waiting
+// for stronger evidence is woken, anything else gets a push job. A
+// selection nobody answered yet, or one answered with an error, is left
+// alone.
+func (c *client) repushLocked() {
 	v := &c.conv
-	if (v.answer != answerNoSession && v.answer != answerAmbiguous) || v.pending != nil {
+	switch {
+	case v.answer == answerNone || v.answer == answerError:
+	case v.running && v.answer == answerPending:
+		select {
+		case c.kick <- struct{}{}:
+		default: // a kick is pending; it re-reads everything
+		}
+	case v.pending == nil:
+		c.submitLocked(job{kind: jobResolve, query: v.query, push: true})
+	}
+}
+
+// evidence takes more of the page's evidence about the current selection
+// (the console's history request, seen after the select was sent) and
+// resolves it again. Evidence for an older selection is ignored.
+func (c *client) evidence(req request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := &c.conv
+	if req.For != v.seq || req.For == 0 {
+		c.hub.log.Debug("evidence for an older selection", "for", req.For, "seq", v.seq)
 		return
 	}
-	c.submitLocked(job{kind: jobResolve, query: v.query, push: true})
+	if v.query.Opened == req.Opened {
+		return
+	}
+	c.hub.log.Debug("evidence", "seq", v.seq, "opened", req.Opened)
+	v.query.Opened = req.Opened
+	c.repushLocked()
 }
 
 // submitLocked makes j the next job of the worker, replacing one that has
@@ -435,13 +526,23 @@ func (c *client) answer(j job, kind answer, msg message, offered []proxy.Record,
 			offer[r.OpenID] = r
 		}
 	}
-	if j.push && kind == v.answer && (kind != answerAmbiguous || sameOpenIDs(offer, v.offered)) {
+	switch {
+	case kind == answerPending && v.answer == answerPending:
+		return true // still waiting: the page shows it already
+	case j.push && kind == v.answer && kind != answerCustomer && kind != answerLoading &&
+		(kind != answerAmbiguous || sameOpenIDs(offer, v.offered)) && msg.Identity == v.identity:
 		return true // nothing new to show
 	}
 	if kind == answerAmbiguous {
 		v.offered = offer
 	}
 	v.shown = sh
+	switch kind {
+	case answerLoading, answerCustomer, answerNotInShop:
+		v.shownID, v.identity = msg.OpenID, msg.Identity
+	default:
+		v.shownID, v.identity = "", msg.Identity
+	}
 	msg.Seq = j.seq
 	c.sendLocked(kind, msg)
 	return true

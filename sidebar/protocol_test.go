@@ -200,7 +200,7 @@ func TestCustomerIsMaskedAndRevealed(t *testing.T) {
 
 	// Another selection: nothing of Alice can be revealed any more.
 	send(t, conn, request{Type: typeSelect, Seq: 21, Avatar: avatarNoOne})
-	expect(t, conn, message{Type: typeUnknown, Seq: 21, Reason: reasonNoSession})
+	expect(t, conn, pendingMsg(21), message{Type: typeUnknown, Seq: 21, Reason: reasonNoSession})
 	send(t, conn, request{Type: typeReveal, Seq: 22, Field: "phone"})
 	expect(t, conn, message{Type: typeError, Seq: 22, Field: "phone", Message: msgBadReveal})
 }
@@ -236,7 +236,7 @@ func TestSearchBindUnbind(t *testing.T) {
 
 	sel := request{Type: typeSelect, Seq: 1, UIN: "4242", Avatar: avatarNoOne, Nickname: "陌生人"}
 	send(t, conn, sel)
-	expect(t, conn, message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
+	expect(t, conn, pendingMsg(1), message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
 
 	// Binding needs a search result first.
 	send(t, conn, request{Type: typeBind, Seq: 2, CustomerID: "c-42"})
@@ -397,7 +397,7 @@ func TestQuickRepliesPushed(t *testing.T) {
 	}
 	// Quick replies are not an answer: the selection protocol goes on.
 	send(t, a, request{Type: typeSelect, Seq: 1, Avatar: avatarNoOne})
-	expect(t, a, message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
+	expect(t, a, pendingMsg(1), message{Type: typeUnknown, Seq: 1, Reason: reasonNoSession})
 	replies.set(nil)
 	if w := raw(t, b); w != `{"type":"quick_replies","seq":0,"groups":[]}` {
 		t.Errorf("no groups: %s", w)
@@ -453,20 +453,21 @@ func TestFreshnessAndHealth(t *testing.T) {
 func TestChatKeys(t *testing.T) {
 	rec := &proxy.Record{OpenID: "oA"}
 	tests := []struct {
-		name   string
-		q      proxy.Query
-		rec    *proxy.Record
-		shared bool
-		want   []string
+		name string
+		q    proxy.Query
+		rec  *proxy.Record
+		want []string
 	}{
-		{"openid and uin", proxy.Query{UIN: "7", Avatar: avatarAlice}, rec, false, []string{"oA", "uin:7"}},
-		{"uin", proxy.Query{UIN: "7", Avatar: avatarAlice}, nil, false, []string{"uin:7"}},
-		{"avatar", proxy.Query{Avatar: avatarAlice}, nil, false, []string{"avatar:wx.qlogo.cn/mmhead/alice"}},
-		{"shared avatar", proxy.Query{Avatar: avatarTwins}, nil, true, nil},
-		{"nothing", proxy.Query{Nickname: "x"}, nil, false, nil},
+		{"openid and uin", proxy.Query{UIN: "7", Avatar: avatarAlice}, rec, []string{"oA", "uin:7"}},
+		{"uin", proxy.Query{UIN: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
+		{"opened uin", proxy.Query{Opened: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
+		{"card and history request agree", proxy.Query{Opened: "7", UIN: "7"}, nil, []string{"uin:7"}},
+		{"card and history request disagree", proxy.Query{Opened: "7", UIN: "8"}, nil, nil},
+		{"never the avatar", proxy.Query{Avatar: avatarAlice, Nickname: "x"}, nil, nil},
+		{"nothing", proxy.Query{Nickname: "x"}, nil, nil},
 	}
 	for _, tt := range tests {
-		if got := chatKeys(tt.q, tt.rec, tt.shared); !reflect.DeepEqual(got, tt.want) {
+		if got := chatKeys(tt.q, tt.rec); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: chatKeys = %q, want %q", tt.name, got, tt.want)
 		}
 	}

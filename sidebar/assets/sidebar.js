@@ -30,6 +30,14 @@
   const STALE_AFTER_MS = 60000;
   const SEARCH_DEBOUNCE_MS = 250;
   const TICK_MS = 1000;
+  // How long after the agent's click or key press a change of the
+  // selected chat, or a history request of the console, counts as caused
+  // by it.
+  const INPUT_WINDOW_MS = 2000;
+  // How far before a selection change noticed without any input (the
+  // console selecting a chat by itself) its history request may start:
+  // the console asks in the same task that re-renders the list.
+  const SETTLE_MS = 100;
 
   // One sidebar per top-level document.
   if (window.top !== window.self) return;
@@ -60,6 +68,8 @@
   const MAX_CARD_HEIGHT = 200; // px; taller than any chat card: we climbed into the list
   // The console's reply box; the others are fallbacks should it change.
   const EDITOR = 'pre#editor, #editor[contenteditable], .chat_edit_input [contenteditable="true"]';
+  // Keys pressed in these type text; they never move the selection.
+  const EDITABLE = '[contenteditable=""], [contenteditable="true"], input, textarea, select';
 
   function isAvatar(img) {
     if (!img.src) return false;
@@ -140,6 +150,47 @@
 
   function isEmpty(chat) {
     return !chat.uin && !chat.avatar && !chat.nickname;
+  }
+
+  // cardsAround lists the chat cards of the list a card is in: the
+  // console's .card elements, else the card's siblings that show an
+  // avatar.
+  function cardsAround(card) {
+    if (card.matches('.card')) return [...document.querySelectorAll('.card')];
+    const p = card.parentElement;
+    return p ? [...p.children].filter((c) => c === card || avatarsIn(c).length === 1) : [card];
+  }
+
+  // readChat says who a chat card is and where it sits: readCard's
+  // {uin, avatar, nickname}, its position in the list, and how many cards
+  // there look the same (same avatar and nickname, itself included).
+  // Look-alike cards cannot be told apart by looks, and without
+  // data-reactid only their position tells the console's selection moved.
+  function readChat(card) {
+    const chat = readCard(card);
+    const cards = cardsAround(card);
+    chat.index = cards.indexOf(card);
+    chat.peers = 0;
+    for (const c of cards) {
+      const o = c === card ? chat : readCard(c);
+      if (o.avatar === chat.avatar && o.nickname === chat.nickname) chat.peers++;
+    }
+    return chat;
+  }
+
+  // historyUIN is the fansuin of the console's request for a chat's
+  // history (/cgi-bin/kfmsg?action=getfansmsglist&fansuin=…), which the
+  // console makes when the agent opens a chat; "" for any other URL.
+  function historyUIN(name) {
+    try {
+      const u = new URL(name, location.href);
+      if (u.origin !== location.origin || !/\/cgi-bin\/kfmsg\/?$/.test(u.pathname)) return '';
+      if (u.searchParams.get('action') !== 'getfansmsglist') return '';
+      const uin = (u.searchParams.get('fansuin') || '').trim();
+      return /^\d+$/.test(uin) ? uin : '';
+    } catch {
+      return '';
+    }
   }
 
   // ---- Writing into the console's reply box ----------------------------
@@ -463,6 +514,16 @@
     connecting: '连接中…', idle: '待选择', loading: '查询中…', customer: '已识别',
     unknown: '未识别', ambiguous: '请选择', error: '出错',
   };
+  // How the sidebar knows who a chat is, in the agent's words.
+  const IDENTITY_LABEL = {
+    pending: '识别中…', confirmed: '已识别', avatar: '按头像匹配', picked: '客服选择', bound: '已关联',
+  };
+  const IDENTITY_HINT = {
+    confirmed: '控制台打开的正是这位客户的会话',
+    avatar: '只有这一位客户是这个头像和昵称；如果不对，请点“不是这位？”',
+    picked: '这是你选的客户',
+    bound: '这个会话已手动关联到这位客户',
+  };
 
   class KfSidebar extends HTMLElement {
     constructor() {
@@ -477,9 +538,12 @@
       this.seq = 0; // the last request sent
       this.selSeq = 0; // the last selection request: main answers echo it
       this.side = new Map(); // seq → what a side request (reveal, search) is for
-      this.chat = null; // the selection last sent: {uin, avatar, nickname}
+      this.chat = null; // the selection last sent: readChat's fields, since, opened
       this.sentKey = '';
       this.seenSelectedKey = '';
+      this.seenIndex = -1;
+      this.inputAt = -Infinity; // performance time of the agent's latest click or key in the console
+      this.opened = []; // the console's recent history requests: {uin, at}
       this.checkQueued = false;
       this.view = null; // the customer answer shown, with its state
       this.groups = []; // quick reply groups
@@ -629,11 +693,13 @@
       }
     }
 
-    setState(state, openid) {
+    setState(state, openid, identity) {
       this.dataset.state = state;
       if (openid) this.dataset.openid = openid;
       else delete this.dataset.openid;
-      this.headState.textContent = STATE_LABEL[state] || '';
+      if (identity) this.dataset.identity = identity;
+      else delete this.dataset.identity;
+      this.headState.textContent = (identity && IDENTITY_LABEL[identity]) || STATE_LABEL[state] || '';
       this.banner.hidden = state !== 'connecting' || !this.body.firstChild || this.body.dataset.view === 'connecting';
       this.body.classList.toggle('stale', state === 'connecting');
     }
@@ -743,7 +809,9 @@
 
     sendSelect(chat) {
       this.setHeader(chat.nickname, chat.avatar);
-      if (this.request({ type: 'select', uin: chat.uin, avatar: chat.avatar, nickname: chat.nickname })) {
+      const msg = { type: 'select', uin: chat.uin, avatar: chat.avatar, nickname: chat.nickname, peers: chat.peers };
+      if (chat.opened) msg.opened = chat.opened;
+      if (this.request(msg)) {
         this.setState('loading');
         this.renderLoading();
       } else {
@@ -776,21 +844,22 @@
       if (msg.seq !== this.selSeq) return; // an answer to a replaced request
       switch (msg.type) {
         case 'loading':
-          this.setState('loading');
-          if (this.body.dataset.view !== 'loading') this.renderLoading();
+          this.setState('loading', '', msg.identity);
+          if (msg.identity === 'pending') this.renderPending();
+          else if (this.body.dataset.view !== 'loading') this.renderLoading();
           break;
         case 'customer':
-          this.setState('customer', msg.openid);
+          this.setState('customer', msg.openid, msg.identity);
           if (msg.nickname) this.headName.textContent = msg.nickname;
           this.renderCustomer(msg);
           break;
         case 'unknown':
-          this.setState('unknown');
+          this.setState('unknown', '', msg.identity);
           this.renderUnknown(msg);
           break;
         case 'ambiguous':
           this.setState('ambiguous');
-          this.renderAmbiguous(msg.candidates || []);
+          this.renderAmbiguous(msg.candidates || [], msg.reason);
           break;
         case 'error':
           this.setState('error');
@@ -804,6 +873,23 @@
     watchPage() {
       document.addEventListener('click', (ev) => this.onClick(ev), true);
       document.addEventListener('keydown', (ev) => this.onKey(ev), true);
+      const input = (ev) => this.onInput(ev);
+      document.addEventListener('pointerdown', input, true);
+      document.addEventListener('keydown', input, true);
+      // The console's own requests, seen and never touched: its XHR and
+      // fetch stay the browser's.
+      if (window.PerformanceObserver) {
+        try {
+          new PerformanceObserver((list) => {
+            for (const e of list.getEntries()) {
+              const uin = historyUIN(e.name);
+              if (uin) this.onHistory(uin, e.startTime);
+            }
+          }).observe({ type: 'resource', buffered: true });
+        } catch {
+          // No resource timing: the sidebar goes by the cards alone.
+        }
+      }
       document.addEventListener('keyup', (ev) => this.onKeyUp(ev), true);
       // documentElement, not body: the console may replace body, and the
       // sidebar's own element hangs off documentElement.
@@ -818,7 +904,71 @@
       if (ev.composedPath().includes(this)) return;
       const t = ev.target instanceof Element ? ev.target : ev.target && ev.target.parentElement;
       const card = t && cardFromClick(t);
-      if (card) this.choose(readCard(card));
+      if (!card) return;
+      // A click on another card opens another chat, even one that looks
+      // exactly like the open one; a click on the open chat changes
+      // nothing.
+      const sel = findSelected();
+      this.choose(readChat(card), sel !== card && !(sel && card.contains(sel)));
+    }
+
+    // onInput remembers when the agent last clicked or pressed a key in
+    // the console (typing a reply aside): the selection changes and the
+    // console requests that follow are the agent's doing.
+    onInput(ev) {
+      if (ev.composedPath().includes(this)) return;
+      const t = ev.target instanceof Element ? ev.target : null;
+      if (ev.type === 'keydown' && t && t.closest(EDITABLE)) return;
+      this.inputAt = ev.timeStamp;
+    }
+
+    // onHistory takes a history request of the console (its fansuin and
+    // start time). One that started in the current selection's window is
+    // evidence of who it is; one caused by a later click or key, for
+    // another chat, means the console opened that chat although its card
+    // looks like the one before: a new selection.
+    onHistory(uin, at) {
+      this.opened.push({ uin, at });
+      if (this.opened.length > 32) this.opened.shift();
+      const chat = this.chat;
+      if (!chat) return;
+      if (at >= chat.since && at <= chat.since + INPUT_WINDOW_MS) {
+        const opened = this.openedFor(chat.since);
+        if (opened !== chat.opened) {
+          chat.opened = opened;
+          this.sendEvidence();
+        }
+        return;
+      }
+      if (uin !== chat.opened && this.inputAt > chat.since && at >= this.inputAt && at <= this.inputAt + INPUT_WINDOW_MS) {
+        const sel = findSelected();
+        if (sel) this.choose(readChat(sel), true);
+      }
+    }
+
+    // openedFor is the fansuin of the one history request that started
+    // within INPUT_WINDOW_MS from since; "" for none, or for two that
+    // disagree.
+    openedFor(since) {
+      const uins = new Set(this.opened.filter((o) => o.at >= since && o.at <= since + INPUT_WINDOW_MS).map((o) => o.uin));
+      return uins.size === 1 ? [...uins][0] : '';
+    }
+
+    // selectionStart is when the selection being chosen now began: the
+    // agent's click or key when there was one just before, else a moment
+    // ago (the console chose by itself), never before the previous one.
+    selectionStart() {
+      const now = performance.now();
+      const start = now - this.inputAt <= INPUT_WINDOW_MS ? this.inputAt : now - SETTLE_MS;
+      return this.chat ? Math.max(start, this.chat.since) : start;
+    }
+
+    // sendEvidence tells the hub what the console's history requests now
+    // say about the current selection, without starting a new one.
+    sendEvidence() {
+      if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.selSeq) return;
+      this.seq++;
+      this.ws.send(JSON.stringify({ type: 'evidence', seq: this.seq, for: this.selSeq, opened: this.chat.opened }));
     }
 
     // onKey: Alt+K searches the quick replies from anywhere in the page.
@@ -868,21 +1018,35 @@
         }
         const sel = findSelected();
         if (!sel) return;
-        const chat = readCard(sel);
+        const chat = readChat(sel);
         const key = identity(chat);
         // Only a change of the console's selection counts: a click on
-        // another avatar must not be undone by the next re-render.
-        if (key === this.seenSelectedKey) return;
+        // another avatar must not be undone by the next re-render. A
+        // selected card that looks the same but moved right after the
+        // agent's click or key press is another chat (keyboard
+        // navigation among look-alikes); moved without one, the list was
+        // re-sorted.
+        const recent = performance.now() - this.inputAt <= INPUT_WINDOW_MS;
+        const moved = key === this.seenSelectedKey && chat.index !== this.seenIndex && recent;
+        if (key === this.seenSelectedKey && !moved) {
+          this.seenIndex = chat.index;
+          return;
+        }
         this.seenSelectedKey = key;
-        this.choose(chat);
+        this.seenIndex = chat.index;
+        if (this.chat && identity(this.chat) === key && this.chat.index === chat.index) return; // chosen by the click
+        this.choose(chat, moved);
       });
     }
 
     // choose follows the agent to another chat: its customer comes first,
-    // whichever tab was open.
-    choose(chat) {
-      if (isEmpty(chat) || identity(chat) === this.sentKey) return;
+    // whichever tab was open. A chat that looks like the last one sent is
+    // chosen again only when force says it is another.
+    choose(chat, force) {
+      if (isEmpty(chat) || (identity(chat) === this.sentKey && !force)) return;
       this.sentKey = identity(chat);
+      chat.since = this.selectionStart();
+      chat.opened = this.openedFor(chat.since);
       this.chat = chat;
       if (this.tab !== 'customer') this.setTab('customer');
       this.sendSelect(chat);
@@ -918,6 +1082,15 @@
         el('div', { class: 'box' }, line(70), line(55))));
     }
 
+    // renderPending: the evidence cannot tell yet which user this is, and
+    // the hub waits a moment for more before asking.
+    renderPending() {
+      this.show('pending', el('div', { class: 'empty' },
+        el('div', { class: 'spinner' }),
+        el('h2', { text: '正在确认是哪一位客户…' }),
+        el('p', { class: 'hint', text: '有几位客户看起来一样，正在等控制台的会话信息来确认，不会张冠李戴。' })));
+    }
+
     renderUnknown(msg) {
       let head;
       if (msg.reason === 'not_in_shop' && msg.bound) {
@@ -935,6 +1108,7 @@
           el('p', { class: 'hint', text: '新接入的会话会自动识别，无需刷新。也可以按客户给的手机号或订单号查找并关联：' })];
       }
       this.show(msg.reason || 'no_session',
+        msg.reason === 'not_in_shop' && msg.identity && !msg.bound ? el('div', { class: 'notices' }, this.identityNotice(msg.identity)) : null,
         el('div', { class: 'empty compact' }, head),
         this.finder(),
         msg.openid ? el('p', { class: 'mono faint', text: `openid ${msg.openid}` }) : null);
@@ -1000,7 +1174,7 @@
       this.selection({ type: 'unbind' });
     }
 
-    renderAmbiguous(candidates) {
+    renderAmbiguous(candidates, reason) {
       const list = el('ul', { class: 'choices' });
       for (const c of candidates) {
         const seen = when(c.seen_at, true);
@@ -1016,10 +1190,12 @@
           el('span', { class: 'choice-meta', text: seen ? `接入于 ${seen}` : '' })),
         el('span', { class: 'choice-go', text: '›' }))));
       }
+      const others = reason === 'others';
       this.show('ambiguous', el('div', { class: 'chooser' },
-        el('h2', { text: '有几位客户头像相同' }),
-        el('p', { class: 'hint', text: '请选择正在聊天的这一位：' }),
-        list));
+        el('h2', { text: others ? '换一位客户' : '认不准是哪一位客户' }),
+        el('p', { class: 'hint', text: others ? '这些客户看起来和当前会话相符，请选择正在聊天的这一位：' : '这几位客户头像和昵称相同，kfsidebar 无法确定。请选择正在聊天的这一位：' }),
+        list),
+      this.finder());
     }
 
     renderError(msg) {
@@ -1097,8 +1273,22 @@
         out.append(el('div', { class: 'notice bound-notice' },
           el('span', { text: '已手动关联到这位客户' }),
           button('link-btn unbind', '撤销', () => this.unbind(), { title: '撤销关联，重新识别' })));
+      } else if (msg.identity) {
+        out.append(this.identityNotice(msg.identity));
       }
       return out.firstChild ? out : null;
+    }
+
+    // identityNotice says how the sidebar knows who this is, with the way
+    // out when it is wrong.
+    identityNotice(identity) {
+      return el('div', { class: `notice identity-notice identity-${identity}`, 'data-identity': identity },
+        el('span', { class: 'identity-label', text: IDENTITY_LABEL[identity] || identity, title: IDENTITY_HINT[identity] || '' }),
+        button('link-btn others', '不是这位？', () => this.others(), { title: '看看别的候选客户，或按手机号、订单号查找' }));
+    }
+
+    others() {
+      this.selection({ type: 'others' });
     }
 
     // masked shows a value that may be hidden: a reveal button while it
