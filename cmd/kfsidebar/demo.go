@@ -44,7 +44,11 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		cfg.Orders = file.Orders
 	}
 	log := newLogger(errOut, cfg.LogLevel)
-	sim, err := mpkftest.NewServer(mpkftest.Options{Logger: log.With("component", "simulated-console")})
+	// The demo's cast: look-alike users (WeChat's default picture and
+	// nickname) arrive by every path, as they do in real shops.
+	simOpts := mpkftest.DemoOptions()
+	simOpts.Logger = log.With("component", "simulated-console")
+	sim, err := mpkftest.NewServer(simOpts)
 	if err != nil {
 		return fmt.Errorf("start simulated console: %w", err)
 	}

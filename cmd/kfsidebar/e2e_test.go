@@ -93,11 +93,17 @@ func startWorld() (*e2eWorld, error) { return startWorldWith("", nil) }
 // else kfsidebar runs with that config file, and prepare, when not nil,
 // sets up the data directory first (an empty embedded database otherwise).
 func startWorldWith(config string, prepare func(dataDir string) error) (*e2eWorld, error) {
+	return startWorldSim(mpkftest.Options{}, config, prepare)
+}
+
+// startWorldSim is startWorldWith in front of a console made with opts,
+// with extra arguments for run.
+func startWorldSim(opts mpkftest.Options, config string, prepare func(dataDir string) error, extra ...string) (*e2eWorld, error) {
 	dir, err := os.MkdirTemp("", "kfsidebar-e2e-*")
 	if err != nil {
 		return nil, err
 	}
-	sim, err := mpkftest.NewServer(mpkftest.Options{})
+	sim, err := mpkftest.NewServer(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +117,7 @@ func startWorldWith(config string, prepare func(dataDir string) error) (*e2eWorl
 	}
 	data := filepath.Join(dir, "data")
 	var out strings.Builder
-	args := []string{"run", "--listen", "127.0.0.1:0", "--data-dir", data, "--upstream-ca", simCA}
+	args := append([]string{"run", "--listen", "127.0.0.1:0", "--data-dir", data, "--upstream-ca", simCA}, extra...)
 	if config == "" {
 		if err := Run(context.Background(), []string{"orders", "import", "--data-dir", data, orders}, &out, &out); err != nil {
 			return nil, fmt.Errorf("orders import: %v\n%s", err, out.String())

@@ -62,8 +62,10 @@
   // ---- Reading the console's DOM -------------------------------------
 
   // Clicks inside these never name a chat: the open chat's messages carry
-  // avatars too (the agent's own among them).
-  const NOT_A_CHAT = '.message_box, [class*="message_"], .chat_edit_input, [contenteditable="true"], input, textarea, select';
+  // avatars too (the agent's own among them), and so does the header with
+  // the agent's switches.
+  const NOT_A_CHAT = '.message_box, [class*="message_"], .chat_edit_input, [contenteditable="true"], input, textarea, select, ' +
+    '[class*="header"], header, button, [role="switch"], [role="button"]';
   const UIN_RE = /\$(\d+)$/;
   const MAX_CARD_HEIGHT = 200; // px; taller than any chat card: we climbed into the list
   // The console's reply box; the others are fallbacks should it change.
@@ -543,7 +545,7 @@
       this.seenSelectedKey = '';
       this.seenIndex = -1;
       this.inputAt = -Infinity; // performance time of the agent's latest click or key in the console
-      this.opened = []; // the console's recent history requests: {uin, at}
+      this.opened = []; // the console's recent history requests: {uin, at, owner}
       this.checkQueued = false;
       this.view = null; // the customer answer shown, with its state
       this.groups = []; // quick reply groups
@@ -928,12 +930,12 @@
     // another chat, means the console opened that chat although its card
     // looks like the one before: a new selection.
     onHistory(uin, at) {
-      this.opened.push({ uin, at });
+      this.opened.push({ uin, at, owner: null });
       if (this.opened.length > 32) this.opened.shift();
       const chat = this.chat;
       if (!chat) return;
-      if (at >= chat.since && at <= chat.since + INPUT_WINDOW_MS) {
-        const opened = this.openedFor(chat.since);
+      if (at >= chat.since && at <= chat.until) {
+        const opened = this.openedFor(chat);
         if (opened !== chat.opened) {
           chat.opened = opened;
           this.sendEvidence();
@@ -947,20 +949,28 @@
     }
 
     // openedFor is the fansuin of the one history request that started
-    // within INPUT_WINDOW_MS from since; "" for none, or for two that
-    // disagree.
-    openedFor(since) {
-      const uins = new Set(this.opened.filter((o) => o.at >= since && o.at <= since + INPUT_WINDOW_MS).map((o) => o.uin));
-      return uins.size === 1 ? [...uins][0] : '';
+    // in chat's window (chat.since to chat.until) and that no earlier
+    // selection took as its own; "" for none, or for two that disagree.
+    // The requests it names become chat's.
+    openedFor(chat) {
+      const mine = this.opened.filter((o) => o.at >= chat.since && o.at <= chat.until && (!o.owner || o.owner === chat));
+      const uins = new Set(mine.map((o) => o.uin));
+      if (uins.size !== 1) return '';
+      for (const o of mine) o.owner = chat;
+      return [...uins][0];
     }
 
     // selectionStart is when the selection being chosen now began: the
-    // agent's click or key when there was one just before, else a moment
-    // ago (the console chose by itself), never before the previous one.
+    // agent's click or key when there was one just before and it did not
+    // start the previous selection already, else a moment ago (the
+    // console chose by itself), else, for the page's first selection, the
+    // page's start (the console opens a chat as it loads, before this
+    // script runs); never before the previous one.
     selectionStart() {
       const now = performance.now();
-      const start = now - this.inputAt <= INPUT_WINDOW_MS ? this.inputAt : now - SETTLE_MS;
-      return this.chat ? Math.max(start, this.chat.since) : start;
+      const byInput = now - this.inputAt <= INPUT_WINDOW_MS && (!this.chat || this.inputAt > this.chat.since);
+      if (byInput) return this.chat ? Math.max(this.inputAt, this.chat.since) : this.inputAt;
+      return this.chat ? Math.max(now - SETTLE_MS, this.chat.since) : 0;
     }
 
     // sendEvidence tells the hub what the console's history requests now
@@ -1046,7 +1056,8 @@
       if (isEmpty(chat) || (identity(chat) === this.sentKey && !force)) return;
       this.sentKey = identity(chat);
       chat.since = this.selectionStart();
-      chat.opened = this.openedFor(chat.since);
+      chat.until = Math.max(chat.since, performance.now()) + INPUT_WINDOW_MS;
+      chat.opened = this.openedFor(chat);
       this.chat = chat;
       if (this.tab !== 'customer') this.setTab('customer');
       this.sendSelect(chat);
