@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // PACProbeHost is a name that exists only inside kfsidebar's PAC file: the
@@ -44,7 +46,7 @@ type AdminOptions struct {
 	// Addr is the proxy address browsers are told to use ("127.0.0.1:8787").
 	Addr string
 	// ConsoleHosts go through the proxy in the PAC file; everything else is
-	// DIRECT. Default: [DefaultConsoleHost].
+	// DIRECT. Default: [console.DefaultConsoleHost].
 	ConsoleHosts []string
 	// Upstream is the proxy the workstation used before kfsidebar (see
 	// Config.UpstreamProxy): the PAC sends every other host there instead
@@ -93,7 +95,7 @@ func PAC(addr string, hosts []string, upstream *url.URL, bypass []string) string
 	b.WriteString("// kfsidebar: only the WeChat customer-service console goes through the local proxy.\n")
 	b.WriteString("function FindProxyForURL(url, host) {\n\thost = host.toLowerCase();\n")
 	fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(PACProbeHost), strconv.Quote("PROXY "+addr))
-	for _, h := range NewHostSet(hosts...).sorted() {
+	for _, h := range console.NewHostSet(hosts...).Sorted() {
 		fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(h), strconv.Quote("PROXY "+addr+"; "+other))
 	}
 	if upstream != nil {
@@ -128,8 +130,6 @@ func bypassConditions(bypass []string) []string {
 	}
 	return out
 }
-
-func (s HostSet) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 
 // isPACProbe matches the proxy requests for PACProbeHost, which the front
 // answers itself (pacProbeResponse) instead of forwarding.
@@ -187,8 +187,8 @@ type Status struct {
 type DayCount struct {
 	// Day is the calendar day, 2006-01-02.
 	Day string `json:"day"`
-	// Manual, Auto and Transfer count SourceManual, SourceAuto and
-	// SourceTransfer; Other the chats open at page load or learned from
+	// Manual, Auto and Transfer count console.SourceManual, console.SourceAuto and
+	// console.SourceTransfer; Other the chats open at page load or learned from
 	// any other console response.
 	Manual   int `json:"manual"`
 	Auto     int `json:"auto"`
@@ -205,7 +205,7 @@ func (d DayCount) Total() int { return d.Manual + d.Auto + d.Transfer + d.Other 
 // shows customer data.
 func NewAdmin(opts AdminOptions) http.Handler {
 	if len(opts.ConsoleHosts) == 0 {
-		opts.ConsoleHosts = []string{DefaultConsoleHost}
+		opts.ConsoleHosts = []string{console.DefaultConsoleHost}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -223,7 +223,7 @@ func NewAdmin(opts AdminOptions) http.Handler {
 		sum := sha256.Sum256(block.Bytes)
 		fingerprint = strings.ToUpper(hex.EncodeToString(sum[:]))
 	}
-	hosts := NewHostSet(opts.ConsoleHosts...).sorted()
+	hosts := console.NewHostSet(opts.ConsoleHosts...).Sorted()
 	status := func() Status {
 		st := Status{Version: opts.Version, Addr: opts.Addr, ConsoleHosts: hosts, Fingerprint: fingerprint}
 		if opts.Upstream != nil {
@@ -309,11 +309,11 @@ func dayCounts(m map[string]map[string]int, now time.Time) []DayCount {
 		c := DayCount{Day: d}
 		for src, n := range m[d] {
 			switch src {
-			case SourceManual:
+			case console.SourceManual:
 				c.Manual += n
-			case SourceAuto:
+			case console.SourceAuto:
 				c.Auto += n
-			case SourceTransfer:
+			case console.SourceTransfer:
 				c.Transfer += n
 			default:
 				c.Other += n

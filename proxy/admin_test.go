@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 const adminAddr = "127.0.0.1:8787"
@@ -106,7 +108,7 @@ func TestPAC(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := PAC(adminAddr, []string{DefaultConsoleHost}, tt.upstream, tt.bypass)
+			got := PAC(adminAddr, []string{console.DefaultConsoleHost}, tt.upstream, tt.bypass)
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("PAC lacks %s\n%s", w, got)
@@ -129,7 +131,7 @@ func TestPACRunsInJavaScript(t *testing.T) {
 		t.Skip("node not found; the PAC file is also run by Chromium in the cmd/kfsidebar tests")
 	}
 	corp, _ := ParseUpstreamProxy("corp-proxy:3128")
-	pac := PAC(adminAddr, []string{DefaultConsoleHost, "staging.example"}, corp, []string{"<local>", "*.corp.example"})
+	pac := PAC(adminAddr, []string{console.DefaultConsoleHost, "staging.example"}, corp, []string{"<local>", "*.corp.example"})
 	harness := pac + `
 function isPlainHostName(h) { return h.indexOf('.') < 0; }
 function shExpMatch(s, p) { return new RegExp('^' + p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$').test(s); }
@@ -174,14 +176,14 @@ console.log(JSON.stringify(cases.map(([u, h]) => FindProxyForURL(u, h))));
 func TestStatusPage(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.Local)
 	counts := map[string]map[string]int{
-		"2026-11-17": {}, "2026-11-18": {SourceManual: 2}, "2026-11-19": {}, "2026-11-20": {SourceAuto: 9},
-		"2026-11-21": {}, "2026-11-22": {SourceTransfer: 1},
-		"2026-11-23": {SourceManual: 3, SourceAuto: 4, SourceTransfer: 1, SourcePage: 2, SourceOther: 1},
+		"2026-11-17": {}, "2026-11-18": {console.SourceManual: 2}, "2026-11-19": {}, "2026-11-20": {console.SourceAuto: 9},
+		"2026-11-21": {}, "2026-11-22": {console.SourceTransfer: 1},
+		"2026-11-23": {console.SourceManual: 3, console.SourceAuto: 4, console.SourceTransfer: 1, console.SourcePage: 2, console.SourceOther: 1},
 	}
 	var askedDays int
 	h := newTestAdmin(t, AdminOptions{
 		Version:      "v1.2.3",
-		ConsoleHosts: []string{DefaultConsoleHost},
+		ConsoleHosts: []string{console.DefaultConsoleHost},
 		Chats:        func() int { return 42 },
 		Counts:       func(days int) map[string]map[string]int { askedDays = days; return counts },
 		LastScan:     func() time.Time { return now.Add(-5 * time.Minute) },
@@ -272,7 +274,7 @@ func TestStatusJSON(t *testing.T) {
 		Version: "v9",
 		Chats:   func() int { return 3 },
 		Counts: func(int) map[string]map[string]int {
-			return map[string]map[string]int{"2026-11-23": {SourceAuto: 2}, "2026-11-22": {}}
+			return map[string]map[string]int{"2026-11-23": {console.SourceAuto: 2}, "2026-11-22": {}}
 		},
 		LastScan: func() time.Time { return now },
 		Backend:  func() BackendHealth { return BackendHealth{State: "ok"} },
@@ -291,8 +293,8 @@ func TestStatusJSON(t *testing.T) {
 // TestPACProbeAnsweredByTheProxy: the probe name is answered by the proxy
 // itself, never forwarded, and readable from the status page's origin.
 func TestPACProbeAnsweredByTheProxy(t *testing.T) {
-	console := newUpstream(t, DefaultConsoleHost, http.NotFoundHandler())
-	e := startProxy(t, console)
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
+	e := startProxy(t, up)
 	resp, body := get(t, e.client(nil), "http://"+PACProbeHost+"/")
 	if resp.StatusCode != http.StatusOK || string(body) != `{"kfsidebar":true}` || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("probe: %s %q %v", resp.Status, body, resp.Header)

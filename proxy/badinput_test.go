@@ -26,6 +26,7 @@ import (
 	"github.com/andybalholm/brotli"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // The bad-input tests send what a broken or unusual console could send
@@ -48,7 +49,7 @@ type rawUpstream struct {
 
 func newRawUpstream(t *testing.T) *rawUpstream {
 	t.Helper()
-	ca, err := certs.New(certs.Options{Hosts: []string{DefaultConsoleHost}})
+	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,19 +153,19 @@ func (e *env) rawDo(t *testing.T, head string, body []byte) *rawResponse {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(60 * time.Second))
-	host := DefaultConsoleHost + ":443"
+	host := console.DefaultConsoleHost + ":443"
 	fmt.Fprintf(c, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", host, host)
 	br := bufio.NewReader(c)
 	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodConnect})
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("CONNECT: %v %v", resp, err)
 	}
-	tc := tls.Client(c, &tls.Config{ServerName: DefaultConsoleHost, RootCAs: e.ca.Pool(), NextProtos: []string{"http/1.1"}})
+	tc := tls.Client(c, &tls.Config{ServerName: console.DefaultConsoleHost, RootCAs: e.ca.Pool(), NextProtos: []string{"http/1.1"}})
 	if err := tc.Handshake(); err != nil {
 		t.Fatalf("tls through the proxy: %v", err)
 	}
 	if !strings.Contains(head, "\r\nHost:") {
-		head += "\r\nHost: " + DefaultConsoleHost
+		head += "\r\nHost: " + console.DefaultConsoleHost
 	}
 	if body != nil {
 		head += "\r\nContent-Length: " + strconv.Itoa(len(body))
@@ -351,7 +352,7 @@ type idSink struct {
 
 func newIDSink() *idSink { return &idSink{ids: map[string]string{}} }
 
-func (s *idSink) Add(_ context.Context, recs []Record) error {
+func (s *idSink) Add(_ context.Context, recs []console.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range recs {
@@ -453,9 +454,9 @@ var injectedTag = regexp.MustCompile(`<script src="/__kfsidebar/sidebar\.js\?t=T
 var scannedEndpoints = []struct {
 	name, method, uri, source string
 }{
-	{"manual", "GET", "/cgi-bin/kfsessionmgr?action=kfcreatesession&f=json", SourceManual},
-	{"batch", "POST", "/cgi-bin/kfunaccepted?action=kfbatchcreatesession&f=json", SourceAuto},
-	{"transfer", "GET", "/cgi-bin/kftransfer?action=gettransferinfo&f=json", SourceTransfer},
+	{"manual", "GET", "/cgi-bin/kfsessionmgr?action=kfcreatesession&f=json", console.SourceManual},
+	{"batch", "POST", "/cgi-bin/kfunaccepted?action=kfbatchcreatesession&f=json", console.SourceAuto},
+	{"transfer", "GET", "/cgi-bin/kftransfer?action=gettransferinfo&f=json", console.SourceTransfer},
 }
 
 func TestBadBodiesOnScannedEndpoints(t *testing.T) {
@@ -731,7 +732,7 @@ func TestUnusualResponses(t *testing.T) {
 				}
 			}
 			if tt.scanned != "" {
-				sink.waitScanned(t, tt.scanned, SourceManual)
+				sink.waitScanned(t, tt.scanned, console.SourceManual)
 			} else if n := sink.len(); n != 0 {
 				t.Errorf("scanned %d users from a response without a whole body", n)
 			}

@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // serveConsole handles one decrypted request to a console host: our own
 // paths are answered locally, everything else goes upstream.
 func (p *Proxy) serveConsole(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, ReservedPrefix) {
+	if strings.HasPrefix(r.URL.Path, console.ReservedPrefix) {
 		recoverHandler(p.log, p.cfg.Local).ServeHTTP(w, r)
 		return
 	}
@@ -100,7 +101,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) (err error) {
 		p.rewritePage(resp)
 		return nil
 	}
-	source, target := Endpoint(resp.Request.URL)
+	source, target := console.Endpoint(resp.Request.URL)
 	if target || p.wantsFastReplies(resp.Request.URL) || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
 		resp.Body = newScanBody(p, resp, source)
 	}
@@ -186,7 +187,7 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 		return
 	}
 	if recs := ScanPage(doc, time.Now()); len(recs) > 0 {
-		p.add(resp.Request.Context(), SourcePage, recs)
+		p.add(resp.Request.Context(), console.SourcePage, recs)
 	}
 	inj := Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: originHost(resp.Request.Host)}
 	out, changed := InjectHTML(doc, inj)
@@ -262,7 +263,7 @@ func decodableEncodings(values []string) string {
 // browser already has every byte; only the end of the exchange waits), so
 // a Sink must not block on storage: Sessions updates memory and leaves the
 // SQLite write to its own writer.
-func (p *Proxy) add(ctx context.Context, source string, recs []Record) {
+func (p *Proxy) add(ctx context.Context, source string, recs []console.Record) {
 	defer func() {
 		if v := recover(); v != nil {
 			p.log.Error("panic while storing scanned chats", "panic", v, "source", source)
@@ -377,7 +378,7 @@ func (b *scanBody) scan() {
 	doc, err := Decode(b.resp.Header.Get("Content-Encoding"), b.buf, b.limit)
 	if err != nil {
 		level := b.p.log.Debug
-		if b.source != SourceOther {
+		if b.source != console.SourceOther {
 			level = b.p.log.Warn
 		}
 		level("console response not scanned", "path", path, "err", err)
@@ -386,7 +387,7 @@ func (b *scanBody) scan() {
 	b.p.scanFastReplies(b.resp.Request.URL, doc)
 	recs, err := ScanJSON(doc, b.source, time.Now())
 	if err != nil {
-		if b.source != SourceOther {
+		if b.source != console.SourceOther {
 			b.p.log.Warn("accept response is not JSON; passed through unscanned", "path", path, "err", err)
 		}
 		return

@@ -4,6 +4,8 @@ import (
 	"net"
 	"slices"
 	"strings"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // cspSpace is the ASCII whitespace CSP separates source expressions with.
@@ -42,8 +44,8 @@ func PatchCSP(policy string, inj Injection) (patched string, changed bool) {
 	p := cspPatcher{
 		host:   host,
 		port:   port,
-		script: "https://" + inj.ConsoleHost + ReservedPrefix,
-		ws:     "wss://" + inj.ConsoleHost + ReservedPrefix + "ws",
+		script: "https://" + inj.ConsoleHost + console.ReservedPrefix,
+		ws:     "wss://" + inj.ConsoleHost + console.ReservedPrefix + "ws",
 	}
 	if validNonce(inj.Nonce) {
 		p.nonce = "'nonce-" + inj.Nonce + "'"
@@ -152,7 +154,7 @@ func (p *cspPatcher) scriptAddition(sources []string) string {
 		case "*", "'self'", "https:":
 			return ""
 		}
-		if p.hostSourceMatches(s, "https", ReservedPrefix+"sidebar.js") {
+		if p.hostSourceMatches(s, "https", console.ReservedPrefix+"sidebar.js") {
 			return ""
 		}
 	}
@@ -170,7 +172,7 @@ func (p *cspPatcher) isNonce(s string) bool {
 // websocket, or "".
 func (p *cspPatcher) wsAddition(sources []string) string {
 	for _, s := range sources {
-		if strings.EqualFold(s, "wss:") || p.hostSourceMatches(s, "wss", ReservedPrefix+"ws") {
+		if strings.EqualFold(s, "wss:") || p.hostSourceMatches(s, "wss", console.ReservedPrefix+"ws") {
 			return ""
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -141,9 +142,9 @@ func TestFastRepliesThroughProxy(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(sim.Close)
-			console := newUpstream(t, DefaultConsoleHost, sim.Handler())
+			up := newUpstream(t, console.DefaultConsoleHost, sim.Handler())
 			got := make(fastReplySink, 10)
-			e := startProxy(t, console, func(c *Config) {
+			e := startProxy(t, up, func(c *Config) {
 				c.ScanTargetsOnly = tt.scanTargetsOnly
 				c.FastReplies = func(r []string) { got <- r }
 			})
@@ -152,9 +153,9 @@ func TestFastRepliesThroughProxy(t *testing.T) {
 			resp, body := get(t, e.client(e.ca.Pool()), consoleURL+path, hdr...)
 			direct := &http.Client{Transport: &http.Transport{
 				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-					return (&net.Dialer{}).DialContext(ctx, network, console.Listener.Addr().String())
+					return (&net.Dialer{}).DialContext(ctx, network, up.Listener.Addr().String())
 				},
-				TLSClientConfig:    &tls.Config{RootCAs: console.ca.Pool()},
+				TLSClientConfig:    &tls.Config{RootCAs: up.ca.Pool()},
 				DisableCompression: true,
 			}}
 			wantResp, wantBody := get(t, direct, consoleURL+path, hdr...)
@@ -181,9 +182,9 @@ func TestFastRepliesNotCalledForFailedSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	console := newUpstream(t, DefaultConsoleHost, sim.Handler())
+	up := newUpstream(t, console.DefaultConsoleHost, sim.Handler())
 	got := make(fastReplySink, 10)
-	e := startProxy(t, console, func(c *Config) { c.FastReplies = func(r []string) { got <- r } })
+	e := startProxy(t, up, func(c *Config) { c.FastReplies = func(r []string) { got <- r } })
 	c := e.client(e.ca.Pool())
 	resp, body := get(t, c, consoleURL+"/cgi-bin/kfsettings?action=getsettings&token=0000000000&f=json", "Sec-Fetch-Dest", "empty")
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"ret"`)) {

@@ -24,6 +24,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // The fault tests break what the proxy depends on (the console's server,
@@ -42,10 +43,10 @@ const resetMarker = "\x00kfsidebar-test-reset"
 
 func TestUpstreamRefusingOrFailing(t *testing.T) {
 	consoleHandler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
-	console := newUpstream(t, DefaultConsoleHost, consoleHandler)
+	up := newUpstream(t, console.DefaultConsoleHost, consoleHandler)
 	// A server with a valid certificate for the host, signed by a CA the
 	// proxy does not trust: never a success.
-	stranger, err := certs.New(certs.Options{Hosts: []string{DefaultConsoleHost}})
+	stranger, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestUpstreamRefusingOrFailing(t *testing.T) {
 				if err != nil {
 					return
 				}
-				tc := tls.Server(c, console.TLS)
+				tc := tls.Server(c, up.TLS)
 				http.ReadRequest(bufio.NewReader(tc))
 				tc.Close()
 			}
@@ -95,8 +96,8 @@ func TestUpstreamRefusingOrFailing(t *testing.T) {
 				wg.Go(func() { tt.bad(ln) })
 			}
 			logs := newLogCapture(t)
-			e := startProxy(t, console, withLogger(logs.logger()), func(c *Config) {
-				c.DialOverrides[DefaultConsoleHost+":443"] = addr
+			e := startProxy(t, up, withLogger(logs.logger()), func(c *Config) {
+				c.DialOverrides[console.DefaultConsoleHost+":443"] = addr
 			})
 			c := e.client(e.ca.Pool())
 			for _, path := range []string{"/cgi-bin/kfindex", "/cgi-bin/kfsessionmgr?action=kfcreatesession"} {
@@ -118,7 +119,7 @@ func TestUpstreamRefusingOrFailing(t *testing.T) {
 			srv := httptest.NewUnstartedServer(consoleHandler)
 			srv.Listener.Close()
 			srv.Listener = back
-			srv.TLS = console.TLS
+			srv.TLS = up.TLS
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			if resp, body := get(t, c, consoleURL+"/x"); resp.StatusCode != http.StatusOK || string(body) != "ok" {
@@ -191,7 +192,7 @@ func TestUpstreamStalls(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	cancelled := map[string]chan struct{}{}
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("id")
 		if id == "" {
 			io.WriteString(w, "ok")
@@ -217,7 +218,7 @@ func TestUpstreamStalls(t *testing.T) {
 			close(done)
 		}
 	}))
-	e := startProxy(t, console)
+	e := startProxy(t, up)
 	wasCancelled := func(id string) bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -427,7 +428,7 @@ func TestStoreFailures(t *testing.T) {
 				}
 				return `{"base_resp":{"ret":0},"kfcreatesession_resp":[` + strings.Join(items, ",") + `]}`
 			}
-			console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				// Chunked: the browser has the response only when the
 				// proxy's handler is done with it.
@@ -435,7 +436,7 @@ func TestStoreFailures(t *testing.T) {
 				w.(http.Flusher).Flush()
 			}))
 			sink := &countingSink{Sink: sessions}
-			e := startProxy(t, console, withSink(sink), withLogger(logs.logger()))
+			e := startProxy(t, up, withSink(sink), withLogger(logs.logger()))
 			c := e.client(e.ca.Pool())
 			fetch := func(prefix string) {
 				t.Helper()
@@ -491,14 +492,14 @@ func TestStoreFailuresKeepScanning(t *testing.T) {
 	sessions := openSessions(t, openStoreDB(t, path, "mode", "ro"), SessionsOptions{})
 	var body bytes.Buffer
 	body.WriteString(acceptJSON("oRO"))
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(body.Bytes())
 	}))
-	e := startProxy(t, console, withSink(sessions))
+	e := startProxy(t, up, withSink(sessions))
 	get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kftransfer?action=gettransferinfo")
 	poll(t, "the transferred user is known", func() bool {
 		r, ok := sessions.Get("oRO")
-		return ok && r.Source == SourceTransfer
+		return ok && r.Source == console.SourceTransfer
 	})
 }
 
@@ -508,7 +509,7 @@ type countingSink struct {
 	inFlight atomic.Int32
 }
 
-func (c *countingSink) Add(ctx context.Context, recs []Record) error {
+func (c *countingSink) Add(ctx context.Context, recs []console.Record) error {
 	c.inFlight.Add(1)
 	defer c.inFlight.Add(-1)
 	return c.Sink.Add(ctx, recs)
@@ -524,7 +525,7 @@ func TestStoreAddNeverQueues(t *testing.T) {
 	s.storeMu.Lock() // a write under way
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Add(context.Background(), []Record{{OpenID: "oQ", HeadImgURL: "http://wx.qlogo.cn/mmhead/Q"}})
+		done <- s.Add(context.Background(), []console.Record{{OpenID: "oQ", HeadImgURL: "http://wx.qlogo.cn/mmhead/Q"}})
 	}()
 	select {
 	case err := <-done:
@@ -559,11 +560,11 @@ func openSessions(t *testing.T, db *sql.DB, opts SessionsOptions) *Sessions {
 // TestShutdownIsQuiet: a normal stop, with a browser connection open, logs
 // no error; an error line at every Ctrl+C would hide the real ones.
 func TestShutdownIsQuiet(t *testing.T) {
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok")
 	}))
 	logs := newLogCapture(t)
-	e := startProxy(t, console, withLogger(logs.logger()))
+	e := startProxy(t, up, withLogger(logs.logger()))
 	checkHealthy(t, e)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // defaultNicknames are the nicknames WeChat shows for users who never set
@@ -42,16 +44,16 @@ var defaultNicknames = map[string]bool{"微信用户": true}
 // makes it, settles even that.
 //
 // Expired records never match. Returned records are copies.
-func (s *Sessions) Resolve(q Query) Resolution {
+func (s *Sessions) Resolve(q console.Query) console.Resolution {
 	cutoff := s.cutoff(s.now())
 	opened, uin := strings.TrimSpace(q.Opened), strings.TrimSpace(q.UIN)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 
-	looks := s.byLooksLocked(AvatarKey(q.Avatar), strings.TrimSpace(q.Nickname), q.Peers, cutoff)
+	looks := s.byLooksLocked(console.AvatarKey(q.Avatar), strings.TrimSpace(q.Nickname), q.Peers, cutoff)
 	if opened == "" && uin == "" {
 		if looks.one != nil {
-			return resolution(looks.one, EvidenceAvatar, looks.cands)
+			return resolution(looks.one, console.EvidenceAvatar, looks.cands)
 		}
 		return resolution(nil, "", looks.cands)
 	}
@@ -61,9 +63,9 @@ func (s *Sessions) Resolve(q Query) Resolution {
 		both := append(s.liveLocked(s.byUIN[uin], cutoff), s.liveLocked(s.byUIN[opened], cutoff)...)
 		return resolution(nil, "", both)
 	}
-	u, ev := uin, EvidenceUIN
+	u, ev := uin, console.EvidenceUIN
 	if opened != "" {
-		u, ev = opened, EvidenceOpened
+		u, ev = opened, console.EvidenceOpened
 	}
 	live := s.liveLocked(s.byUIN[u], cutoff)
 	switch {
@@ -143,8 +145,8 @@ func (s *Sessions) byLooksLocked(key, nick string, peers int, cutoff time.Time) 
 
 // resolution builds the answer: rec (nil for none) found by evidence,
 // and the candidates, each once, rec first, then newest first.
-func resolution(rec *sessionEntry, evidence string, cands []*sessionEntry) Resolution {
-	var out Resolution
+func resolution(rec *sessionEntry, evidence string, cands []*sessionEntry) console.Resolution {
+	var out console.Resolution
 	if rec != nil {
 		r := rec.rec
 		out.Record, out.Evidence = &r, evidence
@@ -153,7 +155,7 @@ func resolution(rec *sessionEntry, evidence string, cands []*sessionEntry) Resol
 	rest := slices.Clone(cands)
 	sortNewestFirst(rest)
 	for _, e := range rest {
-		if slices.ContainsFunc(out.Candidates, func(r Record) bool { return r.OpenID == e.rec.OpenID }) {
+		if slices.ContainsFunc(out.Candidates, func(r console.Record) bool { return r.OpenID == e.rec.OpenID }) {
 			continue
 		}
 		out.Candidates = append(out.Candidates, e.rec)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // identityUser is a chat user of the property test's world.
@@ -79,14 +81,14 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 			switch ev := r.IntN(10); {
 			case ev < 3: // the console's traffic names a user, maybe partly
 				u := users[r.IntN(len(users))]
-				rec := Record{OpenID: u.openid, Nickname: u.nickname, HeadImgURL: u.avatar, FansUIN: u.uin, Source: SourceManual}
+				rec := console.Record{OpenID: u.openid, Nickname: u.nickname, HeadImgURL: u.avatar, FansUIN: u.uin, Source: console.SourceManual}
 				if r.IntN(8) == 0 {
 					rec.FansUIN = ""
 				}
 				if r.IntN(8) == 0 {
 					rec.Nickname = ""
 				}
-				if err := s.Add(context.Background(), []Record{rec}); err != nil {
+				if err := s.Add(context.Background(), []console.Record{rec}); err != nil {
 					t.Fatal(err)
 				}
 				if rec.FansUIN != "" {
@@ -103,7 +105,7 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 						peers++
 					}
 				}
-				q := Query{Avatar: truth.pageAvatar(), Nickname: truth.nickname, Peers: peers}
+				q := console.Query{Avatar: truth.pageAvatar(), Nickname: truth.nickname, Peers: peers}
 				if r.IntN(2) == 0 {
 					q.UIN = truth.uin // the page has data-reactid
 				}

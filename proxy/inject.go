@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/html"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // Injection describes the one change made to a console HTML document.
@@ -193,7 +195,7 @@ func isSidebarScript(src string, inj Injection) bool {
 		return true
 	}
 	u, err := url.Parse(src)
-	return err == nil && strings.HasPrefix(u.Path, ReservedPrefix+"sidebar.js")
+	return err == nil && strings.HasPrefix(u.Path, console.ReservedPrefix+"sidebar.js")
 }
 
 // patchMetaCSP returns the edit, relative to the tag, that patches a

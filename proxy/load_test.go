@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // TestLoadManyTabs runs 200 console tabs through one proxy, each on its
@@ -53,7 +54,7 @@ func TestLoadManyTabs(t *testing.T) {
 		return round
 	}
 	var waiting, http1 atomic.Int32
-	console := newH2Upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newH2Upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor != 2 {
 			http1.Add(1)
 		}
@@ -82,7 +83,7 @@ func TestLoadManyTabs(t *testing.T) {
 	clock := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
 	sessions := openSessions(t, openStoreDB(t, path), SessionsOptions{Now: clock})
 	rows := openStoreDB(t, path)
-	e := startProxy(t, console, withSink(sessions))
+	e := startProxy(t, up, withSink(sessions))
 	checkHealthy(t, e)
 	e.proxy.upstream.CloseIdleConnections()
 
@@ -229,7 +230,7 @@ loop:
 // instead of opening (and handshaking) one per tab at once.
 func newH2Upstream(t *testing.T, h http.Handler) *upstream {
 	t.Helper()
-	ca, err := certs.New(certs.Options{Hosts: []string{DefaultConsoleHost}})
+	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +396,7 @@ func TestLargeBodiesStreamInFlatMemory(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", tt.ctype)
 				if r.URL.RawQuery != "chunked" {
 					w.Header().Set("Content-Length", strconv.FormatInt(tt.size, 10))
@@ -403,7 +404,7 @@ func TestLargeBodiesStreamInFlatMemory(t *testing.T) {
 				io.Copy(w, newPattern(tt.size))
 			}))
 			logs := newLogCapture(t)
-			e := startProxy(t, console, withLogger(logs.logger()))
+			e := startProxy(t, up, withLogger(logs.logger()))
 			c := e.client(e.ca.Pool())
 			var got [sha256.Size]byte
 			var n int64
@@ -462,14 +463,14 @@ func TestDecompressionBomb(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", tt.ctype)
 				w.Header().Set("Content-Encoding", "gzip")
 				w.Write(bomb)
 			}))
 			logs := newLogCapture(t)
 			sink := newIDSink()
-			e := startProxy(t, console, withLogger(logs.logger()), withSink(sink), func(c *Config) { c.MaxBodyBytes = limit })
+			e := startProxy(t, up, withLogger(logs.logger()), withSink(sink), func(c *Config) { c.MaxBodyBytes = limit })
 			var body []byte
 			_, alloc := memUse(func() {
 				_, body = get(t, e.client(e.ca.Pool()), consoleURL+tt.path, "Accept-Encoding", "gzip", "Sec-Fetch-Dest", tt.dest)

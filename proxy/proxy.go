@@ -19,6 +19,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // Sink receives the chat users scanned from console traffic
@@ -29,13 +30,13 @@ type Sink interface {
 	// block on storage (Sessions only updates memory): while it runs, one
 	// of the scan slots is taken, and when all are taken the console's
 	// responses wait for them.
-	Add(ctx context.Context, recs []Record) error
+	Add(ctx context.Context, recs []console.Record) error
 }
 
 // Config configures a Proxy. Zero values give the documented defaults.
 type Config struct {
 	// ConsoleHosts are the hosts whose CONNECTs are decrypted. Every other
-	// CONNECT is tunnelled blind. Default: [DefaultConsoleHost].
+	// CONNECT is tunnelled blind. Default: [console.DefaultConsoleHost].
 	ConsoleHosts []string
 	// Leaves mints the certificates shown to the browser for console hosts.
 	// Required.
@@ -51,7 +52,7 @@ type Config struct {
 	// offices that reach the internet only through one (see
 	// ParseUpstreamProxy). Default: nil, direct connections.
 	UpstreamProxy *url.URL
-	// Local answers requests under ReservedPrefix on the console origin
+	// Local answers requests under console.ReservedPrefix on the console origin
 	// (the sidebar's script and websocket). Required.
 	Local http.Handler
 	// Admin answers requests made to the proxy's own address rather than
@@ -85,7 +86,7 @@ type Config struct {
 type Proxy struct {
 	cfg      Config
 	log      *slog.Logger
-	hosts    HostSet
+	hosts    console.HostSet
 	dial     *dialer
 	front    *http.Server // the proxy port: CONNECT, plain HTTP, admin
 	mitm     *http.Server // decrypted console connections
@@ -102,7 +103,7 @@ type Proxy struct {
 // New checks cfg and builds a Proxy.
 func New(cfg Config) (*Proxy, error) {
 	if len(cfg.ConsoleHosts) == 0 {
-		cfg.ConsoleHosts = []string{DefaultConsoleHost}
+		cfg.ConsoleHosts = []string{console.DefaultConsoleHost}
 	}
 	switch {
 	case cfg.Leaves == nil:
@@ -126,7 +127,7 @@ func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		cfg:      cfg,
 		log:      cfg.Logger,
-		hosts:    NewHostSet(cfg.ConsoleHosts...),
+		hosts:    console.NewHostSet(cfg.ConsoleHosts...),
 		dial:     newDialer(cfg.DialOverrides),
 		mitmDone: make(chan struct{}),
 		// A scan is CPU work: more at once than there are CPUs would

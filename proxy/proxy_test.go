@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // testLogger writes the proxy's logs to the test log.
@@ -37,9 +38,9 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // sinkFunc is a Sink with a function field.
-type sinkFunc func(recs []Record)
+type sinkFunc func(recs []console.Record)
 
-func (f sinkFunc) Add(_ context.Context, recs []Record) error {
+func (f sinkFunc) Add(_ context.Context, recs []console.Record) error {
 	f(recs)
 	return nil
 }
@@ -47,13 +48,13 @@ func (f sinkFunc) Add(_ context.Context, recs []Record) error {
 // recorder collects what the proxy scanned.
 type recorder struct {
 	mu   sync.Mutex
-	recs []Record
+	recs []console.Record
 	ch   chan struct{}
 }
 
 func newRecorder() *recorder { return &recorder{ch: make(chan struct{}, 100)} }
 
-func (r *recorder) Add(_ context.Context, recs []Record) error {
+func (r *recorder) Add(_ context.Context, recs []console.Record) error {
 	r.mu.Lock()
 	r.recs = append(r.recs, recs...)
 	r.mu.Unlock()
@@ -61,7 +62,7 @@ func (r *recorder) Add(_ context.Context, recs []Record) error {
 	return nil
 }
 
-func (r *recorder) wait(t *testing.T) []Record {
+func (r *recorder) wait(t *testing.T) []console.Record {
 	t.Helper()
 	select {
 	case <-r.ch:
@@ -70,7 +71,7 @@ func (r *recorder) wait(t *testing.T) []Record {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Record(nil), r.recs...)
+	return append([]console.Record(nil), r.recs...)
 }
 
 // upstream is a TLS server standing in for a real host, with its own CA.
@@ -103,9 +104,9 @@ type env struct {
 
 type envOption func(*Config)
 
-func startProxy(t *testing.T, console *upstream, opts ...envOption) *env {
+func startProxy(t *testing.T, up *upstream, opts ...envOption) *env {
 	t.Helper()
-	ca, err := certs.New(certs.Options{Hosts: []string{DefaultConsoleHost}})
+	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,8 +114,8 @@ func startProxy(t *testing.T, console *upstream, opts ...envOption) *env {
 	sink := newRecorder()
 	cfg := Config{
 		Leaves:        leaves,
-		UpstreamRoots: console.ca.Pool(),
-		DialOverrides: map[string]string{DefaultConsoleHost + ":443": console.Listener.Addr().String()},
+		UpstreamRoots: up.ca.Pool(),
+		DialOverrides: map[string]string{console.DefaultConsoleHost + ":443": up.Listener.Addr().String()},
 		Local: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "local %s", r.URL.Path)
 		}),
@@ -174,7 +175,7 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 	return resp, body
 }
 
-const consoleURL = "https://" + DefaultConsoleHost
+const consoleURL = "https://" + console.DefaultConsoleHost
 
 func gz(t *testing.T, b []byte) []byte {
 	t.Helper()
@@ -210,8 +211,8 @@ func TestPassThroughIsByteIdentical(t *testing.T) {
 			w.Write(tt.body)
 		})
 	}
-	console := newUpstream(t, DefaultConsoleHost, mux)
-	e := startProxy(t, console)
+	up := newUpstream(t, console.DefaultConsoleHost, mux)
+	e := startProxy(t, up)
 	c := e.client(e.ca.Pool())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -227,14 +228,14 @@ func TestPassThroughIsByteIdentical(t *testing.T) {
 		})
 	}
 	recs := e.sink.wait(t)
-	if len(recs) != 1 || recs[0].OpenID != "oAAA" || recs[0].Source != SourceManual {
+	if len(recs) != 1 || recs[0].OpenID != "oAAA" || recs[0].Source != console.SourceManual {
 		t.Fatalf("scanned %+v, want one manual record for oAAA", recs)
 	}
 }
 
 func TestPageInjection(t *testing.T) {
 	page := []byte(`<!doctype html><html><head><title>客服</title></head><body><script>MCS.cgiData = {"sessions":{"kfsession_and_msgsummary":[{"kfsession":{"fans_openid":"oPAGE","nickname":"p","headimgurl":"http://wx.qlogo.cn/mmhead/P","fans_uin":7}}]}};</script></body></html>`)
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Header().Set("ETag", `"v1"`)
@@ -242,7 +243,7 @@ func TestPageInjection(t *testing.T) {
 		w.Header().Set("Content-Security-Policy", "default-src 'self' https://res.wx.qq.com; img-src *")
 		w.Write(gz(t, page))
 	}))
-	e := startProxy(t, console)
+	e := startProxy(t, up)
 	resp, body := get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kfindex?token=1234567890", "Accept-Encoding", "gzip", "Sec-Fetch-Dest", "document")
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
@@ -273,22 +274,22 @@ func TestPageInjection(t *testing.T) {
 	if !strings.Contains(csp, "default-src 'self' https://res.wx.qq.com;") || !strings.Contains(csp, "img-src *") {
 		t.Errorf("CSP loosened or lost its directives: %q", csp)
 	}
-	if !strings.Contains(csp, "wss://"+DefaultConsoleHost+"/__kfsidebar/ws") {
+	if !strings.Contains(csp, "wss://"+console.DefaultConsoleHost+"/__kfsidebar/ws") {
 		t.Errorf("CSP does not allow our websocket: %q", csp)
 	}
 	recs := e.sink.wait(t)
-	if len(recs) != 1 || recs[0].OpenID != "oPAGE" || recs[0].Source != SourcePage {
+	if len(recs) != 1 || recs[0].OpenID != "oPAGE" || recs[0].Source != console.SourcePage {
 		t.Fatalf("page scan gave %+v", recs)
 	}
 }
 
 func TestXHRAnsweredWithHTMLIsNotInjected(t *testing.T) {
 	html := []byte(`<html><head></head><body>partial</body></html>`)
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.Write(html)
 	}))
-	e := startProxy(t, console)
+	e := startProxy(t, up)
 	c := e.client(e.ca.Pool())
 	for _, dest := range []string{"empty", "iframe"} {
 		_, body := get(t, c, consoleURL+"/cgi-bin/frag", "Sec-Fetch-Dest", dest)
@@ -300,15 +301,15 @@ func TestXHRAnsweredWithHTMLIsNotInjected(t *testing.T) {
 
 func TestReservedPrefixAnsweredLocally(t *testing.T) {
 	var upstreamHits sync.Map
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		upstreamHits.Store(r.URL.Path, true)
 	}))
-	e := startProxy(t, console)
-	_, body := get(t, e.client(e.ca.Pool()), consoleURL+ReservedPrefix+"sidebar.js")
-	if string(body) != "local "+ReservedPrefix+"sidebar.js" {
+	e := startProxy(t, up)
+	_, body := get(t, e.client(e.ca.Pool()), consoleURL+console.ReservedPrefix+"sidebar.js")
+	if string(body) != "local "+console.ReservedPrefix+"sidebar.js" {
 		t.Fatalf("body = %q", body)
 	}
-	if _, hit := upstreamHits.Load(ReservedPrefix + "sidebar.js"); hit {
+	if _, hit := upstreamHits.Load(console.ReservedPrefix + "sidebar.js"); hit {
 		t.Fatal("reserved path was forwarded upstream")
 	}
 }
@@ -317,8 +318,8 @@ func TestOtherHostsTunnelledBlind(t *testing.T) {
 	other := newUpstream(t, "other.example", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "other")
 	}))
-	console := newUpstream(t, DefaultConsoleHost, http.NotFoundHandler())
-	e := startProxy(t, console, func(c *Config) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
+	e := startProxy(t, up, func(c *Config) {
 		c.DialOverrides["other.example:443"] = other.Listener.Addr().String()
 	})
 	// The client trusts only the other host's own CA: the TLS session can
@@ -338,8 +339,8 @@ func TestPlainHTTPForwardedUntouched(t *testing.T) {
 		io.WriteString(w, "<html><head></head></html>")
 	}))
 	t.Cleanup(plain.Close)
-	console := newUpstream(t, DefaultConsoleHost, http.NotFoundHandler())
-	e := startProxy(t, console, func(c *Config) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
+	e := startProxy(t, up, func(c *Config) {
 		c.DialOverrides["plain.example:80"] = plain.Listener.Addr().String()
 	})
 	_, body := get(t, e.client(nil), "http://plain.example/")
@@ -349,12 +350,12 @@ func TestPlainHTTPForwardedUntouched(t *testing.T) {
 }
 
 func TestUpstreamFailureIs502(t *testing.T) {
-	console := newUpstream(t, DefaultConsoleHost, http.NotFoundHandler())
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
 	dead, _ := net.Listen("tcp", "127.0.0.1:0")
 	deadAddr := dead.Addr().String()
 	dead.Close()
-	e := startProxy(t, console, func(c *Config) {
-		c.DialOverrides[DefaultConsoleHost+":443"] = deadAddr
+	e := startProxy(t, up, func(c *Config) {
+		c.DialOverrides[console.DefaultConsoleHost+":443"] = deadAddr
 	})
 	resp, body := get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kfindex")
 	if resp.StatusCode != http.StatusBadGateway {
@@ -367,14 +368,14 @@ func TestUpstreamFailureIs502(t *testing.T) {
 
 func TestStreamingAndLongPoll(t *testing.T) {
 	release := make(chan struct{})
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"part":1`)
 		w.(http.Flusher).Flush()
 		<-release // a long poll: the answer comes when the console has news
 		io.WriteString(w, `,"part2":2}`)
 	}))
-	e := startProxy(t, console)
+	e := startProxy(t, up)
 	resp, err := e.client(e.ca.Pool()).Get(consoleURL + "/cgi-bin/kfmsg?action=getnewmsg")
 	if err != nil {
 		t.Fatal(err)
@@ -394,11 +395,11 @@ func TestStreamingAndLongPoll(t *testing.T) {
 
 func TestPanicInOurCodePassesOriginalThrough(t *testing.T) {
 	acceptJSON := `{"kfcreatesession_resp":[{"kfsession":{"fans_openid":"oX","headimgurl":"h"}}]}`
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, acceptJSON)
 	}))
-	e := startProxy(t, console, func(c *Config) {
-		c.Sink = sinkFunc(func([]Record) { panic("sink exploded") })
+	e := startProxy(t, up, func(c *Config) {
+		c.Sink = sinkFunc(func([]console.Record) { panic("sink exploded") })
 	})
 	_, body := get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kfsessionmgr?action=kfcreatesession")
 	if string(body) != acceptJSON {
@@ -407,7 +408,7 @@ func TestPanicInOurCodePassesOriginalThrough(t *testing.T) {
 }
 
 func TestNewRejectsIncompleteConfig(t *testing.T) {
-	ca, _ := certs.New(certs.Options{Hosts: []string{DefaultConsoleHost}})
+	ca, _ := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	full := Config{Leaves: certs.NewLeaves(ca, certs.LeafOptions{}), Local: http.NotFoundHandler(), Sink: newRecorder(), ScriptSrc: "/x"}
 	for _, tt := range []struct {
 		name  string
@@ -447,10 +448,10 @@ func TestDecodableEncodings(t *testing.T) {
 
 func TestOnlyDecodableEncodingsAskedUpstream(t *testing.T) {
 	got := make(chan string, 1)
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got <- r.Header.Get("Accept-Encoding")
 	}))
-	e := startProxy(t, console)
+	e := startProxy(t, up)
 	get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kfindex", "Accept-Encoding", "gzip, deflate, br, zstd")
 	if ae := <-got; ae != "gzip, deflate, br" {
 		t.Fatalf("upstream was asked for %q, want gzip, deflate, br", ae)

@@ -3,15 +3,15 @@ package proxy
 import (
 	"bytes"
 	"errors"
-	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // ErrNotJSON is returned by ScanJSON for a body that is not one JSON
@@ -34,44 +34,16 @@ var (
 	utf8BOM       = []byte("\xEF\xBB\xBF")
 )
 
-// Endpoint classifies a console request by its path and its action query
-// value, never the full URL: the token, f=json and cache-busting r/t values
-// change on every call. For POST the console also puts action in the query.
-//
-// Any path beginning with /cgi-bin/kfsessionmgr counts as a manual accept,
-// /cgi-bin/kfsessionmgrx included: the only evidence is "kfsessionmgr…", so
-// the match errs on the side of scanning. The other two need their exact
-// path (one trailing slash tolerated, case-sensitive) and action.
-func Endpoint(u *url.URL) (source string, target bool) {
-	if u == nil {
-		return SourceOther, false
-	}
-	p := u.Path
-	if len(p) > 1 {
-		p = strings.TrimSuffix(p, "/")
-	}
-	if strings.HasPrefix(p, "/cgi-bin/kfsessionmgr") {
-		return SourceManual, true
-	}
-	switch action := u.Query().Get("action"); {
-	case p == "/cgi-bin/kfunaccepted" && action == "kfbatchcreatesession":
-		return SourceAuto, true
-	case p == "/cgi-bin/kftransfer" && action == "gettransferinfo":
-		return SourceTransfer, true
-	}
-	return SourceOther, false
-}
-
 // ScanJSON learns chat users from a console JSON response. The console's
 // response shapes are only partly known, so it searches the whole tree: every
-// object with a non-empty string fans_openid gives a Record, whatever its
+// object with a non-empty string fans_openid gives a console.Record, whatever its
 // path. An object whose base_resp.ret is non-zero reports a failure (a failed
 // item of kfcreatesession_resp[]), so it and everything inside it is skipped.
 //
 // fans_uin and session_id are kept as their raw decimal text, so 64-bit and
-// larger ids survive exactly. An openid seen twice gives one Record: later
+// larger ids survive exactly. An openid seen twice gives one console.Record: later
 // fields win, empty ones keep the earlier value. A UTF-8 BOM is tolerated.
-func ScanJSON(body []byte, source string, now time.Time) ([]Record, error) {
+func ScanJSON(body []byte, source string, now time.Time) ([]console.Record, error) {
 	body = bytes.TrimPrefix(body, utf8BOM)
 	if jsonNesting(body) > maxNesting || !gjson.ValidBytes(body) {
 		return nil, ErrNotJSON
@@ -185,7 +157,7 @@ type frame struct {
 // located is a record with the position of its object.
 type located struct {
 	start int
-	rec   Record
+	rec   console.Record
 }
 
 // collector gathers records across one or more JSON documents. It reads a
@@ -316,9 +288,9 @@ func (f *frame) set(key field, raw []byte) {
 	f.values[slot] = raw
 }
 
-// record decodes raw values into a Record. All its strings share one new
+// record decodes raw values into a console.Record. All its strings share one new
 // allocation, which does not keep the document alive.
-func (c *collector) record(values *[numValues][]byte) Record {
+func (c *collector) record(values *[numValues][]byte) console.Record {
 	buf := c.scratch[:0]
 	var bounds [numValues][2]int
 	for i, raw := range values {
@@ -342,7 +314,7 @@ func (c *collector) record(values *[numValues][]byte) Record {
 	c.scratch = buf
 	all := string(buf)
 	value := func(i int) string { return all[bounds[i][0]:bounds[i][1]] }
-	return Record{OpenID: value(valueOpenID), Nickname: value(valueNickname), HeadImgURL: value(valueHeadImg),
+	return console.Record{OpenID: value(valueOpenID), Nickname: value(valueNickname), HeadImgURL: value(valueHeadImg),
 		FansUIN: value(valueUIN), SessionID: value(valueSession)}
 }
 
@@ -403,14 +375,14 @@ func isJSONDelim(ch byte) bool {
 	return ch == ',' || ch == '}' || ch == ']' || ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'
 }
 
-// result returns one Record per openid, in the order their objects open;
+// result returns one console.Record per openid, in the order their objects open;
 // for an openid seen twice, later non-empty fields win.
-func (c *collector) result(source string, now time.Time) []Record {
+func (c *collector) result(source string, now time.Time) []console.Record {
 	if len(c.found) == 0 {
 		return nil
 	}
 	slices.SortStableFunc(c.found, func(a, b located) int { return a.start - b.start })
-	recs := make([]Record, 0, len(c.found))
+	recs := make([]console.Record, 0, len(c.found))
 	byID := make(map[string]int, len(c.found))
 	for _, l := range c.found {
 		r := l.rec

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,75 +15,27 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // seenAt is the fixed time the golden files are written with.
 var seenAt = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func TestEndpoint(t *testing.T) {
-	tests := []struct {
-		url        string
-		wantSource string
-		wantTarget bool
-	}{
-		{"/cgi-bin/kfsessionmgr?action=kfcreatesession&token=1234567890&f=json&r=1700000000000", SourceManual, true},
-		{"/cgi-bin/kfsessionmgr", SourceManual, true},
-		{"/cgi-bin/kfsessionmgr/", SourceManual, true},
-		{"/cgi-bin/kfsessionmgr/create?x=1", SourceManual, true},
-		// The evidence says "kfsessionmgr…": any continuation counts.
-		{"/cgi-bin/kfsessionmgrx", SourceManual, true},
-		{"/cgi-bin/KFSESSIONMGR", SourceOther, false},
-		{"/cgi-bin/kfsessionmg", SourceOther, false},
-		{"/kfsessionmgr", SourceOther, false},
-
-		{"/cgi-bin/kfunaccepted?action=kfbatchcreatesession&token=1&f=json&t=17", SourceAuto, true},
-		{"/cgi-bin/kfunaccepted?token=1&action=kfbatchcreatesession", SourceAuto, true},
-		{"/cgi-bin/kfunaccepted/?action=kfbatchcreatesession", SourceAuto, true},
-		{"/cgi-bin/kfunaccepted?action=getmsglist&token=1", SourceOther, false},
-		{"/cgi-bin/kfunaccepted", SourceOther, false},
-		{"/cgi-bin/kfunaccepted?action=KFBATCHCREATESESSION", SourceOther, false},
-		{"/cgi-bin/kfunacceptedx?action=kfbatchcreatesession", SourceOther, false},
-		{"/cgi-bin/kfunaccepted?xaction=kfbatchcreatesession", SourceOther, false},
-		{"/cgi-bin/kfunaccepted?q=action%3Dkfbatchcreatesession", SourceOther, false},
-
-		{"/cgi-bin/kftransfer?action=gettransferinfo&token=1&f=json", SourceTransfer, true},
-		{"/cgi-bin/kftransfer/?f=json&action=gettransferinfo", SourceTransfer, true},
-		{"/cgi-bin/kftransfer?action=transfer", SourceOther, false},
-		{"/cgi-bin/kftransfer2?action=gettransferinfo", SourceOther, false},
-		{"/cgi-bin/kftransfer//?action=gettransferinfo", SourceOther, false},
-
-		{"/cgi-bin/kfindex?token=1234567890", SourceOther, false},
-		{"/", SourceOther, false},
-		{"", SourceOther, false},
-	}
-	for _, tt := range tests {
-		u, err := url.Parse("https://mpkf.weixin.qq.com" + tt.url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if source, target := Endpoint(u); source != tt.wantSource || target != tt.wantTarget {
-			t.Errorf("Endpoint(%q) = %q, %v; want %q, %v", tt.url, source, target, tt.wantSource, tt.wantTarget)
-		}
-	}
-	if source, target := Endpoint(nil); source != SourceOther || target {
-		t.Errorf("Endpoint(nil) = %q, %v", source, target)
-	}
-}
-
 // scanResult is what a golden file of testdata/scan holds.
 type scanResult struct {
-	Records []Record `json:"records"`
-	Error   string   `json:"error,omitempty"`
+	Records []console.Record `json:"records"`
+	Error   string           `json:"error,omitempty"`
 }
 
-func marshalScan(t *testing.T, recs []Record, err error) []byte {
+func marshalScan(t *testing.T, recs []console.Record, err error) []byte {
 	t.Helper()
 	res := scanResult{Records: recs}
 	if err != nil {
 		res.Error = err.Error()
 	}
 	if res.Records == nil {
-		res.Records = []Record{}
+		res.Records = []console.Record{}
 	}
 	out, jerr := json.MarshalIndent(res, "", "  ")
 	if jerr != nil {
@@ -105,7 +56,7 @@ func TestScanJSONGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			recs, err := ScanJSON(body, SourceManual, seenAt)
+			recs, err := ScanJSON(body, console.SourceManual, seenAt)
 			golden(t, "scan/"+name+".golden", marshalScan(t, recs, err))
 		})
 	}
@@ -130,30 +81,30 @@ func TestScanPageGolden(t *testing.T) {
 
 func TestScanJSONErrors(t *testing.T) {
 	for _, body := range []string{"", "   ", "<html>", `{"fans_openid":"o1"`, `{"a":1} {"b":2}`, "\xEF\xBB\xBF", strings.Repeat("[", maxNesting+1) + strings.Repeat("]", maxNesting+1)} {
-		if recs, err := ScanJSON([]byte(body), SourceOther, seenAt); !errors.Is(err, ErrNotJSON) || recs != nil {
+		if recs, err := ScanJSON([]byte(body), console.SourceOther, seenAt); !errors.Is(err, ErrNotJSON) || recs != nil {
 			t.Errorf("ScanJSON(%.20q) = %v, %v; want nil, ErrNotJSON", body, recs, err)
 		}
 	}
 	for _, body := range []string{"{}", "[]", "42", `"fans_openid"`, "null"} {
-		if recs, err := ScanJSON([]byte(body), SourceOther, seenAt); err != nil || len(recs) != 0 {
+		if recs, err := ScanJSON([]byte(body), console.SourceOther, seenAt); err != nil || len(recs) != 0 {
 			t.Errorf("ScanJSON(%q) = %v, %v; want no records, nil", body, recs, err)
 		}
 	}
 }
 
 func TestScanJSONSourceAndTime(t *testing.T) {
-	recs, err := ScanJSON([]byte(`{"fans_openid":"o1"}`), SourceTransfer, seenAt)
+	recs, err := ScanJSON([]byte(`{"fans_openid":"o1"}`), console.SourceTransfer, seenAt)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("ScanJSON = %v, %v", recs, err)
 	}
-	if recs[0].Source != SourceTransfer || !recs[0].SeenAt.Equal(seenAt) {
-		t.Errorf("record = %+v; want source %q seen at %v", recs[0], SourceTransfer, seenAt)
+	if recs[0].Source != console.SourceTransfer || !recs[0].SeenAt.Equal(seenAt) {
+		t.Errorf("record = %+v; want source %q seen at %v", recs[0], console.SourceTransfer, seenAt)
 	}
 }
 
 func TestScanPageSource(t *testing.T) {
 	recs := ScanPage([]byte(`<script>x = {fans_openid: "o1"}</script>`), seenAt)
-	if len(recs) != 1 || recs[0].Source != SourcePage || recs[0].OpenID != "o1" {
+	if len(recs) != 1 || recs[0].Source != console.SourcePage || recs[0].OpenID != "o1" {
 		t.Errorf("ScanPage = %+v; want one page record for o1", recs)
 	}
 }
@@ -208,7 +159,7 @@ func TestScanPageDeepLiteral(t *testing.T) {
 
 func TestScanJSONDoesNotPinBody(t *testing.T) {
 	body := []byte(`{"fans_openid":"oPIN","nickname":"n","headimgurl":"h","fans_uin":1,"session_id":"2"}`)
-	recs, err := ScanJSON(body, SourceOther, seenAt)
+	recs, err := ScanJSON(body, console.SourceOther, seenAt)
 	if err != nil || len(recs) != 1 {
 		t.Fatal(recs, err)
 	}
@@ -231,19 +182,19 @@ func TestScanJSONLearnsUINUnderItsOtherNames(t *testing.T) {
 		// The uin in another object than the openid ties nothing.
 		{`{"msglist":[{"msg":{"msgid":1,"useruin":3311902618,"content":"在吗"},"fans_openid":"oQ"}]}`, ""},
 	} {
-		recs, err := ScanJSON([]byte(tt.body), SourceOther, seenAt)
+		recs, err := ScanJSON([]byte(tt.body), console.SourceOther, seenAt)
 		if err != nil || len(recs) != 1 || recs[0].OpenID != "oQ" || recs[0].FansUIN != tt.wantUIN {
 			t.Errorf("ScanJSON(%s) = %+v, %v; want oQ with uin %q", tt.body, recs, err, tt.wantUIN)
 		}
 	}
-	recs, err := ScanJSON([]byte(`{"msglist":[{"msg":{"useruin":3311902618,"content":"你好"}}]}`), SourceOther, seenAt)
+	recs, err := ScanJSON([]byte(`{"msglist":[{"msg":{"useruin":3311902618,"content":"你好"}}]}`), console.SourceOther, seenAt)
 	if err != nil || len(recs) != 0 {
 		t.Errorf("a waiting list without openids gave %+v, %v", recs, err)
 	}
 }
 
 // checkRecords checks what every scan result must satisfy.
-func checkRecords(t *testing.T, recs []Record) {
+func checkRecords(t *testing.T, recs []console.Record) {
 	t.Helper()
 	seen := map[string]bool{}
 	for _, r := range recs {
@@ -260,7 +211,7 @@ func checkRecords(t *testing.T, recs []Record) {
 func FuzzScanJSON(f *testing.F) {
 	f.Add([]byte(`{"kfcreatesession_resp":[{"base_resp":{"ret":0},"kfsession":{"fans_openid":"o1","fans_uin":1}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		recs, err := ScanJSON(body, SourceOther, seenAt)
+		recs, err := ScanJSON(body, console.SourceOther, seenAt)
 		if err != nil && !errors.Is(err, ErrNotJSON) {
 			t.Fatalf("unexpected error %v", err)
 		}
@@ -322,7 +273,7 @@ func BenchmarkScanJSON1MB(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		recs, err := ScanJSON(body, SourceManual, seenAt)
+		recs, err := ScanJSON(body, console.SourceManual, seenAt)
 		if err != nil || len(recs) == 0 {
 			b.Fatal(len(recs), err)
 		}
@@ -357,10 +308,10 @@ func TestAppendUnquoted(t *testing.T) {
 
 // referenceScan is ScanJSON written the slow, obvious way (gjson's ForEach,
 // level by level), for FuzzScanJSON to compare with.
-func referenceScan(body []byte) []Record {
+func referenceScan(body []byte) []console.Record {
 	type found struct {
 		at  int
-		rec Record
+		rec console.Record
 	}
 	var all []found
 	str := func(v gjson.Result) string {
@@ -396,7 +347,7 @@ func referenceScan(body []byte) []Record {
 	}
 	var walk func(v gjson.Result, depth int) bool
 	walk = func(v gjson.Result, depth int) bool {
-		var r Record
+		var r console.Record
 		bad := false
 		var children []gjson.Result
 		v.ForEach(func(k, e gjson.Result) bool {
@@ -434,14 +385,14 @@ func referenceScan(body []byte) []Record {
 	}
 	walk(gjson.ParseBytes(body), 0)
 	slices.SortStableFunc(all, func(a, b found) int { return a.at - b.at })
-	var recs []Record
+	var recs []console.Record
 	index := map[string]int{}
 	for _, f := range all {
 		r := f.rec
 		i, ok := index[r.OpenID]
 		if !ok {
 			index[r.OpenID] = len(recs)
-			r.Source, r.SeenAt = SourceOther, seenAt
+			r.Source, r.SeenAt = console.SourceOther, seenAt
 			recs = append(recs, r)
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"golang.org/x/net/html"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // ScanPage learns the chats already open when the console page loads. The
@@ -18,7 +20,7 @@ import (
 // quotes, trailing commas, comments, expressions as null) and walked like
 // ScanJSON does. Only scripts mentioning fans_openid cost more than a scan.
 // Garbage never errors: the result is whatever could be found.
-func ScanPage(page []byte, now time.Time) []Record {
+func ScanPage(page []byte, now time.Time) []console.Record {
 	if !bytes.Contains(page, fansOpenIDKey) {
 		return nil
 	}
@@ -35,7 +37,7 @@ func ScanPage(page []byte, now time.Time) []Record {
 		offset += len(raw)
 		switch tt {
 		case html.ErrorToken:
-			return c.result(SourcePage, now)
+			return c.result(console.SourcePage, now)
 		case html.StartTagToken, html.SelfClosingTagToken:
 			// Browsers ignore the self-closing flag on <script/>, and so
 			// does the tokenizer: the body that follows is still script.
@@ -50,7 +52,7 @@ func ScanPage(page []byte, now time.Time) []Record {
 			inlineScript = false
 		}
 	}
-	return c.result(SourcePage, now)
+	return c.result(console.SourcePage, now)
 }
 
 // hasSrc reports whether the current start tag has a src attribute.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // DefaultSessionTTL is how long a user stays known after the console last
@@ -17,7 +19,7 @@ const DefaultSessionTTL = 72 * time.Hour
 
 // SessionsOptions configure the map. The zero value is ready to use.
 type SessionsOptions struct {
-	// TTL is how long a user is remembered after Record.SeenAt; entries
+	// TTL is how long a user is remembered after console.Record.SeenAt; entries
 	// older than that never match and are deleted by Prune. Zero or
 	// negative means DefaultSessionTTL (72h; the reply window is 48h).
 	TTL time.Duration
@@ -29,7 +31,7 @@ type SessionsOptions struct {
 }
 
 // Sessions is the map from a chat in the page (fans_uin, avatar, nickname)
-// to the Record learned from the console's JSON. It is kept in memory,
+// to the console.Record learned from the console's JSON. It is kept in memory,
 // because Resolve runs on every chat click, and mirrored to SQLite, because
 // the console only reveals an openid when a chat is accepted, and a restart
 // of the proxy must not forget the chats that are already open.
@@ -38,7 +40,7 @@ type SessionsOptions struct {
 // periodically, frees the space. One goroutine writes to SQLite in the
 // background; Close stops it and writes what is left.
 //
-// Record.Source as returned is the source of the latest sighting; the source
+// console.Record.Source as returned is the source of the latest sighting; the source
 // of the first sighting is kept separately for Counts, so a chat accepted
 // by hand and seen again in a later poll still counts as "manual".
 type Sessions struct {
@@ -49,7 +51,7 @@ type Sessions struct {
 
 	mu       sync.RWMutex
 	byOpenID map[string]*sessionEntry
-	byAvatar map[string]map[string]struct{} // AvatarKey → openids
+	byAvatar map[string]map[string]struct{} // console.AvatarKey → openids
 	byUIN    map[string]map[string]struct{} // fans_uin → openids (normally one)
 	byNick   map[string]map[string]struct{} // trimmed nickname → openids
 	dirty    map[string]struct{}            // openids changed in memory, not yet stored
@@ -75,16 +77,16 @@ type Sessions struct {
 // sessionEntry is one openid in memory: the merged record plus what Counts
 // and the indexes need.
 type sessionEntry struct {
-	rec         Record    // merged; Source is the latest sighting's
-	firstSeen   time.Time // earliest SeenAt of this openid
-	firstSource string    // Source of that earliest sighting
-	avatarKey   string    // AvatarKey(rec.HeadImgURL), "" when none
-	nick        string    // strings.TrimSpace(rec.Nickname)
+	rec         console.Record // merged; Source is the latest sighting's
+	firstSeen   time.Time      // earliest SeenAt of this openid
+	firstSource string         // Source of that earliest sighting
+	avatarKey   string         // console.AvatarKey(rec.HeadImgURL), "" when none
+	nick        string         // strings.TrimSpace(rec.Nickname)
 }
 
 // derive recomputes the index keys from the record.
 func (e *sessionEntry) derive() {
-	e.avatarKey = AvatarKey(e.rec.HeadImgURL)
+	e.avatarKey = console.AvatarKey(e.rec.HeadImgURL)
 	e.nick = strings.TrimSpace(e.rec.Nickname)
 }
 
@@ -233,10 +235,10 @@ func (s *Sessions) cutoff(now time.Time) time.Time { return now.Add(-s.ttl) }
 // Per openid the newer SeenAt wins field by field, and a field that is
 // empty in one sighting keeps the other's value (a later JSON without
 // headimgurl does not erase the avatar). A zero SeenAt means now and an
-// empty Source means SourceOther; records with an empty OpenID, or already
+// empty Source means console.SourceOther; records with an empty OpenID, or already
 // older than the TTL, are ignored. SeenAt is kept to the millisecond, as
 // stored. The error is always nil; it is there for the Sink interface.
-func (s *Sessions) Add(_ context.Context, recs []Record) error {
+func (s *Sessions) Add(_ context.Context, recs []console.Record) error {
 	now := s.now()
 	changed := false
 	s.mu.Lock()
@@ -254,7 +256,7 @@ func (s *Sessions) Add(_ context.Context, recs []Record) error {
 }
 
 // mergeLocked folds r into memory and reports whether anything changed.
-func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
+func (s *Sessions) mergeLocked(r console.Record, now time.Time) bool {
 	if r.OpenID == "" {
 		return false
 	}
@@ -264,7 +266,7 @@ func (s *Sessions) mergeLocked(r Record, now time.Time) bool {
 	// Whole milliseconds, as stored, so memory and a reload agree.
 	r.SeenAt = time.UnixMilli(r.SeenAt.UnixMilli())
 	if r.Source == "" {
-		r.Source = SourceOther
+		r.Source = console.SourceOther
 	}
 	cutoff := s.cutoff(now)
 	if !r.SeenAt.After(cutoff) {
@@ -327,7 +329,7 @@ func (e *sessionEntry) keysEqual(o *sessionEntry) bool {
 
 // overlayRecord returns base with every non-empty field of the newer top
 // sighting laid over it, and top's SeenAt and Source.
-func overlayRecord(base, top Record) Record {
+func overlayRecord(base, top console.Record) console.Record {
 	out := base
 	for _, f := range []struct {
 		dst *string
@@ -440,13 +442,13 @@ func (s *Sessions) liveLocked(ids map[string]struct{}, cutoff time.Time) []*sess
 }
 
 // Get returns the live record of openid.
-func (s *Sessions) Get(openid string) (Record, bool) {
+func (s *Sessions) Get(openid string) (console.Record, bool) {
 	cutoff := s.cutoff(s.now())
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	e, ok := s.byOpenID[openid]
 	if !ok || !e.rec.SeenAt.After(cutoff) {
-		return Record{}, false
+		return console.Record{}, false
 	}
 	return e.rec, true
 }

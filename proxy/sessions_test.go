@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // sessT0 is the fake "now" most session tests start from.
@@ -63,7 +65,7 @@ func sessOpen(t testing.TB, db *sql.DB, clock *sessClock, ttl time.Duration) *Se
 }
 
 // sessAdd adds recs and stores them at once, failing the test on error.
-func sessAdd(t testing.TB, s *Sessions, recs ...Record) {
+func sessAdd(t testing.TB, s *Sessions, recs ...console.Record) {
 	t.Helper()
 	if err := s.Add(context.Background(), recs); err != nil {
 		t.Fatalf("Add: %v", err)
@@ -83,10 +85,10 @@ func sessRows(t testing.TB, db *sql.DB) int {
 	return n
 }
 
-// sessResolutionIDs reduces a Resolution to the resolved openid, or to the
+// sessResolutionIDs reduces a console.Resolution to the resolved openid, or to the
 // candidates' openids when nobody is resolved, checking that a resolved
 // record comes with its evidence and first among the candidates.
-func sessResolutionIDs(t *testing.T, r Resolution) (string, []string) {
+func sessResolutionIDs(t *testing.T, r console.Resolution) (string, []string) {
 	t.Helper()
 	if r.Record != nil {
 		if r.Evidence == "" || len(r.Candidates) == 0 || r.Candidates[0].OpenID != r.Record.OpenID {
@@ -111,28 +113,28 @@ const (
 )
 
 // sessFixture is the population the Resolve and restart tests share.
-func sessFixture() []Record {
-	return []Record{
-		{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "1001", Source: SourceManual, SeenAt: sessT0},
+func sessFixture() []console.Record {
+	return []console.Record{
+		{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "1001", Source: console.SourceManual, SeenAt: sessT0},
 		// Two users behind one default avatar, told apart by nickname.
-		{OpenID: "oBob", Nickname: "Bob", HeadImgURL: sessAvatarDef, Source: SourceAuto, SeenAt: sessT0.Add(-2 * time.Hour)},
-		{OpenID: "oCarol", Nickname: "Carol", HeadImgURL: sessAvatarDef, Source: SourceAuto, SeenAt: sessT0.Add(-time.Hour)},
+		{OpenID: "oBob", Nickname: "Bob", HeadImgURL: sessAvatarDef, Source: console.SourceAuto, SeenAt: sessT0.Add(-2 * time.Hour)},
+		{OpenID: "oCarol", Nickname: "Carol", HeadImgURL: sessAvatarDef, Source: console.SourceAuto, SeenAt: sessT0.Add(-time.Hour)},
 		// Three users behind one avatar, two of them with the same nickname.
-		{OpenID: "oDan1", Nickname: "Dan", HeadImgURL: sessAvatarDup, Source: SourceAuto, SeenAt: sessT0.Add(-2 * time.Hour)},
-		{OpenID: "oDan2", Nickname: "Dan", HeadImgURL: sessAvatarDup, Source: SourceAuto, SeenAt: sessT0.Add(-time.Hour)},
-		{OpenID: "oEve", Nickname: "Eve", HeadImgURL: sessAvatarDup, Source: SourceAuto, SeenAt: sessT0.Add(-3 * time.Hour)},
+		{OpenID: "oDan1", Nickname: "Dan", HeadImgURL: sessAvatarDup, Source: console.SourceAuto, SeenAt: sessT0.Add(-2 * time.Hour)},
+		{OpenID: "oDan2", Nickname: "Dan", HeadImgURL: sessAvatarDup, Source: console.SourceAuto, SeenAt: sessT0.Add(-time.Hour)},
+		{OpenID: "oEve", Nickname: "Eve", HeadImgURL: sessAvatarDup, Source: console.SourceAuto, SeenAt: sessT0.Add(-3 * time.Hour)},
 		// Users without an avatar.
-		{OpenID: "oNobody", Nickname: "Nobody", Source: SourcePage, SeenAt: sessT0},
-		{OpenID: "oTwin1", Nickname: "Twin", Source: SourcePage, SeenAt: sessT0},
-		{OpenID: "oTwin2", Nickname: "Twin", Source: SourcePage, SeenAt: sessT0},
-		{OpenID: "oMixed1", Nickname: "Mixed", Source: SourcePage, SeenAt: sessT0},
-		{OpenID: "oMixed2", Nickname: "Mixed", HeadImgURL: "http://wx.qlogo.cn/mmhead/MIXED", Source: SourcePage, SeenAt: sessT0},
+		{OpenID: "oNobody", Nickname: "Nobody", Source: console.SourcePage, SeenAt: sessT0},
+		{OpenID: "oTwin1", Nickname: "Twin", Source: console.SourcePage, SeenAt: sessT0},
+		{OpenID: "oTwin2", Nickname: "Twin", Source: console.SourcePage, SeenAt: sessT0},
+		{OpenID: "oMixed1", Nickname: "Mixed", Source: console.SourcePage, SeenAt: sessT0},
+		{OpenID: "oMixed2", Nickname: "Mixed", HeadImgURL: "http://wx.qlogo.cn/mmhead/MIXED", Source: console.SourcePage, SeenAt: sessT0},
 		// Fay has a uin of her own; Wei has a picture of his own but
 		// WeChat's default nickname.
-		{OpenID: "oFay", Nickname: "Fay", HeadImgURL: "http://wx.qlogo.cn/mmhead/FAY", FansUIN: "2002", Source: SourceManual, SeenAt: sessT0},
-		{OpenID: "oWei", Nickname: "微信用户", HeadImgURL: "http://wx.qlogo.cn/mmhead/WEI", Source: SourceManual, SeenAt: sessT0},
+		{OpenID: "oFay", Nickname: "Fay", HeadImgURL: "http://wx.qlogo.cn/mmhead/FAY", FansUIN: "2002", Source: console.SourceManual, SeenAt: sessT0},
+		{OpenID: "oWei", Nickname: "微信用户", HeadImgURL: "http://wx.qlogo.cn/mmhead/WEI", Source: console.SourceManual, SeenAt: sessT0},
 		// Expired by sessT0 (73h old): shares Alice's avatar, has its own uin.
-		{OpenID: "oExpired", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "9999", Source: SourceManual, SeenAt: sessT0.Add(-73 * time.Hour)},
+		{OpenID: "oExpired", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "9999", Source: console.SourceManual, SeenAt: sessT0.Add(-73 * time.Hour)},
 	}
 }
 
@@ -141,39 +143,39 @@ func sessFixture() []Record {
 // resolved.
 var sessResolveCases = []struct {
 	name      string
-	q         Query
+	q         console.Query
 	wantID    string
 	wantEv    string
 	wantCands []string
 }{
-	{"card uin wins over looks", Query{UIN: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "oA", EvidenceUIN, nil},
-	{"history request names the user", Query{Opened: "1001", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "oA", EvidenceOpened, nil},
-	{"history request and card agree", Query{Opened: "1001", UIN: "1001"}, "oA", EvidenceOpened, nil},
-	{"history request and card disagree", Query{Opened: "1001", UIN: "2002", Nickname: "Alice"}, "", "", []string{"oA", "oFay"}},
-	{"history request for a user who does not look like the card", Query{Opened: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "", "", []string{"oA", "oBob"}},
-	{"unknown card uin never falls back to looks", Query{UIN: "5555", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "", "", nil},
-	{"expired card uin never falls back to looks", Query{UIN: "9999", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "", "", nil},
-	{"expired uin alone", Query{UIN: "9999"}, "", "", nil},
-	{"unknown opened uin: only look-alikes without a uin remain", Query{Opened: "7777", Avatar: sessAvatarDef + "/132", Nickname: "Carol"}, "", "", []string{"oCarol"}},
-	{"avatar page form matches JSON form", Query{Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132", Nickname: "Alice"}, "oA", EvidenceAvatar, nil},
-	{"avatar alias host and size", Query{Avatar: "https://thirdwx.qlogo.cn/mmhead/AAAA/0", Nickname: "Alice"}, "oA", EvidenceAvatar, nil},
-	{"avatar without a nickname is not enough", Query{Avatar: sessAvatarA + "/132"}, "", "", []string{"oA"}},
-	{"avatar with another nickname is asked about", Query{Avatar: sessAvatarA, Nickname: "someone else"}, "", "", []string{"oA"}},
-	{"shared avatar narrowed by trimmed nickname", Query{Avatar: sessAvatarDef + "/132", Nickname: "  Carol "}, "oCarol", EvidenceAvatar, nil},
-	{"two look-alike cards on the page", Query{Avatar: sessAvatarDef + "/132", Nickname: "Carol", Peers: 2}, "", "", []string{"oCarol"}},
-	{"shared avatar, unknown nickname: all, newest first", Query{Avatar: sessAvatarDef + "/132", Nickname: "Zed"}, "", "", []string{"oCarol", "oBob"}},
-	{"shared avatar, no nickname: all, newest first", Query{Avatar: sessAvatarDup + "/132"}, "", "", []string{"oDan2", "oDan1", "oEve"}},
-	{"shared avatar and nickname: those, newest first", Query{Avatar: sessAvatarDup + "/132", Nickname: "Dan"}, "", "", []string{"oDan2", "oDan1"}},
-	{"shared avatar narrowed to the odd one", Query{Avatar: sessAvatarDup + "/132", Nickname: "Eve"}, "oEve", EvidenceAvatar, nil},
-	{"default nickname never identifies", Query{Avatar: "https://wx.qlogo.cn/mmhead/WEI/132", Nickname: "微信用户"}, "", "", []string{"oWei"}},
-	{"no avatar, unique nickname", Query{Nickname: "Nobody"}, "oNobody", EvidenceAvatar, nil},
-	{"no avatar, unique nickname, page shows a default image", Query{Avatar: "https://res.wx.qq.com/mpres/default.png", Nickname: "Nobody"}, "oNobody", EvidenceAvatar, nil},
-	{"no avatar, nickname shared", Query{Nickname: "Twin"}, "", "", []string{"oTwin1", "oTwin2"}},
-	{"no avatar: a user with an avatar is ruled out", Query{Nickname: "Mixed"}, "oMixed1", EvidenceAvatar, nil},
-	{"nickname of a user with an avatar is not enough", Query{Nickname: "Alice"}, "", "", nil},
-	{"unknown avatar", Query{Avatar: "https://wx.qlogo.cn/mmhead/ZZZZ/132"}, "", "", nil},
-	{"empty query", Query{}, "", "", nil},
-	{"blank query", Query{UIN: " ", Avatar: " ", Nickname: " "}, "", "", nil},
+	{"card uin wins over looks", console.Query{UIN: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "oA", console.EvidenceUIN, nil},
+	{"history request names the user", console.Query{Opened: "1001", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "oA", console.EvidenceOpened, nil},
+	{"history request and card agree", console.Query{Opened: "1001", UIN: "1001"}, "oA", console.EvidenceOpened, nil},
+	{"history request and card disagree", console.Query{Opened: "1001", UIN: "2002", Nickname: "Alice"}, "", "", []string{"oA", "oFay"}},
+	{"history request for a user who does not look like the card", console.Query{Opened: "1001", Avatar: sessAvatarDef + "/132", Nickname: "Bob"}, "", "", []string{"oA", "oBob"}},
+	{"unknown card uin never falls back to looks", console.Query{UIN: "5555", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "", "", nil},
+	{"expired card uin never falls back to looks", console.Query{UIN: "9999", Avatar: sessAvatarA + "/132", Nickname: "Alice"}, "", "", nil},
+	{"expired uin alone", console.Query{UIN: "9999"}, "", "", nil},
+	{"unknown opened uin: only look-alikes without a uin remain", console.Query{Opened: "7777", Avatar: sessAvatarDef + "/132", Nickname: "Carol"}, "", "", []string{"oCarol"}},
+	{"avatar page form matches JSON form", console.Query{Avatar: "https://wx.qlogo.cn/mmhead/AAAA/132", Nickname: "Alice"}, "oA", console.EvidenceAvatar, nil},
+	{"avatar alias host and size", console.Query{Avatar: "https://thirdwx.qlogo.cn/mmhead/AAAA/0", Nickname: "Alice"}, "oA", console.EvidenceAvatar, nil},
+	{"avatar without a nickname is not enough", console.Query{Avatar: sessAvatarA + "/132"}, "", "", []string{"oA"}},
+	{"avatar with another nickname is asked about", console.Query{Avatar: sessAvatarA, Nickname: "someone else"}, "", "", []string{"oA"}},
+	{"shared avatar narrowed by trimmed nickname", console.Query{Avatar: sessAvatarDef + "/132", Nickname: "  Carol "}, "oCarol", console.EvidenceAvatar, nil},
+	{"two look-alike cards on the page", console.Query{Avatar: sessAvatarDef + "/132", Nickname: "Carol", Peers: 2}, "", "", []string{"oCarol"}},
+	{"shared avatar, unknown nickname: all, newest first", console.Query{Avatar: sessAvatarDef + "/132", Nickname: "Zed"}, "", "", []string{"oCarol", "oBob"}},
+	{"shared avatar, no nickname: all, newest first", console.Query{Avatar: sessAvatarDup + "/132"}, "", "", []string{"oDan2", "oDan1", "oEve"}},
+	{"shared avatar and nickname: those, newest first", console.Query{Avatar: sessAvatarDup + "/132", Nickname: "Dan"}, "", "", []string{"oDan2", "oDan1"}},
+	{"shared avatar narrowed to the odd one", console.Query{Avatar: sessAvatarDup + "/132", Nickname: "Eve"}, "oEve", console.EvidenceAvatar, nil},
+	{"default nickname never identifies", console.Query{Avatar: "https://wx.qlogo.cn/mmhead/WEI/132", Nickname: "微信用户"}, "", "", []string{"oWei"}},
+	{"no avatar, unique nickname", console.Query{Nickname: "Nobody"}, "oNobody", console.EvidenceAvatar, nil},
+	{"no avatar, unique nickname, page shows a default image", console.Query{Avatar: "https://res.wx.qq.com/mpres/default.png", Nickname: "Nobody"}, "oNobody", console.EvidenceAvatar, nil},
+	{"no avatar, nickname shared", console.Query{Nickname: "Twin"}, "", "", []string{"oTwin1", "oTwin2"}},
+	{"no avatar: a user with an avatar is ruled out", console.Query{Nickname: "Mixed"}, "oMixed1", console.EvidenceAvatar, nil},
+	{"nickname of a user with an avatar is not enough", console.Query{Nickname: "Alice"}, "", "", nil},
+	{"unknown avatar", console.Query{Avatar: "https://wx.qlogo.cn/mmhead/ZZZZ/132"}, "", "", nil},
+	{"empty query", console.Query{}, "", "", nil},
+	{"blank query", console.Query{UIN: " ", Avatar: " ", Nickname: " "}, "", "", nil},
 }
 
 // sessLoadFixture adds sessFixture while the clock still lets oExpired in,
@@ -215,15 +217,15 @@ func TestSessionsAddMerges(t *testing.T) {
 	s := sessOpen(t, db, clock, 0)
 
 	const av1, av2 = "http://wx.qlogo.cn/mmhead/AV1", "http://wx.qlogo.cn/mmhead/AV2"
-	sessAdd(t, s, Record{OpenID: "oU", Nickname: "U", HeadImgURL: av1, FansUIN: "1", SessionID: "s1", Source: SourceManual, SeenAt: sessT0})
+	sessAdd(t, s, console.Record{OpenID: "oU", Nickname: "U", HeadImgURL: av1, FansUIN: "1", SessionID: "s1", Source: console.SourceManual, SeenAt: sessT0})
 	// A later sighting without nickname, avatar or uin keeps them.
-	sessAdd(t, s, Record{OpenID: "oU", SessionID: "s2", Source: SourceAuto, SeenAt: sessT0.Add(time.Minute)})
+	sessAdd(t, s, console.Record{OpenID: "oU", SessionID: "s2", Source: console.SourceAuto, SeenAt: sessT0.Add(time.Minute)})
 	// An older sighting changes nothing it would overwrite, but fills gaps.
-	sessAdd(t, s, Record{OpenID: "oU", Nickname: "Old", HeadImgURL: "http://wx.qlogo.cn/mmhead/OLD", Source: SourceTransfer, SeenAt: sessT0.Add(-time.Minute)})
+	sessAdd(t, s, console.Record{OpenID: "oU", Nickname: "Old", HeadImgURL: "http://wx.qlogo.cn/mmhead/OLD", Source: console.SourceTransfer, SeenAt: sessT0.Add(-time.Minute)})
 	// Records without an openid are ignored.
-	sessAdd(t, s, Record{Nickname: "ghost", HeadImgURL: av1, SeenAt: sessT0})
+	sessAdd(t, s, console.Record{Nickname: "ghost", HeadImgURL: av1, SeenAt: sessT0})
 
-	want := Record{OpenID: "oU", Nickname: "U", HeadImgURL: av1, FansUIN: "1", SessionID: "s2", Source: SourceAuto, SeenAt: sessT0.Add(time.Minute).Local()}
+	want := console.Record{OpenID: "oU", Nickname: "U", HeadImgURL: av1, FansUIN: "1", SessionID: "s2", Source: console.SourceAuto, SeenAt: sessT0.Add(time.Minute).Local()}
 	if got, ok := s.Get("oU"); !ok || !reflect.DeepEqual(got, want) {
 		t.Fatalf("Get(oU) = %+v, %v; want %+v", got, ok, want)
 	}
@@ -232,15 +234,15 @@ func TestSessionsAddMerges(t *testing.T) {
 	}
 
 	// A new avatar and uin move the indexes.
-	sessAdd(t, s, Record{OpenID: "oU", HeadImgURL: av2, FansUIN: "2", Source: SourceAuto, SeenAt: sessT0.Add(2 * time.Minute)})
+	sessAdd(t, s, console.Record{OpenID: "oU", HeadImgURL: av2, FansUIN: "2", Source: console.SourceAuto, SeenAt: sessT0.Add(2 * time.Minute)})
 	for _, tc := range []struct {
-		q      Query
+		q      console.Query
 		wantID string
 	}{
-		{Query{Avatar: av1 + "/132", Nickname: "U"}, ""},
-		{Query{UIN: "1"}, ""},
-		{Query{Avatar: av2 + "/132", Nickname: "U"}, "oU"},
-		{Query{UIN: "2"}, "oU"},
+		{console.Query{Avatar: av1 + "/132", Nickname: "U"}, ""},
+		{console.Query{UIN: "1"}, ""},
+		{console.Query{Avatar: av2 + "/132", Nickname: "U"}, "oU"},
+		{console.Query{UIN: "2"}, "oU"},
 	} {
 		if gotID, _ := sessResolutionIDs(t, s.Resolve(tc.q)); gotID != tc.wantID {
 			t.Errorf("after the avatar change, Resolve(%+v) = %q, want %q", tc.q, gotID, tc.wantID)
@@ -248,14 +250,14 @@ func TestSessionsAddMerges(t *testing.T) {
 	}
 
 	// The table holds the merged record, and the first sighting's source.
-	want = Record{OpenID: "oU", Nickname: "U", HeadImgURL: av2, FansUIN: "2", SessionID: "s2", Source: SourceAuto, SeenAt: sessT0.Add(2 * time.Minute).Local()}
+	want = console.Record{OpenID: "oU", Nickname: "U", HeadImgURL: av2, FansUIN: "2", SessionID: "s2", Source: console.SourceAuto, SeenAt: sessT0.Add(2 * time.Minute).Local()}
 	s2 := sessOpen(t, sessOpenDB(t, path), clock, 0)
 	if got, ok := s2.Get("oU"); !ok || !reflect.DeepEqual(got, want) {
 		t.Errorf("after reopening, Get(oU) = %+v, %v; want %+v", got, ok, want)
 	}
 	var first string
-	if err := db.QueryRow(`SELECT source FROM kf_sessions WHERE openid = ?`, "oU").Scan(&first); err != nil || first != SourceTransfer {
-		t.Errorf("stored first source = %q, %v; want %q", first, err, SourceTransfer)
+	if err := db.QueryRow(`SELECT source FROM kf_sessions WHERE openid = ?`, "oU").Scan(&first); err != nil || first != console.SourceTransfer {
+		t.Errorf("stored first source = %q, %v; want %q", first, err, console.SourceTransfer)
 	}
 }
 
@@ -263,11 +265,11 @@ func TestSessionsExpiry(t *testing.T) {
 	clock := &sessClock{t: sessT0}
 	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
 	s := sessOpen(t, db, clock, time.Hour)
-	q := Query{Avatar: sessAvatarA + "/132", Nickname: "Alice"}
+	q := console.Query{Avatar: sessAvatarA + "/132", Nickname: "Alice"}
 
-	sessAdd(t, s, Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "1", Source: SourceManual}) // zero SeenAt: now
+	sessAdd(t, s, console.Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, FansUIN: "1", Source: console.SourceManual}) // zero SeenAt: now
 	// Already older than the TTL: ignored.
-	sessAdd(t, s, Record{OpenID: "oOld", Nickname: "Old", Source: SourceManual, SeenAt: sessT0.Add(-time.Hour)})
+	sessAdd(t, s, console.Record{OpenID: "oOld", Nickname: "Old", Source: console.SourceManual, SeenAt: sessT0.Add(-time.Hour)})
 
 	for _, tc := range []struct {
 		at   time.Duration
@@ -281,7 +283,7 @@ func TestSessionsExpiry(t *testing.T) {
 		clock.Set(sessT0.Add(tc.at))
 		_, got := s.Get("oA")
 		gotID, _ := sessResolutionIDs(t, s.Resolve(q))
-		gotUIN, _ := sessResolutionIDs(t, s.Resolve(Query{UIN: "1"}))
+		gotUIN, _ := sessResolutionIDs(t, s.Resolve(console.Query{UIN: "1"}))
 		if got != tc.live || (gotID == "oA") != tc.live || (gotUIN == "oA") != tc.live || (s.Len() == 1) != tc.live {
 			t.Errorf("at +%v: Get found %v, Resolve %q/%q, Len %d; want live=%v", tc.at, got, gotID, gotUIN, s.Len(), tc.live)
 		}
@@ -301,11 +303,11 @@ func TestSessionsExpiry(t *testing.T) {
 	}
 
 	// Seen again after expiry: a new first sighting, live again.
-	sessAdd(t, s, Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: SourceAuto})
+	sessAdd(t, s, console.Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: console.SourceAuto})
 	if gotID, _ := sessResolutionIDs(t, s.Resolve(q)); gotID != "oA" {
 		t.Errorf("after a new sighting, Resolve = %q, want oA", gotID)
 	}
-	if got := s.Counts(1)[clock.Now().Format(time.DateOnly)]; !reflect.DeepEqual(got, map[string]int{SourceAuto: 1}) {
+	if got := s.Counts(1)[clock.Now().Format(time.DateOnly)]; !reflect.DeepEqual(got, map[string]int{console.SourceAuto: 1}) {
 		t.Errorf("Counts after a new sighting = %v, want auto:1", got)
 	}
 }
@@ -315,12 +317,12 @@ func TestSessionsExpiry(t *testing.T) {
 func TestSessionsSeenAgainBeforePrune(t *testing.T) {
 	clock := &sessClock{t: sessT0}
 	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")), clock, time.Hour)
-	rec := Record{OpenID: "oA", Nickname: "阿", HeadImgURL: sessAvatarA, Source: SourceManual}
+	rec := console.Record{OpenID: "oA", Nickname: "阿", HeadImgURL: sessAvatarA, Source: console.SourceManual}
 	sessAdd(t, s, rec)
 	clock.Set(sessT0.Add(2 * time.Hour))
-	rec.Source = SourceAuto
+	rec.Source = console.SourceAuto
 	sessAdd(t, s, rec)
-	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132", Nickname: "阿"})); gotID != "oA" {
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(console.Query{Avatar: sessAvatarA + "/132", Nickname: "阿"})); gotID != "oA" {
 		t.Errorf("Resolve by avatar after a new sighting = %q, want oA", gotID)
 	}
 }
@@ -331,7 +333,7 @@ func TestSessionsRestart(t *testing.T) {
 	db := sessOpenDB(t, path)
 	s := sessOpen(t, db, clock, 0)
 	sessLoadFixture(t, s, clock)
-	before := make([]Resolution, len(sessResolveCases))
+	before := make([]console.Resolution, len(sessResolveCases))
 	for i, tc := range sessResolveCases {
 		before[i] = s.Resolve(tc.q)
 	}
@@ -378,8 +380,8 @@ func TestSessionsStoreFailure(t *testing.T) {
 
 	ro := sessOpenDB(t, "file:"+path+"?mode=ro")
 	s := sessOpen(t, ro, clock, 0)
-	rec := Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: SourceManual, SeenAt: sessT0}
-	if err := s.Add(context.Background(), []Record{rec}); err != nil {
+	rec := console.Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: console.SourceManual, SeenAt: sessT0}
+	if err := s.Add(context.Background(), []console.Record{rec}); err != nil {
 		t.Fatalf("Add on a read-only database: %v; Add must not wait for the store", err)
 	}
 	if err := s.Flush(context.Background()); err == nil {
@@ -388,7 +390,7 @@ func TestSessionsStoreFailure(t *testing.T) {
 	if s.StoreError() == nil {
 		t.Errorf("StoreError is nil after a failed write")
 	}
-	if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{Avatar: sessAvatarA + "/132", Nickname: "Alice"})); gotID != "oA" {
+	if gotID, _ := sessResolutionIDs(t, s.Resolve(console.Query{Avatar: sessAvatarA + "/132", Nickname: "Alice"})); gotID != "oA" {
 		t.Errorf("after a store failure, Resolve = %q, want oA", gotID)
 	}
 	// The unsaved record stays dirty: the next write tries it again.
@@ -411,7 +413,7 @@ func TestSessionsStoreRetry(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'disk full'); END`); err != nil {
 		t.Fatalf("create trigger: %v", err)
 	}
-	s.Add(context.Background(), []Record{{OpenID: "oA", Source: SourceManual}})
+	s.Add(context.Background(), []console.Record{{OpenID: "oA", Source: console.SourceManual}})
 	if err := s.Flush(context.Background()); err == nil {
 		t.Fatalf("storing with a failing store succeeded")
 	}
@@ -427,7 +429,7 @@ func TestSessionsStoreRetry(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	sessAdd(t, s, Record{OpenID: "oB", Source: SourceManual})
+	sessAdd(t, s, console.Record{OpenID: "oB", Source: console.SourceManual})
 	if got := sessRows(t, db); got != 2 {
 		t.Errorf("rows = %d, want 2", got)
 	}
@@ -439,7 +441,7 @@ func TestSessionsSubscribe(t *testing.T) {
 	ch, cancel := s.Subscribe()
 	other, cancelOther := s.Subscribe()
 	defer cancelOther()
-	rec := Record{OpenID: "oA", HeadImgURL: sessAvatarA, Source: SourceManual, SeenAt: sessT0}
+	rec := console.Record{OpenID: "oA", HeadImgURL: sessAvatarA, Source: console.SourceManual, SeenAt: sessT0}
 
 	signalled := func(c <-chan struct{}) bool {
 		select {
@@ -451,15 +453,15 @@ func TestSessionsSubscribe(t *testing.T) {
 	}
 	steps := []struct {
 		name string
-		recs []Record
+		recs []console.Record
 		want bool
 	}{
-		{"new record", []Record{rec}, true},
-		{"same record again", []Record{rec}, false},
+		{"new record", []console.Record{rec}, true},
+		{"same record again", []console.Record{rec}, false},
 		{"nothing", nil, false},
-		{"no openid", []Record{{Nickname: "x"}}, false},
-		{"already expired", []Record{{OpenID: "oA", Nickname: "Alice", Source: SourceManual, SeenAt: sessT0.Add(-DefaultSessionTTL)}}, false},
-		{"new nickname", []Record{{OpenID: "oA", Nickname: "Alice", Source: SourceManual, SeenAt: sessT0}}, true},
+		{"no openid", []console.Record{{Nickname: "x"}}, false},
+		{"already expired", []console.Record{{OpenID: "oA", Nickname: "Alice", Source: console.SourceManual, SeenAt: sessT0.Add(-DefaultSessionTTL)}}, false},
+		{"new nickname", []console.Record{{OpenID: "oA", Nickname: "Alice", Source: console.SourceManual, SeenAt: sessT0}}, true},
 	}
 	for _, st := range steps {
 		sessAdd(t, s, st.recs...)
@@ -472,8 +474,8 @@ func TestSessionsSubscribe(t *testing.T) {
 	}
 
 	// Two changes without a receive coalesce into one signal.
-	sessAdd(t, s, Record{OpenID: "oB", Source: SourceAuto})
-	sessAdd(t, s, Record{OpenID: "oC", Source: SourceAuto})
+	sessAdd(t, s, console.Record{OpenID: "oB", Source: console.SourceAuto})
+	sessAdd(t, s, console.Record{OpenID: "oC", Source: console.SourceAuto})
 	if !signalled(ch) || signalled(ch) {
 		t.Errorf("two Adds did not coalesce into exactly one signal")
 	}
@@ -483,7 +485,7 @@ func TestSessionsSubscribe(t *testing.T) {
 	if _, ok := <-ch; ok {
 		t.Errorf("cancelled channel still open")
 	}
-	sessAdd(t, s, Record{OpenID: "oD", Source: SourceAuto})
+	sessAdd(t, s, console.Record{OpenID: "oD", Source: console.SourceAuto})
 	if !signalled(other) {
 		t.Errorf("the remaining subscriber got no signal")
 	}
@@ -495,26 +497,26 @@ func TestSessionsCounts(t *testing.T) {
 	clock := &sessClock{t: day(10, 10)}
 	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")), clock, 7*24*time.Hour)
 	sessAdd(t, s,
-		Record{OpenID: "a", Source: SourceManual, SeenAt: day(10, 9)},
-		Record{OpenID: "b", Source: SourceAuto, SeenAt: day(10, 1)}, // 9 May in UTC: counted by the clock's zone
-		Record{OpenID: "c", Source: SourceTransfer, SeenAt: day(9, 23)},
-		Record{OpenID: "d", Source: SourcePage, SeenAt: day(9, 2)},
-		Record{OpenID: "e", Source: SourceManual, SeenAt: day(8, 12)},
-		Record{OpenID: "f", Source: SourceAuto, SeenAt: day(5, 12)}, // outside a 3-day window
+		console.Record{OpenID: "a", Source: console.SourceManual, SeenAt: day(10, 9)},
+		console.Record{OpenID: "b", Source: console.SourceAuto, SeenAt: day(10, 1)}, // 9 May in UTC: counted by the clock's zone
+		console.Record{OpenID: "c", Source: console.SourceTransfer, SeenAt: day(9, 23)},
+		console.Record{OpenID: "d", Source: console.SourcePage, SeenAt: day(9, 2)},
+		console.Record{OpenID: "e", Source: console.SourceManual, SeenAt: day(8, 12)},
+		console.Record{OpenID: "f", Source: console.SourceAuto, SeenAt: day(5, 12)}, // outside a 3-day window
 	)
 	// Accepted by hand on the 8th, seen by a poll today: still "manual" on the 8th.
-	sessAdd(t, s, Record{OpenID: "e", Source: SourceAuto, SeenAt: day(10, 9)})
+	sessAdd(t, s, console.Record{OpenID: "e", Source: console.SourceAuto, SeenAt: day(10, 9)})
 
 	tests := []struct {
 		days int
 		want map[string]map[string]int
 	}{
 		{3, map[string]map[string]int{
-			"2024-05-10": {SourceManual: 1, SourceAuto: 1},
-			"2024-05-09": {SourceTransfer: 1, SourcePage: 1},
-			"2024-05-08": {SourceManual: 1},
+			"2024-05-10": {console.SourceManual: 1, console.SourceAuto: 1},
+			"2024-05-09": {console.SourceTransfer: 1, console.SourcePage: 1},
+			"2024-05-08": {console.SourceManual: 1},
 		}},
-		{1, map[string]map[string]int{"2024-05-10": {SourceManual: 1, SourceAuto: 1}}},
+		{1, map[string]map[string]int{"2024-05-10": {console.SourceManual: 1, console.SourceAuto: 1}}},
 		{0, map[string]map[string]int{}},
 	}
 	for _, tc := range tests {
@@ -523,7 +525,7 @@ func TestSessionsCounts(t *testing.T) {
 		}
 	}
 	got := s.Counts(7)
-	if len(got) != 7 || len(got["2024-05-06"]) != 0 || got["2024-05-05"][SourceAuto] != 1 {
+	if len(got) != 7 || len(got["2024-05-06"]) != 0 || got["2024-05-05"][console.SourceAuto] != 1 {
 		t.Errorf("Counts(7) = %v, want 7 days with auto:1 on 2024-05-05 only before the 8th", got)
 	}
 }
@@ -536,15 +538,15 @@ func TestSessionsConcurrent(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for i := range 50 {
-				rec := Record{
+				rec := console.Record{
 					OpenID:     fmt.Sprintf("o%d", i%20),
 					Nickname:   fmt.Sprintf("n%d", w),
 					HeadImgURL: fmt.Sprintf("http://wx.qlogo.cn/mmhead/A%d", i%5),
 					FansUIN:    fmt.Sprint(i % 20),
-					Source:     SourceAuto,
+					Source:     console.SourceAuto,
 					SeenAt:     sessT0.Add(time.Duration(i) * time.Second),
 				}
-				if err := s.Add(ctx, []Record{rec}); err != nil {
+				if err := s.Add(ctx, []console.Record{rec}); err != nil {
 					t.Errorf("Add: %v", err)
 				}
 			}
@@ -553,7 +555,7 @@ func TestSessionsConcurrent(t *testing.T) {
 			ch, cancel := s.Subscribe()
 			defer cancel()
 			for i := range 200 {
-				s.Resolve(Query{UIN: fmt.Sprint(i % 20), Avatar: fmt.Sprintf("https://wx.qlogo.cn/mmhead/A%d/132", i%5), Nickname: "n1"})
+				s.Resolve(console.Query{UIN: fmt.Sprint(i % 20), Avatar: fmt.Sprintf("https://wx.qlogo.cn/mmhead/A%d/132", i%5), Nickname: "n1"})
 				s.Get(fmt.Sprintf("o%d", i%20))
 				select {
 				case <-ch:
@@ -577,7 +579,7 @@ func TestSessionsConcurrent(t *testing.T) {
 			t.Errorf("o%d missing", i)
 			continue
 		}
-		if gotID, _ := sessResolutionIDs(t, s.Resolve(Query{UIN: r.FansUIN})); gotID != r.OpenID {
+		if gotID, _ := sessResolutionIDs(t, s.Resolve(console.Query{UIN: r.FansUIN})); gotID != r.OpenID {
 			t.Errorf("Resolve(uin %s) = %q, want %s", r.FansUIN, gotID, r.OpenID)
 		}
 	}
@@ -587,20 +589,20 @@ func BenchmarkResolve(b *testing.B) {
 	clock := &sessClock{t: sessT0}
 	s := sessOpen(b, sessOpenDB(b, filepath.Join(b.TempDir(), "kf.db")), clock, 0)
 	const n = 10000
-	recs := make([]Record, n)
+	recs := make([]console.Record, n)
 	for i := range recs {
 		avatar := fmt.Sprintf("http://wx.qlogo.cn/mmhead/AV%05d", i)
 		if i%100 == 0 { // some users share a default avatar
 			avatar = sessAvatarDef
 		}
-		recs[i] = Record{OpenID: fmt.Sprintf("o%05d", i), Nickname: fmt.Sprintf("user %d", i), HeadImgURL: avatar,
-			Source: SourceAuto, SeenAt: sessT0.Add(-time.Duration(i) * time.Second)}
+		recs[i] = console.Record{OpenID: fmt.Sprintf("o%05d", i), Nickname: fmt.Sprintf("user %d", i), HeadImgURL: avatar,
+			Source: console.SourceAuto, SeenAt: sessT0.Add(-time.Duration(i) * time.Second)}
 	}
 	sessAdd(b, s, recs...)
-	var queries []Query
+	var queries []console.Query
 	for i := 1; len(queries) < 256; i += 37 {
 		if i%100 != 0 {
-			queries = append(queries, Query{Avatar: fmt.Sprintf("https://wx.qlogo.cn/mmhead/AV%05d/132", i), Nickname: "x"})
+			queries = append(queries, console.Query{Avatar: fmt.Sprintf("https://wx.qlogo.cn/mmhead/AV%05d/132", i), Nickname: "x"})
 		}
 	}
 	b.ReportAllocs()
@@ -620,7 +622,7 @@ func TestSessionsSeenAgainIsFree(t *testing.T) {
 	clock := &sessClock{t: sessT0}
 	db := sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db"))
 	s := sessOpen(t, db, clock, 0)
-	rec := Record{OpenID: "oA", Nickname: "A", HeadImgURL: sessAvatarA, FansUIN: "1", Source: SourceManual, SeenAt: sessT0}
+	rec := console.Record{OpenID: "oA", Nickname: "A", HeadImgURL: sessAvatarA, FansUIN: "1", Source: console.SourceManual, SeenAt: sessT0}
 	sessAdd(t, s, rec)
 	ch, cancel := s.Subscribe()
 	defer cancel()
@@ -643,7 +645,7 @@ func TestSessionsSeenAgainIsFree(t *testing.T) {
 	}
 	for _, tt := range tests {
 		r := rec
-		r.Source = SourceOther
+		r.Source = console.SourceOther
 		r.SeenAt = sessT0.Add(tt.later)
 		sessAdd(t, s, r)
 		if got := signalled(); got != tt.wantSignal {
@@ -654,7 +656,7 @@ func TestSessionsSeenAgainIsFree(t *testing.T) {
 			t.Errorf("%s: SeenAt %v, want %v", tt.name, got.SeenAt, want)
 		}
 	}
-	if id, _ := sessResolutionIDs(t, s.Resolve(Query{UIN: "1"})); id != "oA" {
+	if id, _ := sessResolutionIDs(t, s.Resolve(console.Query{UIN: "1"})); id != "oA" {
 		t.Errorf("after refreshes, Resolve by uin = %q, want oA", id)
 	}
 }

@@ -14,7 +14,7 @@ import (
 //
 // Times are unix milliseconds. "source" is the source of the first sighting
 // (what the status page counts); "last_source" is the latest one (what
-// Record.Source says).
+// console.Record.Source says).
 
 // sessionsSchema is applied by OpenSessions; every statement is idempotent
 // because the database is shared with other tables and opened on every start.

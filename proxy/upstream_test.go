@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/elazarl/goproxy"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 func TestParseUpstreamProxy(t *testing.T) {
@@ -113,18 +115,18 @@ func startOfficeProxy(t *testing.T, routes map[string]string) *officeProxy {
 // (decrypted), blind tunnels and plain HTTP all leave through it, with its
 // credentials, and nothing is dialed directly.
 func TestUpstreamProxyChaining(t *testing.T) {
-	console := newUpstream(t, DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		io.WriteString(w, "<html><head></head><body>console</body></html>")
 	}))
 	other := newUpstream(t, "other.example", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "other") }))
 	plain := newPlainServer(t, "plain")
 	office := startOfficeProxy(t, map[string]string{
-		DefaultConsoleHost + ":443": console.Listener.Addr().String(),
-		"other.example:443":         other.Listener.Addr().String(),
-		"plain.example:80":          plain,
+		console.DefaultConsoleHost + ":443": up.Listener.Addr().String(),
+		"other.example:443":                 other.Listener.Addr().String(),
+		"plain.example:80":                  plain,
 	})
-	e := startProxy(t, console, func(c *Config) {
+	e := startProxy(t, up, func(c *Config) {
 		c.DialOverrides = nil // only the office proxy knows the way
 		c.UpstreamProxy = office.url
 	})
@@ -141,18 +143,18 @@ func TestUpstreamProxyChaining(t *testing.T) {
 	if string(body) != "plain" {
 		t.Fatalf("plain http through the office proxy: %q", body)
 	}
-	want := []string{"CONNECT " + DefaultConsoleHost + ":443", "CONNECT other.example:443", "GET http://plain.example/x"}
+	want := []string{"CONNECT " + console.DefaultConsoleHost + ":443", "CONNECT other.example:443", "GET http://plain.example/x"}
 	if got := office.requests(); !slices.Equal(got, want) {
 		t.Fatalf("office proxy saw %q, want %q", got, want)
 	}
 }
 
 func TestUpstreamProxyRefusalIs502(t *testing.T) {
-	console := newUpstream(t, DefaultConsoleHost, http.NotFoundHandler())
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
 	office := startOfficeProxy(t, nil)
 	wrong := *office.url
 	wrong.User = url.UserPassword("agent", "wrong")
-	e := startProxy(t, console, func(c *Config) {
+	e := startProxy(t, up, func(c *Config) {
 		c.DialOverrides = nil
 		c.UpstreamProxy = &wrong
 	})

@@ -22,7 +22,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // The sidebar runs in a real Chromium against a small stand-in for the
@@ -246,9 +246,9 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 	fill := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("{{TOKEN}}"), []byte(testToken)) }
 	page, frame = fill(page), fill(frame)
 
-	table := newAvatarTable(map[string]proxy.Resolution{
+	table := newAvatarTable(map[string]console.Resolution{
 		avatarAlice: known(alice),
-		avatarTwins: {Candidates: []proxy.Record{twinA, twinB}},
+		avatarTwins: {Candidates: []console.Record{twinA, twinB}},
 		avatarGhost: known(ghost),
 		avatarPlain: known(record("oPlain", "无钩子", avatarPlain)),
 		avatarFlaky: known(record("oFlaky", "网不好", avatarFlaky)),
@@ -287,7 +287,7 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 	}
 	mux.Handle("GET /{$}", html(page))
 	mux.Handle("GET /frame.html", html(frame))
-	mux.HandleFunc(proxy.ReservedPrefix, func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc(console.ReservedPrefix, func(w http.ResponseWriter, r *http.Request) {
 		(*fc.prefix.Load()).ServeHTTP(w, r)
 	})
 	srv.Config.Handler = mux
@@ -550,7 +550,7 @@ func TestBrowserShowsCustomer(t *testing.T) {
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oAlice" {
 		t.Errorf("data-openid = %q, want oAlice", got)
 	}
-	if q := fc.res.lastQuery(); q != (proxy.Query{UIN: "1001", Avatar: avatarAlice, Nickname: "爱丽丝", Peers: 1}) {
+	if q := fc.res.lastQuery(); q != (console.Query{UIN: "1001", Avatar: avatarAlice, Nickname: "爱丽丝", Peers: 1}) {
 		t.Errorf("select sent %+v", q)
 	}
 	orders := eval[[]string](tb, `[...`+hostJS+`.shadowRoot.querySelectorAll('[data-order-no]')].map(e => e.dataset.orderNo)`)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // The fault tests put the hub behind the real proxy, with the real session
@@ -46,11 +47,11 @@ func faultAvatar(openid string) string { return "https://wx.qlogo.cn/mmhead/" + 
 // any), and has the agent accept the given users.
 func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout time.Duration, beforeAccept func(), users ...string) *faultWorld {
 	t.Helper()
-	upCA, err := certs.New(certs.Options{Hosts: []string{proxy.DefaultConsoleHost}})
+	upCA, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	console := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	upstream := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if r.URL.Path != "/cgi-bin/kfsessionmgr" {
 			io.WriteString(w, `{"base_resp":{"ret":0},"msglist":[]}`)
@@ -63,9 +64,9 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 		}
 		io.WriteString(w, `{"base_resp":{"ret":0},"kfcreatesession_resp":[`+strings.Join(items, ",")+`]}`)
 	}))
-	console.TLS = certs.NewLeaves(upCA, certs.LeafOptions{}).ServerTLSConfig()
-	console.StartTLS()
-	t.Cleanup(console.Close)
+	upstream.TLS = certs.NewLeaves(upCA, certs.LeafOptions{}).ServerTLSConfig()
+	upstream.StartTLS()
+	t.Cleanup(upstream.Close)
 
 	if db == nil {
 		var err error
@@ -80,21 +81,21 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 	}
 	t.Cleanup(func() { sessions.Close(context.Background()) })
 	hub, err := NewHub(HubOptions{Resolver: sessions, Backend: backend, Token: faultToken,
-		AllowedOrigins: []string{"https://" + proxy.DefaultConsoleHost}, LookupTimeout: lookupTimeout, Logger: testLogger(t)})
+		AllowedOrigins: []string{"https://" + console.DefaultConsoleHost}, LookupTimeout: lookupTimeout, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ca, err := certs.New(certs.Options{Hosts: []string{proxy.DefaultConsoleHost}})
+	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := proxy.New(proxy.Config{
 		Leaves:        certs.NewLeaves(ca, certs.LeafOptions{}),
 		UpstreamRoots: upCA.Pool(),
-		DialOverrides: map[string]string{proxy.DefaultConsoleHost + ":443": console.Listener.Addr().String()},
+		DialOverrides: map[string]string{console.DefaultConsoleHost + ":443": upstream.Listener.Addr().String()},
 		Local:         hub,
 		Sink:          sessions,
-		ScriptSrc:     proxy.ReservedPrefix + "sidebar.js?t=" + faultToken,
+		ScriptSrc:     console.ReservedPrefix + "sidebar.js?t=" + faultToken,
 		Logger:        testLogger(t),
 	})
 	if err != nil {
@@ -140,7 +141,7 @@ func (w *faultWorld) client() *http.Client {
 
 func (w *faultWorld) get(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := w.client().Get("https://" + proxy.DefaultConsoleHost + path)
+	resp, err := w.client().Get("https://" + console.DefaultConsoleHost + path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +157,8 @@ func (w *faultWorld) get(t *testing.T, path string) (int, string) {
 func (w *faultWorld) dial(t *testing.T) *websocket.Conn {
 	t.Helper()
 	d := websocket.Dialer{Proxy: http.ProxyURL(w.proxyURL), TLSClientConfig: &tls.Config{RootCAs: w.ca.Pool()}, HandshakeTimeout: 10 * time.Second}
-	conn, resp, err := d.Dial("wss://"+proxy.DefaultConsoleHost+proxy.ReservedPrefix+"ws?t="+faultToken,
-		http.Header{"Origin": {"https://" + proxy.DefaultConsoleHost}})
+	conn, resp, err := d.Dial("wss://"+console.DefaultConsoleHost+console.ReservedPrefix+"ws?t="+faultToken,
+		http.Header{"Origin": {"https://" + console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatalf("websocket through the proxy: %v", err)
 	}
@@ -236,9 +237,9 @@ func (hangingBackend) Search(context.Context, string, int) ([]Customer, error) {
 func TestFaultBackendDownOrSlow(t *testing.T) {
 	const tabs = 10
 	w := startFaultWorld(t, hangingBackend{}, nil, 2*time.Second, nil, "oSlow", "oDown")
-	console := w.client()
+	browser := w.client()
 	fetch := func() {
-		resp, err := console.Get("https://" + proxy.DefaultConsoleHost + "/cgi-bin/kfmsg?action=getnewmsg&f=json")
+		resp, err := browser.Get("https://" + console.DefaultConsoleHost + "/cgi-bin/kfmsg?action=getnewmsg&f=json")
 		if err != nil {
 			t.Fatal(err)
 		}

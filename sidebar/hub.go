@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // Resolver is what the hub needs from the session map: it turns what the
@@ -22,9 +23,9 @@ import (
 // tests use a fake.
 type Resolver interface {
 	// Resolve answers which known user a chat in the page is.
-	Resolve(q proxy.Query) proxy.Resolution
+	Resolve(q console.Query) console.Resolution
 	// Get returns the freshest record of a user the agent picked.
-	Get(openid string) (proxy.Record, bool)
+	Get(openid string) (console.Record, bool)
 	// Subscribe signals after every change, so a chat selected before its
 	// accept response was scanned is answered as soon as it is; cancel
 	// stops the signals and closes the channel.
@@ -229,7 +230,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 // ServeHTTP answers the reserved paths of the console origin:
 // sidebar.js, the websocket ws, and 404 for anything else.
 func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name, ok := strings.CutPrefix(r.URL.Path, proxy.ReservedPrefix)
+	name, ok := strings.CutPrefix(r.URL.Path, console.ReservedPrefix)
 	switch {
 	case ok && name == "sidebar.js":
 		serveScript(w, r)

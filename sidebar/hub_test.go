@@ -20,7 +20,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 const testToken = "test-token-0123456789"
@@ -28,28 +28,28 @@ const testToken = "test-token-0123456789"
 // fakeResolver is a Resolver with function fields. It records every
 // query and signals subscribers on demand.
 type fakeResolver struct {
-	resolve func(proxy.Query) proxy.Resolution
-	get     func(string) (proxy.Record, bool)
+	resolve func(console.Query) console.Resolution
+	get     func(string) (console.Record, bool)
 
 	mu      sync.Mutex
-	queries []proxy.Query
+	queries []console.Query
 	subs    map[chan struct{}]struct{}
 }
 
-func (f *fakeResolver) Resolve(q proxy.Query) proxy.Resolution {
+func (f *fakeResolver) Resolve(q console.Query) console.Resolution {
 	f.mu.Lock()
 	f.queries = append(f.queries, q)
 	fn := f.resolve
 	f.mu.Unlock()
 	if fn == nil {
-		return proxy.Resolution{}
+		return console.Resolution{}
 	}
 	return fn(q)
 }
 
-func (f *fakeResolver) Get(openid string) (proxy.Record, bool) {
+func (f *fakeResolver) Get(openid string) (console.Record, bool) {
 	if f.get == nil {
-		return proxy.Record{}, false
+		return console.Record{}, false
 	}
 	return f.get(openid)
 }
@@ -92,11 +92,11 @@ func (f *fakeResolver) queryCount() int {
 	return len(f.queries)
 }
 
-func (f *fakeResolver) lastQuery() proxy.Query {
+func (f *fakeResolver) lastQuery() console.Query {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.queries) == 0 {
-		return proxy.Query{}
+		return console.Query{}
 	}
 	return f.queries[len(f.queries)-1]
 }
@@ -127,28 +127,28 @@ func (f fakeBackend) Search(ctx context.Context, query string, limit int) ([]Cus
 // can change, as the session map changes when the console accepts a chat.
 type avatarTable struct {
 	mu sync.Mutex
-	m  map[string]proxy.Resolution
+	m  map[string]console.Resolution
 }
 
-func newAvatarTable(m map[string]proxy.Resolution) *avatarTable {
+func newAvatarTable(m map[string]console.Resolution) *avatarTable {
 	return &avatarTable{m: maps.Clone(m)}
 }
 
-func (a *avatarTable) resolve(q proxy.Query) proxy.Resolution {
+func (a *avatarTable) resolve(q console.Query) console.Resolution {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.m[q.Avatar]
 }
 
-func (a *avatarTable) set(avatar string, r proxy.Resolution) {
+func (a *avatarTable) set(avatar string, r console.Resolution) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.m[avatar] = r
 }
 
 // byAvatar resolves queries from a fixed table keyed by avatar URL.
-func byAvatar(table map[string]proxy.Resolution) func(proxy.Query) proxy.Resolution {
-	return func(q proxy.Query) proxy.Resolution { return table[q.Avatar] }
+func byAvatar(table map[string]console.Resolution) func(console.Query) console.Resolution {
+	return func(q console.Query) console.Resolution { return table[q.Avatar] }
 }
 
 // customers answers lookups from a fixed table; other openids are not found.
@@ -161,14 +161,14 @@ func customers(table map[string]*Customer) fakeBackend {
 	}}
 }
 
-func record(openid, nickname, avatar string) proxy.Record {
-	return proxy.Record{OpenID: openid, Nickname: nickname, HeadImgURL: avatar, Source: proxy.SourceManual,
+func record(openid, nickname, avatar string) console.Record {
+	return console.Record{OpenID: openid, Nickname: nickname, HeadImgURL: avatar, Source: console.SourceManual,
 		SeenAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
 }
 
 // known is the resolution naming r by its looks.
-func known(r proxy.Record) proxy.Resolution {
-	return proxy.Resolution{Record: &r, Evidence: proxy.EvidenceAvatar, Candidates: []proxy.Record{r}}
+func known(r console.Record) console.Resolution {
+	return console.Resolution{Record: &r, Evidence: console.EvidenceAvatar, Candidates: []console.Record{r}}
 }
 
 // pendingMsg is the 识别中 answer that comes first when the evidence
@@ -231,7 +231,7 @@ func newTestHub(t *testing.T, opts HubOptions, tweaks ...func(*Hub)) *testHub {
 }
 
 func (th *testHub) wsURL(token string) string {
-	return "ws" + strings.TrimPrefix(th.srv.URL, "http") + proxy.ReservedPrefix + "ws?t=" + token
+	return "ws" + strings.TrimPrefix(th.srv.URL, "http") + console.ReservedPrefix + "ws?t=" + token
 }
 
 // dial opens a sidebar connection the way the page does.
@@ -324,9 +324,9 @@ var (
 )
 
 func standardResolver() *fakeResolver {
-	return &fakeResolver{resolve: byAvatar(map[string]proxy.Resolution{
+	return &fakeResolver{resolve: byAvatar(map[string]console.Resolution{
 		avatarAlice: known(alice),
-		avatarTwins: {Candidates: []proxy.Record{twinA, twinB}},
+		avatarTwins: {Candidates: []console.Record{twinA, twinB}},
 		avatarGhost: known(ghost),
 	})}
 }
@@ -422,7 +422,7 @@ func TestAnswers(t *testing.T) {
 		}},
 		{"ambiguous", request{Type: typeSelect, Seq: 4, Avatar: avatarTwins}, []message{
 			pendingMsg(4),
-			{Type: typeAmbiguous, Seq: 4, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})},
+			{Type: typeAmbiguous, Seq: 4, Reason: reasonLookalike, Candidates: candidatesOf([]console.Record{twinA, twinB})},
 		}},
 		{"pick without offer", request{Type: typePick, Seq: 5, OpenID: "oAlice"}, []message{
 			{Type: typeError, Seq: 5, Message: msgBadPick},
@@ -448,7 +448,7 @@ func TestAmbiguousThenPick(t *testing.T) {
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: standardBackend()})
 	conn := th.dial(t)
 	send(t, conn, request{Type: typeSelect, Seq: 1, Avatar: avatarTwins, Nickname: "小明"})
-	got := expect(t, conn, pendingMsg(1), message{Type: typeAmbiguous, Seq: 1, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	got := expect(t, conn, pendingMsg(1), message{Type: typeAmbiguous, Seq: 1, Reason: reasonLookalike, Candidates: candidatesOf([]console.Record{twinA, twinB})})
 	if c := got[1].Candidates[1]; c.Avatar != avatarTwins || c.Nickname != "小明" || !c.SeenAt.Equal(twinB.SeenAt) {
 		t.Errorf("candidate = %+v, want twinB's avatar, nickname and seen_at", c)
 	}
@@ -531,7 +531,7 @@ func TestNewerSelectSupersedesSlowLookup(t *testing.T) {
 	expect(t, conn, message{Type: typeLoading, Seq: 1, OpenID: "oAlice"})
 	<-started
 	send(t, conn, request{Type: typeSelect, Seq: 2, Avatar: avatarTwins})
-	expect(t, conn, pendingMsg(2), message{Type: typeAmbiguous, Seq: 2, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	expect(t, conn, pendingMsg(2), message{Type: typeAmbiguous, Seq: 2, Reason: reasonLookalike, Candidates: candidatesOf([]console.Record{twinA, twinB})})
 	<-returned
 	// Messages on a connection are ordered: had the stale answer been
 	// sent, it would come before this one.
@@ -540,9 +540,9 @@ func TestNewerSelectSupersedesSlowLookup(t *testing.T) {
 }
 
 func TestPushAfterResolverChange(t *testing.T) {
-	table := newAvatarTable(map[string]proxy.Resolution{avatarAlice: known(alice)})
+	table := newAvatarTable(map[string]console.Resolution{avatarAlice: known(alice)})
 	res := &fakeResolver{resolve: table.resolve}
-	learn := func(avatar string, r proxy.Resolution) {
+	learn := func(avatar string, r console.Resolution) {
 		table.set(avatar, r)
 		res.signal()
 	}
@@ -561,12 +561,12 @@ func TestPushAfterResolverChange(t *testing.T) {
 	// Something unrelated changes: the waiting tab is asked again, but
 	// nothing new is sent (see the next expect).
 	before := res.queryCount()
-	learn(avatarNoOne, proxy.Resolution{})
+	learn(avatarNoOne, console.Resolution{})
 	poll(t, "re-resolution of the waiting tab", func() bool { return res.queryCount() > before })
 
 	// Now two users with this avatar become known: the chooser appears.
-	learn(avatarTwins, proxy.Resolution{Candidates: []proxy.Record{twinA, twinB}})
-	expect(t, waiting, message{Type: typeAmbiguous, Seq: 1, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	learn(avatarTwins, console.Resolution{Candidates: []console.Record{twinA, twinB}})
+	expect(t, waiting, message{Type: typeAmbiguous, Seq: 1, Reason: reasonLookalike, Candidates: candidatesOf([]console.Record{twinA, twinB})})
 
 	// Then the nickname tells them apart: the customer appears, unasked.
 	learn(avatarTwins, known(twinB))
@@ -627,7 +627,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 	}
 	poll(t, "the stuck tab to be dropped", func() bool { return th.Clients() == 1 })
 	send(t, fast, request{Type: typeSelect, Seq: 1000, Avatar: avatarTwins})
-	expect(t, fast, pendingMsg(1000), message{Type: typeAmbiguous, Seq: 1000, Reason: reasonLookalike, Candidates: candidatesOf([]proxy.Record{twinA, twinB})})
+	expect(t, fast, pendingMsg(1000), message{Type: typeAmbiguous, Seq: 1000, Reason: reasonLookalike, Candidates: candidatesOf([]console.Record{twinA, twinB})})
 }
 
 func TestPings(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // chatKeys are the binding keys of a chat (see ChatKey), most specific
@@ -16,7 +16,7 @@ import (
 // the console's history request named, unless they disagree), never by
 // looks: a binding by avatar would hand one customer to every user with
 // WeChat's default picture.
-func chatKeys(q proxy.Query, rec *proxy.Record) []string {
+func chatKeys(q console.Query, rec *console.Record) []string {
 	var keys []string
 	if rec != nil && rec.OpenID != "" {
 		keys = append(keys, rec.OpenID)
@@ -44,8 +44,8 @@ type target struct {
 // run answers one job.
 func (c *client) run(ctx context.Context, j job) {
 	var (
-		rec  *proxy.Record
-		res  proxy.Resolution
+		rec  *console.Record
+		res  console.Resolution
 		q    = j.query
 		ok   bool
 		kind = j.kind
@@ -130,13 +130,13 @@ func (c *client) run(ctx context.Context, j job) {
 // selection's wait is over, then returns what the resolver says, for the
 // agent to decide. A push job that the agent's pick still answers
 // returns not ok, as does a job superseded or cancelled meanwhile.
-func (c *client) resolve(ctx context.Context, j job) (proxy.Query, proxy.Resolution, bool) {
+func (c *client) resolve(ctx context.Context, j job) (console.Query, console.Resolution, bool) {
 	for {
 		c.mu.Lock()
 		v := &c.conv
 		if j.gen != v.gen {
 			c.mu.Unlock()
-			return proxy.Query{}, proxy.Resolution{}, false
+			return console.Query{}, console.Resolution{}, false
 		}
 		q, picked, pickedOver := v.query, v.picked, v.pickedOver
 		c.mu.Unlock()
@@ -154,7 +154,7 @@ func (c *client) resolve(ctx context.Context, j job) (proxy.Query, proxy.Resolut
 			}
 			c.mu.Unlock()
 		}
-		if res.Record != nil || q == (proxy.Query{}) {
+		if res.Record != nil || q == (console.Query{}) {
 			return q, res, true
 		}
 		if _, ok := c.boundTo(ctx, chatKeys(q, nil)); ok {
@@ -209,7 +209,7 @@ func (c *client) boundTo(ctx context.Context, keys []string) (string, bool) {
 
 // offer asks the agent to pick one of cands, or to search when there are
 // none.
-func (c *client) offer(j job, reason string, cands []proxy.Record) {
+func (c *client) offer(j job, reason string, cands []console.Record) {
 	if len(cands) == 0 {
 		c.answer(j, answerNoSession, message{Type: typeUnknown, Reason: reasonNoSession}, nil, nil)
 		return

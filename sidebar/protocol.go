@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // Message types of the websocket protocol. The package comment documents
@@ -59,9 +59,9 @@ const (
 // identityOf is the identity a resolver's evidence gives.
 func identityOf(evidence string) string {
 	switch evidence {
-	case proxy.EvidenceOpened, proxy.EvidenceUIN:
+	case console.EvidenceOpened, console.EvidenceUIN:
 		return identityConfirmed
-	case proxy.EvidenceAvatar:
+	case console.EvidenceAvatar:
 		return identityAvatar
 	}
 	return ""
@@ -112,8 +112,8 @@ type request struct {
 }
 
 // query is the selection carried by a select request.
-func (r request) query() proxy.Query {
-	return proxy.Query{Opened: r.Opened, UIN: r.UIN, Avatar: r.Avatar, Nickname: r.Nickname, Peers: r.Peers}
+func (r request) query() console.Query {
+	return console.Query{Opened: r.Opened, UIN: r.UIN, Avatar: r.Avatar, Nickname: r.Nickname, Peers: r.Peers}
 }
 
 // message is any message to a sidebar. Seq echoes the request it answers,
@@ -155,7 +155,7 @@ type candidate struct {
 	SeenAt   time.Time `json:"seen_at"`
 }
 
-func candidatesOf(recs []proxy.Record) []candidate {
+func candidatesOf(recs []console.Record) []candidate {
 	out := make([]candidate, len(recs))
 	for i, r := range recs {
 		out[i] = candidate{OpenID: r.OpenID, Nickname: r.Nickname, Avatar: r.HeadImgURL, SeenAt: r.SeenAt}
@@ -200,11 +200,11 @@ type conversation struct {
 	// for and its answers are dropped once a newer request has arrived,
 	// so a slow lookup for an old selection is never rendered.
 	gen     uint64
-	seq     int64                   // seq of the latest selection request; pushes reuse it
-	query   proxy.Query             // the latest selection, with the evidence the page added since
-	picked  string                  // openid the agent picked for it, if any
-	offered map[string]proxy.Record // candidates of the latest ambiguous answer
-	found   map[string]bool         // customer ids of the latest search: what bind accepts
+	seq     int64                     // seq of the latest selection request; pushes reuse it
+	query   console.Query             // the latest selection, with the evidence the page added since
+	picked  string                    // openid the agent picked for it, if any
+	offered map[string]console.Record // candidates of the latest ambiguous answer
+	found   map[string]bool           // customer ids of the latest search: what bind accepts
 	answer  answer
 	shown   *shown // the customer on screen, while one is
 	// shownID and identity are the user the latest loading or customer
@@ -248,8 +248,8 @@ type job struct {
 	kind  jobKind
 	gen   uint64
 	seq   int64
-	query proxy.Query  // the selection
-	pick  proxy.Record // the user the agent picked, if any
+	query console.Query  // the selection
+	pick  console.Record // the user the agent picked, if any
 	// customerID is the customer a jobBind binds the chat to.
 	customerID string
 	// push marks a re-resolution after a change of the session map or of
@@ -282,7 +282,7 @@ func (c *client) handle(req request) {
 	if v.cancelRun != nil {
 		v.cancelRun()
 	}
-	picked := func() proxy.Record { return v.offered[v.picked] } // zero when nothing was picked
+	picked := func() console.Record { return v.offered[v.picked] } // zero when nothing was picked
 	switch req.Type {
 	case typeSelect:
 		v.query, v.picked, v.pickedOver, v.offered, v.found = req.query(), "", "", nil, nil
@@ -512,16 +512,16 @@ func (c *client) search(req request) {
 // answer sends msg as the answer to j unless a newer request has arrived.
 // offered are the candidates of an ambiguous answer, sh what a customer
 // answer lets the agent reveal. It reports whether j is still current.
-func (c *client) answer(j job, kind answer, msg message, offered []proxy.Record, sh *shown) bool {
+func (c *client) answer(j job, kind answer, msg message, offered []console.Record, sh *shown) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := &c.conv
 	if j.gen != v.gen || c.ctx.Err() != nil {
 		return false
 	}
-	var offer map[string]proxy.Record
+	var offer map[string]console.Record
 	if kind == answerAmbiguous {
-		offer = make(map[string]proxy.Record, len(offered))
+		offer = make(map[string]console.Record, len(offered))
 		for _, r := range offered {
 			offer[r.OpenID] = r
 		}
@@ -548,8 +548,8 @@ func (c *client) answer(j job, kind answer, msg message, offered []proxy.Record,
 	return true
 }
 
-func sameOpenIDs(a, b map[string]proxy.Record) bool {
-	return maps.EqualFunc(a, b, func(proxy.Record, proxy.Record) bool { return true })
+func sameOpenIDs(a, b map[string]console.Record) bool {
+	return maps.EqualFunc(a, b, func(console.Record, console.Record) bool { return true })
 }
 
 // sendLocked queues the answer msg without blocking and remembers its

@@ -13,7 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // fakeBindings is a BindingStore in a map; fail makes every call fail.
@@ -228,7 +228,7 @@ func TestSearchBindUnbind(t *testing.T) {
 			return out, nil
 		},
 	}
-	table := newAvatarTable(map[string]proxy.Resolution{})
+	table := newAvatarTable(map[string]console.Resolution{})
 	res := &fakeResolver{resolve: table.resolve}
 	bindings := newFakeBindings()
 	th := newTestHub(t, HubOptions{Resolver: res, Backend: backend, Bindings: bindings})
@@ -451,20 +451,20 @@ func TestFreshnessAndHealth(t *testing.T) {
 }
 
 func TestChatKeys(t *testing.T) {
-	rec := &proxy.Record{OpenID: "oA"}
+	rec := &console.Record{OpenID: "oA"}
 	tests := []struct {
 		name string
-		q    proxy.Query
-		rec  *proxy.Record
+		q    console.Query
+		rec  *console.Record
 		want []string
 	}{
-		{"openid and uin", proxy.Query{UIN: "7", Avatar: avatarAlice}, rec, []string{"oA", "uin:7"}},
-		{"uin", proxy.Query{UIN: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
-		{"opened uin", proxy.Query{Opened: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
-		{"card and history request agree", proxy.Query{Opened: "7", UIN: "7"}, nil, []string{"uin:7"}},
-		{"card and history request disagree", proxy.Query{Opened: "7", UIN: "8"}, nil, nil},
-		{"never the avatar", proxy.Query{Avatar: avatarAlice, Nickname: "x"}, nil, nil},
-		{"nothing", proxy.Query{Nickname: "x"}, nil, nil},
+		{"openid and uin", console.Query{UIN: "7", Avatar: avatarAlice}, rec, []string{"oA", "uin:7"}},
+		{"uin", console.Query{UIN: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
+		{"opened uin", console.Query{Opened: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
+		{"card and history request agree", console.Query{Opened: "7", UIN: "7"}, nil, []string{"uin:7"}},
+		{"card and history request disagree", console.Query{Opened: "7", UIN: "8"}, nil, nil},
+		{"never the avatar", console.Query{Avatar: avatarAlice, Nickname: "x"}, nil, nil},
+		{"nothing", console.Query{Nickname: "x"}, nil, nil},
 	}
 	for _, tt := range tests {
 		if got := chatKeys(tt.q, tt.rec); !reflect.DeepEqual(got, tt.want) {

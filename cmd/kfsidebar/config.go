@@ -13,6 +13,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // Config is everything the proxy needs to run. DefaultConfig holds the
@@ -54,7 +55,7 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir:      defaultDataDir(),
 		Listen:       "127.0.0.1:8787",
-		ConsoleHosts: []string{proxy.DefaultConsoleHost},
+		ConsoleHosts: []string{console.DefaultConsoleHost},
 		SessionTTL:   proxy.DefaultSessionTTL,
 		LogLevel:     slog.LevelInfo,
 		Orders:       DefaultOrdersConfig(),
@@ -78,7 +79,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the CA, the database and the config (env KFSIDEBAR_DATA_DIR)")
 	fs.StringVar(&c.Listen, "listen", c.Listen, "proxy address; anything but loopback exposes the proxy to your network")
 	hostsSet := false // the first --console-host replaces the default, later ones add
-	fs.Func("console-host", "a console host to decrypt (repeatable; default "+proxy.DefaultConsoleHost+")", func(v string) error {
+	fs.Func("console-host", "a console host to decrypt (repeatable; default "+console.DefaultConsoleHost+")", func(v string) error {
 		if !hostsSet {
 			c.ConsoleHosts, hostsSet = nil, true
 		}
@@ -162,7 +163,7 @@ func (c *Config) check() error {
 	}
 	for _, h := range c.ConsoleHosts {
 		if h = hostport.Host(h); h == "" || net.ParseIP(h) != nil || strings.ContainsAny(h, "/ ") {
-			errs = append(errs, fmt.Errorf("--console-host %q: want a DNS name like %s", h, proxy.DefaultConsoleHost))
+			errs = append(errs, fmt.Errorf("--console-host %q: want a DNS name like %s", h, console.DefaultConsoleHost))
 		}
 	}
 	if c.SessionTTL <= 0 {

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -77,7 +77,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	fmt.Fprintf(out, "  proxy:          %s\n", s.addr)
 	fmt.Fprintf(out, "  console:        %s\n", sim.URL())
-	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", proxy.DefaultConsoleHost)
+	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", console.DefaultConsoleHost)
 	fmt.Fprintf(out, "  data:           %s\n\n", cfg.DataDir)
 	fmt.Fprint(out, "Open the demo console in a Chromium-family browser with a fresh profile:\n\n  ")
 	browser := findBrowser()

@@ -19,7 +19,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -156,7 +156,7 @@ func startWorldSim(opts mpkftest.Options, config string, prepare func(dataDir st
 	case <-time.After(30 * time.Second):
 		return nil, fmt.Errorf("kfsidebar run did not start\n%s", w.log)
 	}
-	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{proxy.DefaultConsoleHost}})
+	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -218,7 +218,7 @@ func TestE2EFaults(t *testing.T) {
 	})
 	addr := run.addr
 	wire := newRelay(t, addr)
-	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{proxy.DefaultConsoleHost}})
+	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
-	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -301,7 +301,7 @@ func TestWebsocketRefusesForeignOriginAndBadToken(t *testing.T) {
 			if tt.origin != "" {
 				h.Set("Origin", tt.origin)
 			}
-			u := "wss://" + proxy.DefaultConsoleHost + proxy.ReservedPrefix + "ws"
+			u := "wss://" + console.DefaultConsoleHost + console.ReservedPrefix + "ws"
 			if tt.token != "" {
 				u += "?" + url.Values{"t": {tt.token}}.Encode()
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
 
@@ -137,7 +138,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		}),
 		Sink:            s.scans,
 		UpstreamProxy:   up.url,
-		ScriptSrc:       proxy.ReservedPrefix + "sidebar.js?" + url.Values{"v": {versionString()}, "t": {token}}.Encode(),
+		ScriptSrc:       console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {versionString()}, "t": {token}}.Encode(),
 		ScanTargetsOnly: cfg.ScanTargetsOnly,
 		FastReplies:     s.quick.SetConsoleReplies,
 		Logger:          log,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
 
@@ -16,7 +17,7 @@ type scanClock struct {
 	last atomic.Int64 // unix nanoseconds; 0 before the first scan
 }
 
-func (s *scanClock) Add(ctx context.Context, recs []proxy.Record) error {
+func (s *scanClock) Add(ctx context.Context, recs []console.Record) error {
 	s.last.Store(time.Now().UnixNano())
 	return s.Sink.Add(ctx, recs)
 }

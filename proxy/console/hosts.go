@@ -1,6 +1,11 @@
-package proxy
+package console
 
-import "github.com/kfsidebar/kfsidebar/internal/hostport"
+import (
+	"maps"
+	"slices"
+
+	"github.com/kfsidebar/kfsidebar/internal/hostport"
+)
 
 // DefaultConsoleHost is the WeChat mini-program customer-service web console.
 // It is the only host kfsidebar decrypts unless configured otherwise.
@@ -31,3 +36,6 @@ func (s HostSet) Contains(hp string) bool {
 	_, ok := s[hostport.Host(hp)]
 	return ok
 }
+
+// Sorted returns the hosts in order, for pages and logs that list them.
+func (s HostSet) Sorted() []string { return slices.Sorted(maps.Keys(s)) }

@@ -1,4 +1,4 @@
-package proxy
+package console
 
 // Query is what the page knows about the selected chat. Any field may be
 // empty; the resolver (Sessions.Resolve) weighs them, strongest first.
