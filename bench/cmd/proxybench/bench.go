@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // config is the benchmark's flags.
@@ -500,7 +501,7 @@ func measureScan(up *upstream) scanTimes {
 		if err != nil {
 			return scanTimes{}
 		}
-		rs, err := proxy.ScanJSON(doc, proxy.SourceAuto, t1)
+		rs, err := proxy.ScanJSON(doc, console.SourceAuto, t1)
 		t2, c2 := time.Now(), threadCPU()
 		if err != nil {
 			return scanTimes{}

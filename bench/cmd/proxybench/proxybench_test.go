@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // These are smoke tests of the harness's pieces; the benchmark itself
@@ -92,7 +93,7 @@ func TestContent(t *testing.T) {
 		if len(body) < size || len(body) > size+1024 {
 			t.Errorf("acceptResponse(%d) is %d bytes", size, len(body))
 		}
-		recs, err := proxy.ScanJSON(body, proxy.SourceAuto, time.Now())
+		recs, err := proxy.ScanJSON(body, console.SourceAuto, time.Now())
 		if err != nil || len(recs) < size/1024 {
 			t.Errorf("acceptResponse(%d): %d records, %v", size, len(recs), err)
 		}

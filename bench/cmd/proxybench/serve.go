@@ -25,6 +25,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
 
@@ -165,7 +166,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 			Pages:        map[string]http.Handler{statsPath: statsHandler(stats)},
 		}),
 		Sink:      sessions,
-		ScriptSrc: proxy.ReservedPrefix + "sidebar.js?" + url.Values{"v": {"proxybench"}, "t": {token}}.Encode(),
+		ScriptSrc: console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {"proxybench"}, "t": {token}}.Encode(),
 		Logger:    log,
 	})
 	if err != nil {
