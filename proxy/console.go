@@ -17,6 +17,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/proxy/scan"
 )
 
 // serveConsole handles one decrypted request to a console host: our own
@@ -186,7 +187,7 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 		restore("not html", nil)
 		return
 	}
-	if recs := ScanPage(doc, time.Now()); len(recs) > 0 {
+	if recs := scan.Page(doc, time.Now()); len(recs) > 0 {
 		p.add(resp.Request.Context(), console.SourcePage, recs)
 	}
 	inj := Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: originHost(resp.Request.Host)}
@@ -385,7 +386,7 @@ func (b *scanBody) scan() {
 		return
 	}
 	b.p.scanFastReplies(b.resp.Request.URL, doc)
-	recs, err := ScanJSON(doc, b.source, time.Now())
+	recs, err := scan.JSON(doc, b.source, time.Now())
 	if err != nil {
 		if b.source != console.SourceOther {
 			b.p.log.Warn("accept response is not JSON; passed through unscanned", "path", path, "err", err)

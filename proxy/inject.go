@@ -216,6 +216,12 @@ func patchMetaCSP(tag []byte, inj Injection) (edit, bool) {
 	return edit{start: sp.start, end: sp.end, text: `"` + attrEscaper.Replace(patched) + `"`}, true
 }
 
+// span is the byte range [start, end).
+type span struct{ start, end int }
+
+// utf8BOM starts a document saved with a byte order mark.
+var utf8BOM = []byte("\xEF\xBB\xBF")
+
 // findAttr finds the first attribute called name (ASCII case-insensitive)
 // in a raw start tag, as the HTML tokenizer reads attributes. It returns the
 // raw value and the span of the value including its quotes.

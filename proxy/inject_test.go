@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 func TestLooksLikeHTML(t *testing.T) {
@@ -58,7 +60,7 @@ func TestInjectHTMLGolden(t *testing.T) {
 				t.Errorf("changed = %v; want %v", changed, !unchanged[name])
 			}
 			checkInjection(t, testInjection, doc, out, changed)
-			golden(t, "inject/"+name+".golden.html", out)
+			kftest.Golden(t, "inject/"+name+".golden.html", out)
 		})
 	}
 	if n == 0 {

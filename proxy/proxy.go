@@ -68,7 +68,7 @@ type Config struct {
 	ScanTargetsOnly bool
 	// FastReplies receives the console's own quick replies, scanned from
 	// its settings response (kfsettings?action=getsettings, scanned even
-	// with ScanTargetsOnly; see ScanFastReplies): the full list each time,
+	// with ScanTargetsOnly; see scan.FastReplies): the full list each time,
 	// empty when the console has none. It is called as the scan ends, like
 	// Sink.Add, and must return at once. Default nil: settings are not
 	// scanned.

@@ -32,3 +32,16 @@ func Endpoint(u *url.URL) (source string, target bool) {
 	}
 	return SourceOther, false
 }
+
+// IsSettings reports whether u is the console's settings request (its
+// own quick replies), matched like Endpoint: path (one trailing slash tolerated) and action only.
+func IsSettings(u *url.URL) bool {
+	if u == nil {
+		return false
+	}
+	p := u.Path
+	if len(p) > 1 {
+		p = strings.TrimSuffix(p, "/")
+	}
+	return p == "/cgi-bin/kfsettings" && u.Query().Get("action") == "getsettings"
+}

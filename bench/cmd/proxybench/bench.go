@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/scan"
+
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -492,7 +494,7 @@ func measureScan(up *upstream) scanTimes {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b := up.bodies["1mb"]
-	var dec, scan, decCPU, scanCPU []time.Duration
+	var dec, scanned, decCPU, scanCPU []time.Duration
 	var recs int
 	for range 30 {
 		t0, c0 := time.Now(), threadCPU()
@@ -501,16 +503,16 @@ func measureScan(up *upstream) scanTimes {
 		if err != nil {
 			return scanTimes{}
 		}
-		rs, err := proxy.ScanJSON(doc, console.SourceAuto, t1)
+		rs, err := scan.JSON(doc, console.SourceAuto, t1)
 		t2, c2 := time.Now(), threadCPU()
 		if err != nil {
 			return scanTimes{}
 		}
 		recs = len(rs)
-		dec, scan = append(dec, t1.Sub(t0)), append(scan, t2.Sub(t1))
+		dec, scanned = append(dec, t1.Sub(t0)), append(scanned, t2.Sub(t1))
 		decCPU, scanCPU = append(decCPU, c1-c0), append(scanCPU, c2-c1)
 	}
-	return scanTimes{Decode: median(dec), Scan: median(scan), DecodeCPU: median(decCPU), ScanCPU: median(scanCPU), Records: recs}
+	return scanTimes{Decode: median(dec), Scan: median(scanned), DecodeCPU: median(decCPU), ScanCPU: median(scanCPU), Records: recs}
 }
 
 // threadCPU is the CPU time the calling OS thread has used.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/scan"
+
 	"bytes"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -85,7 +86,7 @@ func TestContent(t *testing.T) {
 	if got := bytes.Count(page, []byte("</head>")); got != 1 {
 		t.Errorf("page has %d </head>; want 1", got)
 	}
-	if got := len(proxy.ScanPage(page, time.Now())); got != 40 {
+	if got := len(scan.Page(page, time.Now())); got != 40 {
 		t.Errorf("ScanPage found %d chats; want 40", got)
 	}
 	for _, size := range []int{10 << 10, 1 << 20} {
@@ -93,7 +94,7 @@ func TestContent(t *testing.T) {
 		if len(body) < size || len(body) > size+1024 {
 			t.Errorf("acceptResponse(%d) is %d bytes", size, len(body))
 		}
-		recs, err := proxy.ScanJSON(body, console.SourceAuto, time.Now())
+		recs, err := scan.JSON(body, console.SourceAuto, time.Now())
 		if err != nil || len(recs) < size/1024 {
 			t.Errorf("acceptResponse(%d): %d records, %v", size, len(recs), err)
 		}

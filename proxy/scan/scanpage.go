@@ -1,4 +1,4 @@
-package proxy
+package scan
 
 import (
 	"bytes"
@@ -12,15 +12,15 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
-// ScanPage learns the chats already open when the console page loads. The
+// Page learns the chats already open when the console page loads. The
 // console has carried them in an inline script, as a JavaScript object
 // literal (MCS.cgiData = {…, sessions: {kfsession_and_msgsummary: […]}}), so
 // the page is read the way a browser would: inline <script> bodies, their
 // balanced {…} object literals converted to JSON (unquoted keys, single
 // quotes, trailing commas, comments, expressions as null) and walked like
-// ScanJSON does. Only scripts mentioning fans_openid cost more than a scan.
+// JSON does. Only scripts mentioning fans_openid cost more than a scan.
 // Garbage never errors: the result is whatever could be found.
-func ScanPage(page []byte, now time.Time) []console.Record {
+func Page(page []byte, now time.Time) []console.Record {
 	if !bytes.Contains(page, fansOpenIDKey) {
 		return nil
 	}

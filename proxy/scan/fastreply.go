@@ -1,8 +1,7 @@
-package proxy
+package scan
 
 import (
 	"bytes"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -21,45 +20,10 @@ import (
 
 var fastReplyListKey = []byte("fastreply_list")
 
-// isSettings reports whether u is the console's settings request, matched
-// like Endpoint: path (one trailing slash tolerated) and action only.
-func isSettings(u *url.URL) bool {
-	if u == nil {
-		return false
-	}
-	p := u.Path
-	if len(p) > 1 {
-		p = strings.TrimSuffix(p, "/")
-	}
-	return p == "/cgi-bin/kfsettings" && u.Query().Get("action") == "getsettings"
-}
-
-// wantsFastReplies reports whether a response to u must be kept and
-// scanned for quick replies, whatever ScanTargetsOnly says.
-func (p *Proxy) wantsFastReplies(u *url.URL) bool {
-	return p.cfg.FastReplies != nil && isSettings(u)
-}
-
-// scanFastReplies hands the quick replies of a settings response to
-// Config.FastReplies. A response without any fastreply_list (a failed or
-// expired session) leaves the known replies as they are.
-func (p *Proxy) scanFastReplies(u *url.URL, doc []byte) {
-	if !p.wantsFastReplies(u) {
-		return
-	}
-	replies := ScanFastReplies(doc)
-	if replies == nil {
-		p.log.Debug("settings response without quick replies", "path", u.Path)
-		return
-	}
-	p.log.Debug("scanned console quick replies", "count", len(replies))
-	p.cfg.FastReplies(replies)
-}
-
-// ScanFastReplies returns the text quick replies of a console settings
+// FastReplies returns the text quick replies of a console settings
 // response: config.fastreply_list[] first, then public_reply.fastreply_list[],
 // then any other fastreply_list in the document, in document order. Like
-// ScanJSON it takes the known shape as evidence, not a promise: every array
+// JSON it takes the known shape as evidence, not a promise: every array
 // under a fastreply_list key counts, wherever it is. An item counts when
 // its content is a non-empty string and its msgtype is text (1, "1" or
 // absent); other types (pictures, voice) cannot be inserted as text. Texts
@@ -68,7 +32,7 @@ func (p *Proxy) scanFastReplies(u *url.URL, doc []byte) {
 // nil means the document has no fastreply_list at all (not JSON, a failed
 // request, another response); an empty, non-nil slice means the console
 // has no text quick replies.
-func ScanFastReplies(doc []byte) []string {
+func FastReplies(doc []byte) []string {
 	doc = bytes.TrimPrefix(doc, utf8BOM)
 	if !bytes.Contains(doc, fastReplyListKey) || jsonNesting(doc) > maxNesting || !gjson.ValidBytes(doc) {
 		return nil

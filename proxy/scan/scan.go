@@ -1,4 +1,4 @@
-package proxy
+package scan
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
-// ErrNotJSON is returned by ScanJSON for a body that is not one JSON
+// ErrNotJSON is returned by JSON for a body that is not one JSON
 // document. The console labels responses loosely, so callers scan whatever
 // might be JSON and treat this error as "nothing to learn here".
 var ErrNotJSON = errors.New("not json")
@@ -23,7 +23,7 @@ const (
 	// maxScanDepth bounds how deep the walkers descend. Console responses
 	// nest four or five levels; anything deeper is not a chat user.
 	maxScanDepth = 64
-	// maxNesting bounds the nesting ScanJSON accepts at all. The JSON
+	// maxNesting bounds the nesting JSON accepts at all. The JSON
 	// validator recurses once per level, and a body of a million '['
 	// must not exhaust the stack.
 	maxNesting = 1000
@@ -34,7 +34,7 @@ var (
 	utf8BOM       = []byte("\xEF\xBB\xBF")
 )
 
-// ScanJSON learns chat users from a console JSON response. The console's
+// JSON learns chat users from a console JSON response. The console's
 // response shapes are only partly known, so it searches the whole tree: every
 // object with a non-empty string fans_openid gives a console.Record, whatever its
 // path. An object whose base_resp.ret is non-zero reports a failure (a failed
@@ -43,7 +43,7 @@ var (
 // fans_uin and session_id are kept as their raw decimal text, so 64-bit and
 // larger ids survive exactly. An openid seen twice gives one console.Record: later
 // fields win, empty ones keep the earlier value. A UTF-8 BOM is tolerated.
-func ScanJSON(body []byte, source string, now time.Time) ([]console.Record, error) {
+func JSON(body []byte, source string, now time.Time) ([]console.Record, error) {
 	body = bytes.TrimPrefix(body, utf8BOM)
 	if jsonNesting(body) > maxNesting || !gjson.ValidBytes(body) {
 		return nil, ErrNotJSON
@@ -168,7 +168,7 @@ type collector struct {
 	stack   []frame
 	scratch []byte // reused to decode a record's values
 	base    int    // offset of the current document among all scanned
-	budget  int    // bytes ScanPage may still convert
+	budget  int    // bytes Page may still convert
 }
 
 // scanDoc collects the records of one JSON document, which must be valid.

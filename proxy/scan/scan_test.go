@@ -1,4 +1,4 @@
-package proxy
+package scan
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -56,8 +57,8 @@ func TestScanJSONGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			recs, err := ScanJSON(body, console.SourceManual, seenAt)
-			golden(t, "scan/"+name+".golden", marshalScan(t, recs, err))
+			recs, err := JSON(body, console.SourceManual, seenAt)
+			kftest.Golden(t, "scan/"+name+".golden", marshalScan(t, recs, err))
 		})
 	}
 }
@@ -74,26 +75,26 @@ func TestScanPageGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "scan/"+name+".golden", marshalScan(t, ScanPage(page, seenAt), nil))
+			kftest.Golden(t, "scan/"+name+".golden", marshalScan(t, Page(page, seenAt), nil))
 		})
 	}
 }
 
 func TestScanJSONErrors(t *testing.T) {
 	for _, body := range []string{"", "   ", "<html>", `{"fans_openid":"o1"`, `{"a":1} {"b":2}`, "\xEF\xBB\xBF", strings.Repeat("[", maxNesting+1) + strings.Repeat("]", maxNesting+1)} {
-		if recs, err := ScanJSON([]byte(body), console.SourceOther, seenAt); !errors.Is(err, ErrNotJSON) || recs != nil {
+		if recs, err := JSON([]byte(body), console.SourceOther, seenAt); !errors.Is(err, ErrNotJSON) || recs != nil {
 			t.Errorf("ScanJSON(%.20q) = %v, %v; want nil, ErrNotJSON", body, recs, err)
 		}
 	}
 	for _, body := range []string{"{}", "[]", "42", `"fans_openid"`, "null"} {
-		if recs, err := ScanJSON([]byte(body), console.SourceOther, seenAt); err != nil || len(recs) != 0 {
+		if recs, err := JSON([]byte(body), console.SourceOther, seenAt); err != nil || len(recs) != 0 {
 			t.Errorf("ScanJSON(%q) = %v, %v; want no records, nil", body, recs, err)
 		}
 	}
 }
 
 func TestScanJSONSourceAndTime(t *testing.T) {
-	recs, err := ScanJSON([]byte(`{"fans_openid":"o1"}`), console.SourceTransfer, seenAt)
+	recs, err := JSON([]byte(`{"fans_openid":"o1"}`), console.SourceTransfer, seenAt)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("ScanJSON = %v, %v", recs, err)
 	}
@@ -103,7 +104,7 @@ func TestScanJSONSourceAndTime(t *testing.T) {
 }
 
 func TestScanPageSource(t *testing.T) {
-	recs := ScanPage([]byte(`<script>x = {fans_openid: "o1"}</script>`), seenAt)
+	recs := Page([]byte(`<script>x = {fans_openid: "o1"}</script>`), seenAt)
 	if len(recs) != 1 || recs[0].Source != console.SourcePage || recs[0].OpenID != "o1" {
 		t.Errorf("ScanPage = %+v; want one page record for o1", recs)
 	}
@@ -118,7 +119,7 @@ func TestScanPageStopsAfterLastMention(t *testing.T) {
 		body + `<script>var b = {"fans_openid": "oBody", "nickname": "尾"}</script>` +
 		body + `<script src="x.js"></script></body></html>`
 	var got []string
-	for _, r := range ScanPage([]byte(page), seenAt) {
+	for _, r := range Page([]byte(page), seenAt) {
 		got = append(got, r.OpenID)
 	}
 	slices.Sort(got)
@@ -143,7 +144,7 @@ func TestScanPageGarbage(t *testing.T) {
 		"<script>" + strings.Repeat("{", 100000) + "fans_openid</script>",
 		"<script>" + strings.Repeat(`'fans_openid{',`, 10000) + "</script>",
 	} {
-		ScanPage([]byte(page), seenAt)
+		Page([]byte(page), seenAt)
 	}
 }
 
@@ -151,7 +152,7 @@ func TestScanPageDeepLiteral(t *testing.T) {
 	// Beyond the depth bound the literal cannot be converted; the search
 	// then starts again inside it and still finds the record.
 	page := "<script>var x = " + strings.Repeat("{a:", 200) + "{fans_openid:'oDEEP'}" + strings.Repeat("}", 200) + ";</script>"
-	recs := ScanPage([]byte(page), seenAt)
+	recs := Page([]byte(page), seenAt)
 	if len(recs) != 1 || recs[0].OpenID != "oDEEP" {
 		t.Errorf("ScanPage = %+v; want oDEEP", recs)
 	}
@@ -159,7 +160,7 @@ func TestScanPageDeepLiteral(t *testing.T) {
 
 func TestScanJSONDoesNotPinBody(t *testing.T) {
 	body := []byte(`{"fans_openid":"oPIN","nickname":"n","headimgurl":"h","fans_uin":1,"session_id":"2"}`)
-	recs, err := ScanJSON(body, console.SourceOther, seenAt)
+	recs, err := JSON(body, console.SourceOther, seenAt)
 	if err != nil || len(recs) != 1 {
 		t.Fatal(recs, err)
 	}
@@ -182,12 +183,12 @@ func TestScanJSONLearnsUINUnderItsOtherNames(t *testing.T) {
 		// The uin in another object than the openid ties nothing.
 		{`{"msglist":[{"msg":{"msgid":1,"useruin":3311902618,"content":"在吗"},"fans_openid":"oQ"}]}`, ""},
 	} {
-		recs, err := ScanJSON([]byte(tt.body), console.SourceOther, seenAt)
+		recs, err := JSON([]byte(tt.body), console.SourceOther, seenAt)
 		if err != nil || len(recs) != 1 || recs[0].OpenID != "oQ" || recs[0].FansUIN != tt.wantUIN {
 			t.Errorf("ScanJSON(%s) = %+v, %v; want oQ with uin %q", tt.body, recs, err, tt.wantUIN)
 		}
 	}
-	recs, err := ScanJSON([]byte(`{"msglist":[{"msg":{"useruin":3311902618,"content":"你好"}}]}`), console.SourceOther, seenAt)
+	recs, err := JSON([]byte(`{"msglist":[{"msg":{"useruin":3311902618,"content":"你好"}}]}`), console.SourceOther, seenAt)
 	if err != nil || len(recs) != 0 {
 		t.Errorf("a waiting list without openids gave %+v, %v", recs, err)
 	}
@@ -211,7 +212,7 @@ func checkRecords(t *testing.T, recs []console.Record) {
 func FuzzScanJSON(f *testing.F) {
 	f.Add([]byte(`{"kfcreatesession_resp":[{"base_resp":{"ret":0},"kfsession":{"fans_openid":"o1","fans_uin":1}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		recs, err := ScanJSON(body, console.SourceOther, seenAt)
+		recs, err := JSON(body, console.SourceOther, seenAt)
 		if err != nil && !errors.Is(err, ErrNotJSON) {
 			t.Fatalf("unexpected error %v", err)
 		}
@@ -232,7 +233,7 @@ func FuzzScanJSON(f *testing.F) {
 			bytes.Contains(lower, []byte("</script")) || bytes.Contains(lower, []byte("<!--")) {
 			return
 		}
-		page := ScanPage([]byte("<script>MCS.cgiData = "+string(trimmed)+";</script>"), seenAt)
+		page := Page([]byte("<script>MCS.cgiData = "+string(trimmed)+";</script>"), seenAt)
 		found := map[string]bool{}
 		for _, r := range page {
 			found[r.OpenID] = true
@@ -248,7 +249,7 @@ func FuzzScanJSON(f *testing.F) {
 func FuzzScanPage(f *testing.F) {
 	f.Add([]byte(`<script>MCS.cgiData = {sessions: {kfsession_and_msgsummary: [{kfsession: {fans_openid: 'o1', fans_uin: 1,}}]}};</script>`))
 	f.Fuzz(func(t *testing.T, page []byte) {
-		checkRecords(t, ScanPage(page, seenAt))
+		checkRecords(t, Page(page, seenAt))
 	})
 }
 
@@ -273,7 +274,7 @@ func BenchmarkScanJSON1MB(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		recs, err := ScanJSON(body, console.SourceManual, seenAt)
+		recs, err := JSON(body, console.SourceManual, seenAt)
 		if err != nil || len(recs) == 0 {
 			b.Fatal(len(recs), err)
 		}
@@ -285,7 +286,7 @@ func BenchmarkScanPage1MB(b *testing.B) {
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if recs := ScanPage(page, seenAt); len(recs) == 0 {
+		if recs := Page(page, seenAt); len(recs) == 0 {
 			b.Fatal("no records")
 		}
 	}
