@@ -63,7 +63,7 @@ type AdminOptions struct {
 	// Chats reports how many chat users the proxy knows now.
 	Chats func() int
 	// Counts reports chat users first seen per day and source over the
-	// last days days (Sessions.Counts).
+	// last days days (chats.Sessions.Counts).
 	Counts func(days int) map[string]map[string]int
 	// LastScan is when console traffic last taught the proxy a chat user;
 	// zero when it never did.
@@ -300,7 +300,7 @@ func NewAdmin(opts AdminOptions) http.Handler {
 	})
 }
 
-// dayCounts orders Sessions.Counts oldest day first, folding the sources
+// dayCounts orders chats.Sessions.Counts oldest day first, folding the sources
 // the chart does not show on their own into Other.
 func dayCounts(m map[string]map[string]int, now time.Time) []DayCount {
 	days := slices.Sorted(maps.Keys(m))

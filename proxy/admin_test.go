@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -246,17 +248,34 @@ func TestStatusPageWithoutData(t *testing.T) {
 // neither the page nor /status.json carries an openid, a nickname or an
 // avatar.
 func TestStatusShowsNoCustomerData(t *testing.T) {
-	clock := &sessClock{t: sessT0}
-	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "s.db")), clock, DefaultSessionTTL)
-	sessLoadFixture(t, s, clock)
+	now := time.Date(2024, 5, 10, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	db, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := chats.Open(context.Background(), db, chats.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	fixture := []console.Record{
+		{OpenID: "oAlice42", Nickname: "Alice", HeadImgURL: "http://wx.qlogo.cn/mmhead/AAAA", FansUIN: "1001", Source: console.SourceManual, SeenAt: now},
+		{OpenID: "oBob42", Nickname: "小明", HeadImgURL: "http://wx.qlogo.cn/mmhead/DEFAULT", Source: console.SourceAuto, SeenAt: now.Add(-26 * time.Hour)},
+		{OpenID: "oCarol42", Nickname: "Carol", Source: console.SourceTransfer, SeenAt: now.Add(-time.Hour)},
+	}
+	if err := s.Add(context.Background(), fixture); err != nil {
+		t.Fatal(err)
+	}
 	upstream, _ := ParseUpstreamProxy("http://user:secret@corp:3128")
-	h := newTestAdmin(t, AdminOptions{Chats: s.Len, Counts: s.Counts, Upstream: upstream, Now: clock.Now})
+	h := newTestAdmin(t, AdminOptions{Chats: s.Len, Counts: s.Counts, Upstream: upstream, Now: clock})
 	page := serve(t, h, adminAddr, "/").Body.String()
 	js := serve(t, h, adminAddr, "/status.json").Body.String()
 	if !strings.Contains(page, "<rect") {
 		t.Fatal("the chart is empty: the test would prove nothing")
 	}
-	for _, r := range sessFixture() {
+	for _, r := range fixture {
 		for _, secret := range []string{r.OpenID, r.Nickname, r.HeadImgURL} {
 			if secret != "" && (strings.Contains(page, secret) || strings.Contains(js, secret)) {
 				t.Errorf("status shows customer data %q", secret)

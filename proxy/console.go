@@ -262,7 +262,7 @@ func decodableEncodings(values []string) string {
 
 // add hands scanned records to the Sink. It runs on the response path (the
 // browser already has every byte; only the end of the exchange waits), so
-// a Sink must not block on storage: Sessions updates memory and leaves the
+// a Sink must not block on storage: chats.Sessions updates memory and leaves the
 // SQLite write to its own writer.
 func (p *Proxy) add(ctx context.Context, source string, recs []console.Record) {
 	defer func() {

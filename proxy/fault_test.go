@@ -24,6 +24,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -360,7 +361,7 @@ func TestStoreFailures(t *testing.T) {
 		// breakStore breaks the store and returns how to repair it
 		// (nil when the break lasts until the test ends).
 		breakStore func(t *testing.T, path string, db *sql.DB) (repair func())
-		// open opens the database the Sessions use (after the table
+		// open opens the database the chats.Sessions use (after the table
 		// exists).
 		open func(t *testing.T, path string) *sql.DB
 		log  string
@@ -412,13 +413,13 @@ func TestStoreFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "kfsidebar.db")
-			openSessions(t, openStoreDB(t, path), SessionsOptions{}) // creates the table
+			openSessions(t, openStoreDB(t, path), chats.Options{}) // creates the table
 			db := openStoreDB(t, path)
 			if tt.open != nil {
 				db = tt.open(t, path)
 			}
 			logs := newLogCapture(t)
-			sessions := openSessions(t, db, SessionsOptions{Logger: logs.logger()})
+			sessions := openSessions(t, db, chats.Options{Logger: logs.logger()})
 			// Many users per response, so a write needs new pages.
 			accept := func(prefix string) string {
 				var items []string
@@ -488,8 +489,8 @@ func TestStoreFailures(t *testing.T) {
 // scanned response, with a store that always fails.
 func TestStoreFailuresKeepScanning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kfsidebar.db")
-	openSessions(t, openStoreDB(t, path), SessionsOptions{}) // creates the table
-	sessions := openSessions(t, openStoreDB(t, path, "mode", "ro"), SessionsOptions{})
+	openSessions(t, openStoreDB(t, path), chats.Options{}) // creates the table
+	sessions := openSessions(t, openStoreDB(t, path, "mode", "ro"), chats.Options{})
 	var body bytes.Buffer
 	body.WriteString(acceptJSON("oRO"))
 	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -515,41 +516,11 @@ func (c *countingSink) Add(ctx context.Context, recs []console.Record) error {
 	return c.Sink.Add(ctx, recs)
 }
 
-// TestStoreAddNeverQueues: while a write holds the store (a locked file
-// makes it wait for the busy timeout), Add updates memory and returns at
-// once; the writer stores its rows when the store is free again.
-func TestStoreAddNeverQueues(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kfsidebar.db")
-	s := openSessions(t, openStoreDB(t, path), SessionsOptions{})
-	rows := openStoreDB(t, path)
-	s.storeMu.Lock() // a write under way
-	done := make(chan error, 1)
-	go func() {
-		done <- s.Add(context.Background(), []console.Record{{OpenID: "oQ", HeadImgURL: "http://wx.qlogo.cn/mmhead/Q"}})
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Add: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Add queued behind the write under way")
-	}
-	if _, ok := s.Get("oQ"); !ok {
-		t.Fatal("the user is not in memory")
-	}
-	if n := countRows(t, rows); n != 0 {
-		t.Fatalf("%d rows written while the store was held", n)
-	}
-	s.storeMu.Unlock()
-	poll(t, "the writer stores the row once the store is free", func() bool { return countRows(t, rows) == 1 })
-}
-
 // openSessions opens the session map and closes it (stopping its writer)
 // when the test ends.
-func openSessions(t *testing.T, db *sql.DB, opts SessionsOptions) *Sessions {
+func openSessions(t *testing.T, db *sql.DB, opts chats.Options) *chats.Sessions {
 	t.Helper()
-	s, err := OpenSessions(context.Background(), db, opts)
+	s, err := chats.Open(context.Background(), db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

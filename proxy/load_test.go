@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -81,7 +82,7 @@ func TestLoadManyTabs(t *testing.T) {
 	// memory is released and the heap can be compared with the baseline.
 	var later atomic.Int64
 	clock := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
-	sessions := openSessions(t, openStoreDB(t, path), SessionsOptions{Now: clock})
+	sessions := openSessions(t, openStoreDB(t, path), chats.Options{Now: clock})
 	rows := openStoreDB(t, path)
 	e := startProxy(t, up, withSink(sessions))
 	checkHealthy(t, e)
@@ -201,7 +202,7 @@ loop:
 
 	// The tabs close; the proxy drops its idle upstream connections; the
 	// users expire and are pruned.
-	later.Store(int64(DefaultSessionTTL + time.Hour))
+	later.Store(int64(chats.DefaultTTL + time.Hour))
 	if err := sessions.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -23,11 +23,11 @@ import (
 )
 
 // Sink receives the chat users scanned from console traffic
-// (*Sessions implements it).
+// (*chats.Sessions implements it).
 type Sink interface {
 	// Add is called after the browser has the response, from several
 	// goroutines at once (one per scan, at most GOMAXPROCS). It must not
-	// block on storage (Sessions only updates memory): while it runs, one
+	// block on storage (chats.Sessions only updates memory): while it runs, one
 	// of the scan slots is taken, and when all are taken the console's
 	// responses wait for them.
 	Add(ctx context.Context, recs []console.Record) error

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -35,7 +36,7 @@ const faultToken = "fault-token-0123456789"
 type faultWorld struct {
 	proxyURL *url.URL
 	ca       *certs.CA
-	sessions *proxy.Sessions
+	sessions *chats.Sessions
 }
 
 // faultAvatar is the avatar of a user in the console; the user's nickname
@@ -75,7 +76,7 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 		}
 		t.Cleanup(func() { db.Close() })
 	}
-	sessions, err := proxy.OpenSessions(context.Background(), db, proxy.SessionsOptions{Logger: testLogger(t)})
+	sessions, err := chats.Open(context.Background(), db, chats.Options{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +370,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.Close()
-			created, err := proxy.OpenSessions(context.Background(), setup, proxy.SessionsOptions{})
+			created, err := chats.Open(context.Background(), setup, chats.Options{})
 			if err != nil {
 				t.Fatal(err) // the map's table exists before the file breaks
 			}

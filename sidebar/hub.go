@@ -14,12 +14,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // Resolver is what the hub needs from the session map: it turns what the
-// page shows about a chat into a known user. proxy.Sessions implements it;
+// page shows about a chat into a known user. chats.Sessions implements it;
 // tests use a fake.
 type Resolver interface {
 	// Resolve answers which known user a chat in the page is.
@@ -31,8 +30,6 @@ type Resolver interface {
 	// stops the signals and closes the channel.
 	Subscribe() (<-chan struct{}, func())
 }
-
-var _ Resolver = (*proxy.Sessions)(nil)
 
 // QuickReplySource is where the sidebar's quick replies come from: the
 // replies kept in the database plus the console's own. QuickReplies

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -56,7 +57,7 @@ func DefaultConfig() Config {
 		DataDir:      defaultDataDir(),
 		Listen:       "127.0.0.1:8787",
 		ConsoleHosts: []string{console.DefaultConsoleHost},
-		SessionTTL:   proxy.DefaultSessionTTL,
+		SessionTTL:   chats.DefaultTTL,
 		LogLevel:     slog.LevelInfo,
 		Orders:       DefaultOrdersConfig(),
 	}

@@ -16,9 +16,13 @@ import (
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
+
+// The chat map is what the sidebar resolves chats with.
+var _ sidebar.Resolver = (*chats.Sessions)(nil)
 
 // server is one running kfsidebar: CA, database, session map, order
 // backend, websocket hub and proxy, listening.
@@ -29,7 +33,7 @@ type server struct {
 	ca        *certs.CA
 	caCreated bool
 	db        *sql.DB
-	sessions  *proxy.Sessions
+	sessions  *chats.Sessions
 	backend   *sidebar.SQLiteBackend // the embedded database: the demo and orders import fill it
 	orders    orderBackend           // the configured order backend, cached: what the sidebar asks
 	quick     *sidebar.QuickReplies
@@ -65,7 +69,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	if s.db, err = openDB(ctx, cfg.DataDir); err != nil {
 		return nil, err
 	}
-	s.sessions, err = proxy.OpenSessions(ctx, s.db, proxy.SessionsOptions{TTL: cfg.SessionTTL, Logger: log})
+	s.sessions, err = chats.Open(ctx, s.db, chats.Options{TTL: cfg.SessionTTL, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("open session map: %w", err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
@@ -128,7 +129,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 		return err
 	}
 	defer db.Close()
-	sessions, err := proxy.OpenSessions(ctx, db, proxy.SessionsOptions{Logger: log})
+	sessions, err := chats.Open(ctx, db, chats.Options{Logger: log})
 	if err != nil {
 		return err
 	}

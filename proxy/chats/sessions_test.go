@@ -1,4 +1,4 @@
-package proxy
+package chats
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -49,16 +50,16 @@ func sessOpenDB(t testing.TB, path string) *sql.DB {
 	return db
 }
 
-// sessOpen runs OpenSessions with the fake clock and a logger writing to t.
+// sessOpen runs Open with the fake clock and a logger writing to t.
 func sessOpen(t testing.TB, db *sql.DB, clock *sessClock, ttl time.Duration) *Sessions {
 	t.Helper()
-	s, err := OpenSessions(context.Background(), db, SessionsOptions{
+	s, err := Open(context.Background(), db, Options{
 		TTL:    ttl,
 		Now:    clock.Now,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
-		t.Fatalf("OpenSessions: %v", err)
+		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(func() { s.Close(context.Background()) })
 	return s
@@ -348,7 +349,7 @@ func TestSessionsRestart(t *testing.T) {
 			t.Errorf("%s: after restart Resolve = %+v, want %+v", tc.name, got, before[i])
 		}
 	}
-	// OpenSessions deleted the row that had expired while we were down.
+	// Open deleted the row that had expired while we were down.
 	if got, want := sessRows(t, db), len(sessFixture())-1; got != want {
 		t.Errorf("rows after restart = %d, want %d", got, want)
 	}
@@ -356,7 +357,7 @@ func TestSessionsRestart(t *testing.T) {
 	// Down until the users seen before sessT0 have expired: only the users
 	// seen at sessT0 remain.
 	db.Close()
-	clock.Set(sessT0.Add(DefaultSessionTTL - 30*time.Minute))
+	clock.Set(sessT0.Add(DefaultTTL - 30*time.Minute))
 	db = sessOpenDB(t, path)
 	s = sessOpen(t, db, clock, 0)
 	want := 0
@@ -460,7 +461,7 @@ func TestSessionsSubscribe(t *testing.T) {
 		{"same record again", []console.Record{rec}, false},
 		{"nothing", nil, false},
 		{"no openid", []console.Record{{Nickname: "x"}}, false},
-		{"already expired", []console.Record{{OpenID: "oA", Nickname: "Alice", Source: console.SourceManual, SeenAt: sessT0.Add(-DefaultSessionTTL)}}, false},
+		{"already expired", []console.Record{{OpenID: "oA", Nickname: "Alice", Source: console.SourceManual, SeenAt: sessT0.Add(-DefaultTTL)}}, false},
 		{"new nickname", []console.Record{{OpenID: "oA", Nickname: "Alice", Source: console.SourceManual, SeenAt: sessT0}}, true},
 	}
 	for _, st := range steps {
@@ -659,4 +660,34 @@ func TestSessionsSeenAgainIsFree(t *testing.T) {
 	if id, _ := sessResolutionIDs(t, s.Resolve(console.Query{UIN: "1"})); id != "oA" {
 		t.Errorf("after refreshes, Resolve by uin = %q, want oA", id)
 	}
+}
+
+// TestStoreAddNeverQueues: while a write holds the store (a locked file
+// makes it wait for the busy timeout), Add updates memory and returns at
+// once; the writer stores its rows when the store is free again.
+func TestStoreAddNeverQueues(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kfsidebar.db")
+	s := sessOpen(t, sessOpenDB(t, path), &sessClock{t: time.Now()}, 0)
+	rows := sessOpenDB(t, path)
+	s.storeMu.Lock() // a write under way
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Add(context.Background(), []console.Record{{OpenID: "oQ", HeadImgURL: "http://wx.qlogo.cn/mmhead/Q"}})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Add: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Add queued behind the write under way")
+	}
+	if _, ok := s.Get("oQ"); !ok {
+		t.Fatal("the user is not in memory")
+	}
+	if n := sessRows(t, rows); n != 0 {
+		t.Fatalf("%d rows written while the store was held", n)
+	}
+	s.storeMu.Unlock()
+	kftest.Poll(t, "the writer stores the row once the store is free", func() bool { return sessRows(t, rows) == 1 })
 }

@@ -1,4 +1,4 @@
-package proxy
+package chats
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // (what the status page counts); "last_source" is the latest one (what
 // console.Record.Source says).
 
-// sessionsSchema is applied by OpenSessions; every statement is idempotent
+// sessionsSchema is applied by Open; every statement is idempotent
 // because the database is shared with other tables and opened on every start.
 var sessionsSchema = []string{
 	`CREATE TABLE IF NOT EXISTS kf_sessions (

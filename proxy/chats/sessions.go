@@ -1,4 +1,4 @@
-package proxy
+package chats
 
 import (
 	"context"
@@ -12,16 +12,16 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
-// DefaultSessionTTL is how long a user stays known after the console last
+// DefaultTTL is how long a user stays known after the console last
 // showed them: the 48 h reply window plus a day of slack, so a chat answered
 // late in its window is still recognized.
-const DefaultSessionTTL = 72 * time.Hour
+const DefaultTTL = 72 * time.Hour
 
-// SessionsOptions configure the map. The zero value is ready to use.
-type SessionsOptions struct {
+// Options configure the map. The zero value is ready to use.
+type Options struct {
 	// TTL is how long a user is remembered after console.Record.SeenAt; entries
 	// older than that never match and are deleted by Prune. Zero or
-	// negative means DefaultSessionTTL (72h; the reply window is 48h).
+	// negative means DefaultTTL (72h; the reply window is 48h).
 	TTL time.Duration
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
 	Now func() time.Time
@@ -98,13 +98,13 @@ func (e *sessionEntry) same(o *sessionEntry) bool {
 		a.SeenAt.Equal(b.SeenAt) && e.firstSeen.Equal(o.firstSeen) && e.firstSource == o.firstSource
 }
 
-// OpenSessions creates the kf_sessions table if needed, deletes expired
+// Open creates the kf_sessions table if needed, deletes expired
 // rows and loads the rest. db must be a "sqlite3" (mattn/go-sqlite3)
 // database; it may hold other tables, and the caller keeps owning it.
 //
 // Failing to delete expired rows (a read-only database) is only logged:
 // they are never loaded, and Prune tries again.
-func OpenSessions(ctx context.Context, db *sql.DB, opts SessionsOptions) (*Sessions, error) {
+func Open(ctx context.Context, db *sql.DB, opts Options) (*Sessions, error) {
 	s := &Sessions{
 		db:         db,
 		ttl:        opts.TTL,
@@ -121,7 +121,7 @@ func OpenSessions(ctx context.Context, db *sql.DB, opts SessionsOptions) (*Sessi
 		writerDone: make(chan struct{}),
 	}
 	if s.ttl <= 0 {
-		s.ttl = DefaultSessionTTL
+		s.ttl = DefaultTTL
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -402,7 +402,7 @@ func (s *Sessions) setStoreErr(err error, records int) {
 }
 
 // Prune forgets expired entries in memory and deletes their rows. The
-// caller runs it periodically (OpenSessions also deletes expired rows);
+// caller runs it periodically (Open also deletes expired rows);
 // until then expired entries only take space, they never match.
 func (s *Sessions) Prune(ctx context.Context) error {
 	cutoff := s.cutoff(s.now())

@@ -1,4 +1,4 @@
-package proxy
+package chats
 
 import (
 	"context"
@@ -71,7 +71,7 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := OpenSessions(context.Background(), db, SessionsOptions{TTL: ttl, Now: clock.Now})
+		s, err := Open(context.Background(), db, Options{TTL: ttl, Now: clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
