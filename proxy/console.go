@@ -17,6 +17,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/proxy/inject"
 	"github.com/kfsidebar/kfsidebar/proxy/scan"
 )
 
@@ -183,15 +184,15 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 		restore("cannot decode", err)
 		return
 	}
-	if !LooksLikeHTML(doc) {
+	if !inject.LooksLikeHTML(doc) {
 		restore("not html", nil)
 		return
 	}
 	if recs := scan.Page(doc, time.Now()); len(recs) > 0 {
 		p.add(resp.Request.Context(), console.SourcePage, recs)
 	}
-	inj := Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: originHost(resp.Request.Host)}
-	out, changed := InjectHTML(doc, inj)
+	inj := inject.Injection{ScriptSrc: p.cfg.ScriptSrc, Nonce: nonce(), ConsoleHost: originHost(resp.Request.Host)}
+	out, changed := inject.HTML(doc, inj)
 	if !changed {
 		resp.Body = io.NopCloser(bytes.NewReader(orig))
 		return
@@ -203,7 +204,7 @@ func (p *Proxy) rewritePage(resp *http.Response) {
 	}
 	h := resp.Header
 	for i, v := range h.Values("Content-Security-Policy") {
-		if patched, ok := PatchCSP(v, inj); ok {
+		if patched, ok := inject.PatchCSP(v, inj); ok {
 			h["Content-Security-Policy"][i] = patched
 		}
 	}

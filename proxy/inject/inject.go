@@ -1,4 +1,4 @@
-package proxy
+package inject
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func LooksLikeHTML(body []byte) bool {
 	return len(body) > 0 && body[0] == '<'
 }
 
-// InjectHTML inserts the sidebar's <script src nonce defer> tag into a
+// HTML inserts the sidebar's <script src nonce defer> tag into a
 // decoded HTML document, where a browser will run it whatever the page
 // looks like: before the first real </head> (not one in a comment, a
 // script or a string), else right after <body…>, else after <html…>, else
@@ -45,7 +45,7 @@ func LooksLikeHTML(body []byte) bool {
 // since such a policy would otherwise block the script. If the page sets a
 // <base href>, a root-relative ScriptSrc is made absolute on ConsoleHost so
 // that it still loads from the console origin.
-func InjectHTML(doc []byte, inj Injection) (out []byte, changed bool) {
+func HTML(doc []byte, inj Injection) (out []byte, changed bool) {
 	var (
 		offset, at          int
 		headEnd, bodyOpen   = -1, -1
@@ -122,7 +122,7 @@ tokens:
 
 // edit replaces doc[start:end] with text.
 // mayMatterAfterHead reports whether the part of a document after its
-// </head> could hold a tag InjectHTML acts on there: a <base> or <meta>
+// </head> could hold a tag HTML acts on there: a <base> or <meta>
 // (browsers honour a <base> anywhere, though it belongs in the head) or
 // the sidebar script. A console page has none of them in its body, so its
 // body, most of the page, is not tokenized; where in doubt, it is.

@@ -1,4 +1,4 @@
-package proxy
+package inject
 
 import (
 	"bytes"
@@ -55,7 +55,7 @@ func TestInjectHTMLGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, changed := InjectHTML(doc, testInjection)
+			out, changed := HTML(doc, testInjection)
 			if changed == unchanged[name] {
 				t.Errorf("changed = %v; want %v", changed, !unchanged[name])
 			}
@@ -70,13 +70,13 @@ func TestInjectHTMLGolden(t *testing.T) {
 
 func TestInjectHTMLTag(t *testing.T) {
 	inj := Injection{ScriptSrc: `/__kfsidebar/sidebar.js?v=1&t=a"b`, Nonce: "n&1", ConsoleHost: "mpkf.weixin.qq.com"}
-	out, _ := InjectHTML([]byte("<head></head>"), inj)
+	out, _ := HTML([]byte("<head></head>"), inj)
 	want := `<head><script src="/__kfsidebar/sidebar.js?v=1&amp;t=a&quot;b" nonce="n&amp;1" defer></script></head>`
 	if string(out) != want {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
 	inj.Nonce = ""
-	out, _ = InjectHTML([]byte("<head></head>"), inj)
+	out, _ = HTML([]byte("<head></head>"), inj)
 	if bytes.Contains(out, []byte("nonce")) {
 		t.Errorf("empty nonce written: %s", out)
 	}
@@ -89,7 +89,7 @@ func TestInjectHTMLRecognizesOwnScript(t *testing.T) {
 		`<script src="https://mpkf.weixin.qq.com/__kfsidebar/sidebar.js?t=x"></script>`,
 		`<script defer src=' /__kfsidebar/sidebar.js '></script>`,
 	} {
-		if out, changed := InjectHTML([]byte(doc), testInjection); changed || string(out) != doc {
+		if out, changed := HTML([]byte(doc), testInjection); changed || string(out) != doc {
 			t.Errorf("InjectHTML(%q) changed it: %s", doc, out)
 		}
 	}
@@ -98,7 +98,7 @@ func TestInjectHTMLRecognizesOwnScript(t *testing.T) {
 		`<script data-src="/__kfsidebar/sidebar.js"></script>`,
 		`<script>var s = '<script src="/__kfsidebar/sidebar.js">';</script>`,
 	} {
-		if _, changed := InjectHTML([]byte(doc), testInjection); !changed {
+		if _, changed := HTML([]byte(doc), testInjection); !changed {
 			t.Errorf("InjectHTML(%q) took it for the sidebar script", doc)
 		}
 	}
@@ -125,7 +125,7 @@ func checkInjection(t *testing.T, inj Injection, in, out []byte, changed bool) {
 	if !bytes.Contains(bytes.ToLower(in), []byte("content-security-policy")) && !isInsertion(in, out, tag) {
 		t.Errorf("output is not the input plus the tag:\n%q", out)
 	}
-	if again, changed := InjectHTML(out, inj); changed || !bytes.Equal(again, out) {
+	if again, changed := HTML(out, inj); changed || !bytes.Equal(again, out) {
 		t.Errorf("second injection changed the document:\n%q", again)
 	}
 }
@@ -168,7 +168,7 @@ func BenchmarkInjectHTML100KB(b *testing.B) {
 	b.SetBytes(int64(len(doc)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, changed := InjectHTML(doc, testInjection); !changed {
+		if _, changed := HTML(doc, testInjection); !changed {
 			b.Fatal("not injected")
 		}
 	}
@@ -177,7 +177,7 @@ func BenchmarkInjectHTML100KB(b *testing.B) {
 func FuzzInjectHTML(f *testing.F) {
 	f.Add([]byte("<html><head><title>x</title></head><body></body></html>"))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		out, changed := InjectHTML(doc, testInjection)
+		out, changed := HTML(doc, testInjection)
 		checkInjection(t, testInjection, doc, out, changed)
 	})
 }
@@ -205,7 +205,7 @@ func TestMayMatterAfterHead(t *testing.T) {
 // after such a token would put the tag inside it.
 func TestInjectHTMLCutOff(t *testing.T) {
 	for _, doc := range []string{"<!DOCTYPE", "<!DOCTYPE html", "<html", "<html><body", "<head></head", "<!--", "<script>", "<html><head><title>x"} {
-		out, changed := InjectHTML([]byte(doc), testInjection)
+		out, changed := HTML([]byte(doc), testInjection)
 		if !changed {
 			t.Errorf("InjectHTML(%q) did not inject", doc)
 		}
