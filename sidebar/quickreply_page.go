@@ -29,7 +29,7 @@ const maxEditBody = 64 << 10
 // Every request that changes something must come from the page itself:
 // http.CrossOriginProtection refuses cross-origin browser requests, and
 // bodies must be application/json, which no cross-site form can send.
-// Mount it behind proxy.NewAdmin, which answers only the proxy's own Host
+// Mount it behind admin.New, which answers only the proxy's own Host
 // (no DNS rebinding).
 func (q *QuickReplies) Handler() http.Handler {
 	mux := http.NewServeMux()

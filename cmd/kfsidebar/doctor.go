@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
+
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -21,7 +23,6 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
-	"github.com/kfsidebar/kfsidebar/proxy"
 )
 
 // checkLevel is how bad a doctor finding is. Only failures make doctor
@@ -48,7 +49,7 @@ type doctor struct {
 	cfg      Config
 	findings []finding
 	ca       *certs.CA
-	status   *proxy.Status // from the running proxy, nil if it does not answer
+	status   *admin.Status // from the running proxy, nil if it does not answer
 	timeout  time.Duration
 }
 
@@ -221,7 +222,7 @@ func (d *doctor) checkProxy(ctx context.Context) {
 		d.add(checkFail, "proxy", "nothing answers on "+addr+" ("+err.Error()+")", "start it: kfsidebar run (keep its window open)")
 		return
 	}
-	var st proxy.Status
+	var st admin.Status
 	if err := json.Unmarshal(body, &st); err != nil || st.Fingerprint == "" {
 		d.add(checkFail, "proxy", "something else answers on "+addr, "stop that program, or run kfsidebar with another --listen and use the same --listen here")
 		return

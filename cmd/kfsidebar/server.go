@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
+
 	"context"
 	"crypto/x509"
 	"database/sql"
@@ -127,7 +129,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		UpstreamRoots: roots,
 		DialOverrides: cfg.dialOverrides(),
 		Local:         s.hub,
-		Admin: proxy.NewAdmin(proxy.AdminOptions{
+		Admin: admin.New(admin.Options{
 			Addr:         s.addr,
 			ConsoleHosts: cfg.ConsoleHosts,
 			CAPEM:        s.ca.CertPEM,

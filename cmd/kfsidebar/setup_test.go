@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,7 +19,6 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
-	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -335,7 +336,7 @@ func TestProxyOnOffGNOME(t *testing.T) {
 			}
 
 			k := startRun(t, dir, "--listen", listen)
-			var st proxy.Status
+			var st admin.Status
 			if err := json.Unmarshal([]byte(getLocal(t, k.addr, "/status.json")), &st); err != nil {
 				t.Fatal(err)
 			}

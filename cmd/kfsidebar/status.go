@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
+
 	"context"
 	"sync/atomic"
 	"time"
@@ -32,13 +34,13 @@ func (s *scanClock) Last() time.Time {
 
 // backendHealth adapts the order backend's health for the status page and
 // doctor; nil (no row) when the backend does not report any.
-func backendHealth(backend any) func() proxy.BackendHealth {
+func backendHealth(backend any) func() admin.BackendHealth {
 	hr, ok := backend.(sidebar.HealthReporter)
 	if !ok {
 		return nil
 	}
-	return func() proxy.BackendHealth {
+	return func() admin.BackendHealth {
 		h := hr.Health()
-		return proxy.BackendHealth{State: h.State, LastError: h.LastError, LastErrorAt: h.LastErrorAt, RetryAt: h.RetryAt}
+		return admin.BackendHealth{State: h.State, LastError: h.LastError, LastErrorAt: h.LastErrorAt, RetryAt: h.RetryAt}
 	}
 }

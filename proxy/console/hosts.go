@@ -39,3 +39,9 @@ func (s HostSet) Contains(hp string) bool {
 
 // Sorted returns the hosts in order, for pages and logs that list them.
 func (s HostSet) Sorted() []string { return slices.Sorted(maps.Keys(s)) }
+
+// PACProbeHost is a name that exists only inside kfsidebar's PAC file: the
+// PAC sends it to the proxy, which answers it itself, and without the PAC
+// it does not resolve at all (.invalid never does). The status page loads
+// it to learn whether this browser really uses the PAC.
+const PACProbeHost = "pac-probe.kfsidebar.invalid"

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
+
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -158,7 +160,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 		UpstreamRoots: roots,
 		DialOverrides: map[string]string{consoleHost + ":443": f.upstream},
 		Local:         hub,
-		Admin: proxy.NewAdmin(proxy.AdminOptions{
+		Admin: admin.New(admin.Options{
 			Addr:         addr,
 			ConsoleHosts: hosts,
 			CAPEM:        ca.CertPEM,

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"context"
@@ -16,13 +16,15 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3"
+
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 const adminAddr = "127.0.0.1:8787"
 
-func newTestAdmin(t *testing.T, opts AdminOptions) http.Handler {
+func newTestAdmin(t *testing.T, opts Options) http.Handler {
 	t.Helper()
 	if opts.Addr == "" {
 		opts.Addr = adminAddr
@@ -30,7 +32,7 @@ func newTestAdmin(t *testing.T, opts AdminOptions) http.Handler {
 	if opts.CAPEM == nil {
 		opts.CAPEM = []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 	}
-	return NewAdmin(opts)
+	return New(opts)
 }
 
 func serve(t *testing.T, h http.Handler, host, path string) *httptest.ResponseRecorder {
@@ -46,7 +48,7 @@ func serve(t *testing.T, h http.Handler, host, path string) *httptest.ResponseRe
 // on evil.example that makes evil.example resolve to 127.0.0.1 sends
 // Host: evil.example:8787, and gets nothing.
 func TestAdminAnswersOnlyItsOwnHost(t *testing.T) {
-	h := newTestAdmin(t, AdminOptions{
+	h := newTestAdmin(t, Options{
 		Pages: map[string]http.Handler{"/extra/": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "extra") })},
 	})
 	paths := []string{"/", "/status.json", "/status.js", "/proxy.pac", "/ca.pem", "/extra/"}
@@ -75,7 +77,7 @@ func TestAdminAnswersOnlyItsOwnHost(t *testing.T) {
 }
 
 func TestPAC(t *testing.T) {
-	corp, _ := ParseUpstreamProxy("http://user:secret@corp-proxy:3128")
+	corp := mustURL(t, "http://user:secret@corp-proxy:3128")
 	tests := []struct {
 		name     string
 		upstream *url.URL
@@ -87,7 +89,7 @@ func TestPAC(t *testing.T) {
 			name: "direct office",
 			want: []string{
 				`if (host == "mpkf.weixin.qq.com") return "PROXY 127.0.0.1:8787; DIRECT";`,
-				`if (host == "` + PACProbeHost + `") return "PROXY 127.0.0.1:8787";`,
+				`if (host == "` + console.PACProbeHost + `") return "PROXY 127.0.0.1:8787";`,
 				`return "DIRECT";`,
 			},
 			not: []string{"corp-proxy"},
@@ -132,7 +134,7 @@ func TestPACRunsInJavaScript(t *testing.T) {
 	if err != nil {
 		t.Skip("node not found; the PAC file is also run by Chromium in the cmd/kfsidebar tests")
 	}
-	corp, _ := ParseUpstreamProxy("corp-proxy:3128")
+	corp := mustURL(t, "http://corp-proxy:3128")
 	pac := PAC(adminAddr, []string{console.DefaultConsoleHost, "staging.example"}, corp, []string{"<local>", "*.corp.example"})
 	harness := pac + `
 function isPlainHostName(h) { return h.indexOf('.') < 0; }
@@ -149,7 +151,7 @@ console.log(JSON.stringify(cases.map(([u, h]) => FindProxyForURL(u, h))));
 		{"https://mpkf.weixin.qq.com/cgi-bin/kfindex", "mpkf.weixin.qq.com", "PROXY 127.0.0.1:8787; PROXY corp-proxy:3128"},
 		{"https://MPKF.weixin.qq.com/", "MPKF.weixin.qq.com", "PROXY 127.0.0.1:8787; PROXY corp-proxy:3128"},
 		{"https://staging.example/", "staging.example", "PROXY 127.0.0.1:8787; PROXY corp-proxy:3128"},
-		{"http://" + PACProbeHost + "/", PACProbeHost, "PROXY 127.0.0.1:8787"},
+		{"http://" + console.PACProbeHost + "/", console.PACProbeHost, "PROXY 127.0.0.1:8787"},
 		{"https://weixin.qq.com/", "weixin.qq.com", "PROXY corp-proxy:3128"},
 		{"https://evilmpkf.weixin.qq.com/", "evilmpkf.weixin.qq.com", "PROXY corp-proxy:3128"},
 		{"http://intranet/", "intranet", "DIRECT"},
@@ -183,7 +185,7 @@ func TestStatusPage(t *testing.T) {
 		"2026-11-23": {console.SourceManual: 3, console.SourceAuto: 4, console.SourceTransfer: 1, console.SourcePage: 2, console.SourceOther: 1},
 	}
 	var askedDays int
-	h := newTestAdmin(t, AdminOptions{
+	h := newTestAdmin(t, Options{
 		Version:      "v1.2.3",
 		ConsoleHosts: []string{console.DefaultConsoleHost},
 		Chats:        func() int { return 42 },
@@ -205,7 +207,7 @@ func TestStatusPage(t *testing.T) {
 	for _, want := range []string{
 		"v1.2.3", "<b>11</b>", "手动接入 manual 3", "自动接入 auto 4", "转接 transfer 1", "其它 other 3",
 		"42", "5 分钟前", "暂停调用", "connection refused",
-		`data-console-host="mpkf.weixin.qq.com"`, `data-probe-host="` + PACProbeHost + `"`,
+		`data-console-host="mpkf.weixin.qq.com"`, `data-probe-host="` + console.PACProbeHost + `"`,
 		`<script src="/status.js"></script>`, "/ca.pem", "kfsidebar ca install", "kfsidebar proxy on", "kfsidebar open",
 		"Windows", "macOS", "Linux",
 	} {
@@ -226,7 +228,7 @@ func TestStatusPage(t *testing.T) {
 	// CSP: no inline script, no event handler attributes, nothing loaded
 	// from elsewhere.
 	csp := w.Header().Get("Content-Security-Policy")
-	for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src http://" + PACProbeHost + " https://mpkf.weixin.qq.com"} {
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "connect-src http://" + console.PACProbeHost + " https://mpkf.weixin.qq.com"} {
 		if !strings.Contains(csp, want) {
 			t.Errorf("CSP %q lacks %q", csp, want)
 		}
@@ -237,7 +239,7 @@ func TestStatusPage(t *testing.T) {
 }
 
 func TestStatusPageWithoutData(t *testing.T) {
-	h := newTestAdmin(t, AdminOptions{})
+	h := newTestAdmin(t, Options{})
 	page := serve(t, h, adminAddr, "/").Body.String()
 	if !strings.Contains(page, "还没有") || strings.Contains(page, "<svg") || strings.Contains(page, "订单后台") {
 		t.Errorf("page without data sources shows rows it has no data for:\n%s", page)
@@ -268,8 +270,8 @@ func TestStatusShowsNoCustomerData(t *testing.T) {
 	if err := s.Add(context.Background(), fixture); err != nil {
 		t.Fatal(err)
 	}
-	upstream, _ := ParseUpstreamProxy("http://user:secret@corp:3128")
-	h := newTestAdmin(t, AdminOptions{Chats: s.Len, Counts: s.Counts, Upstream: upstream, Now: clock})
+	upstream := mustURL(t, "http://user:secret@corp:3128")
+	h := newTestAdmin(t, Options{Chats: s.Len, Counts: s.Counts, Upstream: upstream, Now: clock})
 	page := serve(t, h, adminAddr, "/").Body.String()
 	js := serve(t, h, adminAddr, "/status.json").Body.String()
 	if !strings.Contains(page, "<rect") {
@@ -289,7 +291,7 @@ func TestStatusShowsNoCustomerData(t *testing.T) {
 
 func TestStatusJSON(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
-	h := newTestAdmin(t, AdminOptions{
+	h := newTestAdmin(t, Options{
 		Version: "v9",
 		Chats:   func() int { return 3 },
 		Counts: func(int) map[string]map[string]int {
@@ -309,26 +311,12 @@ func TestStatusJSON(t *testing.T) {
 	}
 }
 
-// TestPACProbeAnsweredByTheProxy: the probe name is answered by the proxy
-// itself, never forwarded, and readable from the status page's origin.
-func TestPACProbeAnsweredByTheProxy(t *testing.T) {
-	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
-	e := startProxy(t, up)
-	resp, body := get(t, e.client(nil), "http://"+PACProbeHost+"/")
-	if resp.StatusCode != http.StatusOK || string(body) != `{"kfsidebar":true}` || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
-		t.Fatalf("probe: %s %q %v", resp.Status, body, resp.Header)
-	}
-	// Asked directly (no proxy), the admin does not know the name.
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+e.proxyURL.Host+"/", nil)
-	req.Host = PACProbeHost
-	r, err := http.DefaultClient.Do(req)
+// mustURL parses an office proxy's URL, as kfsidebar's flag does.
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.Body.Close()
-	if r.StatusCode == http.StatusOK {
-		t.Fatalf("a request with Host %s reached something directly: %s", PACProbeHost, r.Status)
-	}
+	return u
 }

@@ -1,10 +1,12 @@
-package proxy
+package admin
 
 import (
 	_ "embed"
 	"fmt"
 	"html/template"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
 // statusJS runs the status page's two checks in the browser itself: only
@@ -105,7 +107,7 @@ func shortDay(day string) string {
 }
 
 func newStatusView(st Status, now time.Time) statusView {
-	v := statusView{Status: st, ProbeHost: PACProbeHost, Chart: newChart(st.Days)}
+	v := statusView{Status: st, ProbeHost: console.PACProbeHost, Chart: newChart(st.Days)}
 	if len(st.ConsoleHosts) > 0 {
 		v.FirstHost = st.ConsoleHosts[0]
 	}

@@ -1,4 +1,4 @@
-package proxy
+package admin
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -19,12 +18,6 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
-
-// PACProbeHost is a name that exists only inside kfsidebar's PAC file: the
-// PAC sends it to the proxy, which answers it itself, and without the PAC
-// it does not resolve at all (.invalid never does). The status page loads
-// it to learn whether this browser really uses the PAC.
-const PACProbeHost = "pac-probe.kfsidebar.invalid"
 
 // BackendHealth is how the order backend is doing, for the status page and
 // `kfsidebar doctor`. It carries no customer data.
@@ -39,10 +32,10 @@ type BackendHealth struct {
 	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
-// AdminOptions configure the pages served at the proxy's own address.
+// Options configure the pages served at the proxy's own address.
 // The func fields are the status page's data sources; each is optional and
 // its row is left out when nil.
-type AdminOptions struct {
+type Options struct {
 	// Addr is the proxy address browsers are told to use ("127.0.0.1:8787").
 	Addr string
 	// ConsoleHosts go through the proxy in the PAC file; everything else is
@@ -78,7 +71,7 @@ type AdminOptions struct {
 }
 
 // PAC returns a proxy auto-config file that sends only the console hosts
-// (and PACProbeHost) to the proxy at addr. Every other host goes DIRECT,
+// (and console.PACProbeHost) to the proxy at addr. Every other host goes DIRECT,
 // or to upstream when one is given, except the bypass patterns. If
 // kfsidebar is not running the browser falls back to the next entry: the
 // console keeps working, without the sidebar.
@@ -94,7 +87,7 @@ func PAC(addr string, hosts []string, upstream *url.URL, bypass []string) string
 	var b strings.Builder
 	b.WriteString("// kfsidebar: only the WeChat customer-service console goes through the local proxy.\n")
 	b.WriteString("function FindProxyForURL(url, host) {\n\thost = host.toLowerCase();\n")
-	fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(PACProbeHost), strconv.Quote("PROXY "+addr))
+	fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(console.PACProbeHost), strconv.Quote("PROXY "+addr))
 	for _, h := range console.NewHostSet(hosts...).Sorted() {
 		fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(h), strconv.Quote("PROXY "+addr+"; "+other))
 	}
@@ -131,32 +124,6 @@ func bypassConditions(bypass []string) []string {
 	return out
 }
 
-// isPACProbe matches the proxy requests for PACProbeHost, which the front
-// answers itself (pacProbeResponse) instead of forwarding.
-func isPACProbe(r *http.Request) bool {
-	return r.URL.IsAbs() && strings.EqualFold(r.URL.Hostname(), PACProbeHost)
-}
-
-// pacProbeResponse tells the status page (any origin may read it: it
-// holds nothing but "yes, through kfsidebar") that the request came
-// through the proxy.
-func pacProbeResponse(r *http.Request) *http.Response {
-	body := `{"kfsidebar":true}`
-	return &http.Response{
-		StatusCode: http.StatusOK,
-		Status:     "200 OK",
-		Proto:      "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{
-			"Content-Type":                {"application/json"},
-			"Cache-Control":               {"no-store"},
-			"Access-Control-Allow-Origin": {"*"},
-		},
-		Body:          io.NopCloser(strings.NewReader(body)),
-		ContentLength: int64(len(body)),
-		Request:       r,
-	}
-}
-
 // statusDays is how many days the chart shows.
 const statusDays = 7
 
@@ -175,7 +142,7 @@ type Status struct {
 	// hex: doctor compares it with the CA it finds on disk.
 	Fingerprint string `json:"ca_sha256"`
 	// Chats, Days, LastScan and Backend are present when their data
-	// source is (AdminOptions).
+	// source is (Options).
 	Chats    *int           `json:"chats,omitempty"`
 	Days     []DayCount     `json:"days,omitempty"`
 	LastScan *time.Time     `json:"last_scan,omitempty"`
@@ -199,11 +166,11 @@ type DayCount struct {
 // Total is the day's sum over every source.
 func (d DayCount) Total() int { return d.Manual + d.Auto + d.Transfer + d.Other }
 
-// NewAdmin serves /proxy.pac, /ca.pem, the status page with its script,
+// New serves /proxy.pac, /ca.pem, the status page with its script,
 // and /status.json. It answers only requests whose Host is the proxy's
 // own address, so a web page cannot read it through DNS rebinding; it never
 // shows customer data.
-func NewAdmin(opts AdminOptions) http.Handler {
+func New(opts Options) http.Handler {
 	if len(opts.ConsoleHosts) == 0 {
 		opts.ConsoleHosts = []string{console.DefaultConsoleHost}
 	}
@@ -271,7 +238,7 @@ func NewAdmin(opts AdminOptions) http.Handler {
 	// The page may load only its own script and talk only to the two
 	// probes; it has no inline script at all.
 	csp := "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; script-src 'self'; connect-src http://" +
-		PACProbeHost
+		console.PACProbeHost
 	for _, h := range hosts {
 		csp += " https://" + h
 	}
