@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
 
 	"context"
@@ -254,21 +255,21 @@ func (d *doctor) checkProxy(ctx context.Context) {
 func (d *doctor) checkSystemProxy(ctx context.Context) {
 	want := pacURL(d.cfg.Listen)
 	fix := "kfsidebar proxy on, or set the automatic proxy configuration URL to " + want + " by hand; or use `kfsidebar open`"
-	sp, err := newSystemProxy()
+	sp, err := sysproxy.New()
 	if err != nil {
 		d.add(checkWarn, "system proxy", err.Error(), "")
 		return
 	}
-	cur, err := sp.get(ctx)
+	cur, err := sp.Get(ctx)
 	if err != nil {
 		d.add(checkWarn, "system proxy", err.Error(), fix)
 		return
 	}
 	if cur.PACURL != want {
-		d.add(checkWarn, "system proxy", sp.name()+": "+cur.describe()+", not kfsidebar's PAC", fix)
+		d.add(checkWarn, "system proxy", sp.Name()+": "+cur.Describe()+", not kfsidebar's PAC", fix)
 		return
 	}
-	d.add(checkOK, "system proxy", sp.name()+" use "+want, "")
+	d.add(checkOK, "system proxy", sp.Name()+" use "+want, "")
 }
 
 // checkConsole connects to the console host the way the proxy does

@@ -33,6 +33,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
@@ -388,7 +389,7 @@ func TestSecretsArePrivateFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{certs.KeyFile, tokenFile, dbFile, logFile, proxyStateFile} {
+		for _, f := range []string{certs.KeyFile, tokenFile, dbFile, logFile, sysproxy.StateFile} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				t.Errorf("%s was not made, so its mode was not checked: %v", f, err)
 			}

@@ -2,102 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy"
 )
-
-// proxySetting is the operating system's proxy configuration, as far as
-// kfsidebar needs it: whether an automatic configuration URL is in force,
-// the manual proxy kfsidebar may have to chain to, and the platform's own
-// values so that `proxy off` restores exactly what was there.
-type proxySetting struct {
-	// PACURL is the automatic configuration URL in force; "" for none.
-	PACURL string `json:"pac_url,omitempty"`
-	// Proxy is the manual proxy for HTTPS as "host:port"; "" for none.
-	Proxy string `json:"proxy,omitempty"`
-	// Bypass are the hosts that skip Proxy, as the system writes them.
-	Bypass []string `json:"bypass,omitempty"`
-	// Saved holds the platform's values kfsidebar changes, to restore.
-	Saved map[string]string `json:"saved,omitempty"`
-}
-
-// describe says what the setting is, for a person.
-func (p proxySetting) describe() string {
-	switch {
-	case p.PACURL != "":
-		return "automatic configuration " + p.PACURL
-	case p.Proxy != "":
-		return "manual proxy " + p.Proxy
-	}
-	return "no proxy"
-}
-
-// systemProxy reads and changes one platform's proxy settings.
-type systemProxy interface {
-	// name says which settings: "GNOME proxy settings".
-	name() string
-	get(ctx context.Context) (proxySetting, error)
-	// setPAC makes pacURL the automatic configuration in force.
-	setPAC(ctx context.Context, pacURL string) error
-	// restore puts back what get returned before setPAC.
-	restore(ctx context.Context, prev proxySetting) error
-}
-
-// errNoSystemProxy means kfsidebar does not know this system's proxy
-// settings; the message says what to do by hand.
-var errNoSystemProxy = errors.New("cannot change the proxy settings of this system")
-
-// proxyStateFile remembers, in the data directory, what `proxy on`
-// replaced, for `proxy off` and for `run` (which chains to the proxy that
-// was there before).
-const proxyStateFile = "system-proxy.json"
-
-type proxyState struct {
-	System   string       `json:"system"`
-	PACURL   string       `json:"pac_url"`
-	Previous proxySetting `json:"previous"`
-	SetAt    time.Time    `json:"set_at"`
-}
-
-func readProxyState(dataDir string) (*proxyState, error) {
-	b, err := os.ReadFile(filepath.Join(dataDir, proxyStateFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read proxy state: %w", err)
-	}
-	var st proxyState
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("read proxy state %s: %w (delete the file if the proxy settings are as you want them)", filepath.Join(dataDir, proxyStateFile), err)
-	}
-	return &st, nil
-}
-
-func writeProxyState(dataDir string, st proxyState) error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("write proxy state: %w", err)
-	}
-	return atomicfile.Write(filepath.Join(dataDir, proxyStateFile), append(b, '\n'), 0o600)
-}
 
 // pacURL is the PAC address for the listen address: a wildcard listen
 // address is reached on loopback.
@@ -156,7 +73,7 @@ func chooseUpstream(cfg Config, addr string, log *slog.Logger) (upstreamChoice, 
 		}
 		return upstreamChoice{url: u, from: "--upstream-proxy"}, nil
 	}
-	st, err := readProxyState(cfg.DataDir)
+	st, err := sysproxy.ReadState(cfg.DataDir)
 	if err != nil || st == nil || st.Previous.Proxy == "" {
 		return upstreamChoice{}, err
 	}
@@ -168,29 +85,7 @@ func chooseUpstream(cfg Config, addr string, log *slog.Logger) (upstreamChoice, 
 	if isSelf(u.Host, addr) {
 		return upstreamChoice{}, nil
 	}
-	return upstreamChoice{url: u, bypass: st.Previous.Bypass, from: proxyStateFile}, nil
-}
-
-// parseWindowsProxyServer reads Internet Settings' ProxyServer: one
-// "host:port" for every protocol, or "http=h:p;https=h:p;socks=h:p". The
-// proxy for HTTPS is what kfsidebar chains to.
-func parseWindowsProxyServer(v string) string {
-	v = strings.TrimSpace(v)
-	if v == "" || !strings.Contains(v, "=") {
-		return v
-	}
-	byProto := map[string]string{}
-	for _, part := range strings.Split(v, ";") {
-		if k, val, ok := strings.Cut(strings.TrimSpace(part), "="); ok {
-			byProto[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(val)
-		}
-	}
-	for _, k := range []string{"https", "http"} {
-		if byProto[k] != "" {
-			return strings.TrimPrefix(strings.TrimPrefix(byProto[k], "http://"), "https://")
-		}
-	}
-	return ""
+	return upstreamChoice{url: u, bypass: st.Previous.Bypass, from: sysproxy.StateFile}, nil
 }
 
 func runProxy(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -222,7 +117,7 @@ Subcommands:
 	if err := parseFlags(flags, args[1:]); err != nil {
 		return err
 	}
-	sp, err := newSystemProxy()
+	sp, err := sysproxy.New()
 	if err != nil {
 		return err
 	}
@@ -232,12 +127,12 @@ Subcommands:
 	case "off":
 		return proxyOff(ctx, sp, cfg, out)
 	}
-	cur, err := sp.get(ctx)
+	cur, err := sp.Get(ctx)
 	if err != nil {
 		return err
 	}
 	ours := cur.PACURL == pacURL(cfg.Listen)
-	fmt.Fprintf(out, "%s: %s", sp.name(), cur.describe())
+	fmt.Fprintf(out, "%s: %s", sp.Name(), cur.Describe())
 	if ours {
 		fmt.Fprint(out, " (kfsidebar)")
 	}
@@ -245,39 +140,27 @@ Subcommands:
 	return nil
 }
 
-func proxyOn(ctx context.Context, sp systemProxy, cfg Config, out io.Writer) error {
+// proxyOn points the system at the PAC (sysproxy.On) and says what it did
+// and what comes next.
+func proxyOn(ctx context.Context, sp sysproxy.System, cfg Config, out io.Writer) error {
 	want := pacURL(cfg.Listen)
-	cur, err := sp.get(ctx)
-	if err != nil {
-		return err
-	}
-	if cur.PACURL == want {
-		fmt.Fprintf(out, "%s already use %s; nothing changed.\n", sp.name(), want)
-		return nil
-	}
-	if cur.PACURL != "" {
-		return fmt.Errorf("%s already use the automatic configuration %s, and kfsidebar will not replace it "+
+	res, err := sysproxy.On(ctx, sp, cfg.DataDir, want)
+	var other *sysproxy.OtherPACError
+	switch {
+	case errors.As(err, &other):
+		return fmt.Errorf("%w, and kfsidebar will not replace it "+
 			"(it may come from your IT department). Either ask whoever manages it to add\n"+
 			"    if (host == %q) return \"PROXY %s; DIRECT\";\n"+
 			"at the top of its FindProxyForURL, or use `kfsidebar open`, which changes nothing on the system",
-			sp.name(), cur.PACURL, hostsOf(cfg)[0], localAddr(cfg.Listen))
-	}
-	// Remember first: if setting fails halfway, `proxy off` still knows
-	// what to restore.
-	if err := writeProxyState(cfg.DataDir, proxyState{System: sp.name(), PACURL: want, Previous: cur, SetAt: time.Now()}); err != nil {
+			err, hostsOf(cfg)[0], localAddr(cfg.Listen))
+	case err != nil:
 		return err
+	case res.Already:
+		fmt.Fprintf(out, "%s already use %s; nothing changed.\n", sp.Name(), want)
+		return nil
 	}
-	if err := sp.setPAC(ctx, want); err != nil {
-		return fmt.Errorf("set %s: %w", sp.name(), err)
-	}
-	after, err := sp.get(ctx)
-	if err != nil {
-		return err
-	}
-	if after.PACURL != want {
-		return fmt.Errorf("set %s: the setting still reads %q; set the automatic proxy configuration to %s by hand", sp.name(), after.describe(), want)
-	}
-	fmt.Fprintf(out, "%s: automatic configuration %s (was: %s)\n", sp.name(), want, cur.describe())
+	cur := res.Previous
+	fmt.Fprintf(out, "%s: automatic configuration %s (was: %s)\n", sp.Name(), want, cur.Describe())
 	if cur.Proxy != "" && !isSelf(cur.Proxy, cfg.Listen) {
 		fmt.Fprintf(out, "kfsidebar chains the console to the proxy that was set, %s, and the PAC sends every other site there as before.\n"+
 			"Restart kfsidebar (kfsidebar run) so that it picks this up.\n", cur.Proxy)
@@ -289,48 +172,22 @@ func proxyOn(ctx context.Context, sp systemProxy, cfg Config, out io.Writer) err
 	return nil
 }
 
-func proxyOff(ctx context.Context, sp systemProxy, cfg Config, out io.Writer) error {
-	st, err := readProxyState(cfg.DataDir)
+// proxyOff restores what proxy on replaced (sysproxy.Off) and says so.
+func proxyOff(ctx context.Context, sp sysproxy.System, cfg Config, out io.Writer) error {
+	res, err := sysproxy.Off(ctx, sp, cfg.DataDir, pacURL(cfg.Listen))
 	if err != nil {
 		return err
 	}
-	cur, err := sp.get(ctx)
-	if err != nil {
-		return err
+	switch res.Outcome {
+	case sysproxy.RemovedUnrecorded:
+		fmt.Fprintf(out, "%s: %s removed (kfsidebar had no record of an earlier setting, so there is now no proxy).\n", sp.Name(), res.Current.PACURL)
+	case sysproxy.NothingToUndo:
+		fmt.Fprintf(out, "%s: %s; kfsidebar did not change it, nothing to undo.\n", sp.Name(), res.Current.Describe())
+	case sysproxy.ChangedSince:
+		fmt.Fprintf(out, "%s were changed since `kfsidebar proxy on` (now: %s); left as they are.\n", sp.Name(), res.Current.Describe())
+	default:
+		fmt.Fprintf(out, "%s restored: %s\n", sp.Name(), res.Restored.Describe())
 	}
-	statePath := filepath.Join(cfg.DataDir, proxyStateFile)
-	if st == nil {
-		if cur.PACURL == pacURL(cfg.Listen) {
-			// Set by hand (or the state was lost): turning it off is
-			// what the user asks for.
-			if err := sp.restore(ctx, proxySetting{}); err != nil {
-				return fmt.Errorf("restore %s: %w", sp.name(), err)
-			}
-			fmt.Fprintf(out, "%s: %s removed (kfsidebar had no record of an earlier setting, so there is now no proxy).\n", sp.name(), cur.PACURL)
-			return nil
-		}
-		fmt.Fprintf(out, "%s: %s; kfsidebar did not change it, nothing to undo.\n", sp.name(), cur.describe())
-		return nil
-	}
-	if cur.PACURL != st.PACURL {
-		os.Remove(statePath)
-		fmt.Fprintf(out, "%s were changed since `kfsidebar proxy on` (now: %s); left as they are.\n", sp.name(), cur.describe())
-		return nil
-	}
-	if err := sp.restore(ctx, st.Previous); err != nil {
-		return fmt.Errorf("restore %s: %w", sp.name(), err)
-	}
-	after, err := sp.get(ctx)
-	if err != nil {
-		return err
-	}
-	if after.PACURL != st.Previous.PACURL {
-		return fmt.Errorf("restore %s: the setting reads %q, want %q; set it by hand", sp.name(), after.describe(), st.Previous.describe())
-	}
-	if err := os.Remove(statePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	fmt.Fprintf(out, "%s restored: %s\n", sp.name(), st.Previous.describe())
 	return nil
 }
 

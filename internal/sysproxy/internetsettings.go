@@ -1,4 +1,4 @@
-package main
+package sysproxy
 
 import (
 	"context"
@@ -29,18 +29,18 @@ type windowsProxy struct {
 
 const autoConfigURL = "AutoConfigURL"
 
-func (w *windowsProxy) name() string { return "Windows proxy settings" }
+func (w *windowsProxy) Name() string { return "Windows proxy settings" }
 
-func (w *windowsProxy) get(context.Context) (proxySetting, error) {
+func (w *windowsProxy) Get(context.Context) (Setting, error) {
 	k, done, err := w.open()
 	if err != nil {
-		return proxySetting{}, err
+		return Setting{}, err
 	}
 	defer done()
-	p := proxySetting{Saved: map[string]string{}}
+	p := Setting{Saved: map[string]string{}}
 	u, ok, err := k.str(autoConfigURL)
 	if err != nil {
-		return proxySetting{}, err
+		return Setting{}, err
 	}
 	if ok {
 		p.PACURL = u
@@ -48,17 +48,17 @@ func (w *windowsProxy) get(context.Context) (proxySetting, error) {
 	}
 	enabled, _, err := k.dword("ProxyEnable")
 	if err != nil {
-		return proxySetting{}, err
+		return Setting{}, err
 	}
 	if enabled == 1 {
 		server, _, err := k.str("ProxyServer")
 		if err != nil {
-			return proxySetting{}, err
+			return Setting{}, err
 		}
 		p.Proxy = parseWindowsProxyServer(server)
 		override, _, err := k.str("ProxyOverride")
 		if err != nil {
-			return proxySetting{}, err
+			return Setting{}, err
 		}
 		for _, b := range strings.Split(override, ";") {
 			if b = strings.TrimSpace(b); b != "" {
@@ -69,7 +69,7 @@ func (w *windowsProxy) get(context.Context) (proxySetting, error) {
 	return p, nil
 }
 
-func (w *windowsProxy) setPAC(_ context.Context, pacURL string) error {
+func (w *windowsProxy) SetPAC(_ context.Context, pacURL string) error {
 	k, done, err := w.open()
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (w *windowsProxy) setPAC(_ context.Context, pacURL string) error {
 	return nil
 }
 
-func (w *windowsProxy) restore(_ context.Context, prev proxySetting) error {
+func (w *windowsProxy) Restore(_ context.Context, prev Setting) error {
 	k, done, err := w.open()
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package main
+package sysproxy
 
 import (
 	"context"
@@ -19,7 +19,7 @@ type gnomeProxy struct {
 
 const gnomeSchema = "org.gnome.system.proxy"
 
-func (g *gnomeProxy) name() string { return "GNOME proxy settings" }
+func (g *gnomeProxy) Name() string { return "GNOME proxy settings" }
 
 func (g *gnomeProxy) read(ctx context.Context, schema, key string) (string, error) {
 	out, err := g.run(ctx, g.gsettings, "get", schema, key)
@@ -29,17 +29,17 @@ func (g *gnomeProxy) read(ctx context.Context, schema, key string) (string, erro
 	return strings.TrimSpace(string(out)), nil
 }
 
-func (g *gnomeProxy) get(ctx context.Context) (proxySetting, error) {
+func (g *gnomeProxy) Get(ctx context.Context) (Setting, error) {
 	mode, err := g.read(ctx, gnomeSchema, "mode")
 	if err != nil {
-		return proxySetting{}, err
+		return Setting{}, err
 	}
 	autoURL, err := g.read(ctx, gnomeSchema, "autoconfig-url")
 	if err != nil {
-		return proxySetting{}, err
+		return Setting{}, err
 	}
 	mode, autoURL = gvariantString(mode), gvariantString(autoURL)
-	p := proxySetting{Saved: map[string]string{"mode": mode, "autoconfig-url": autoURL}}
+	p := Setting{Saved: map[string]string{"mode": mode, "autoconfig-url": autoURL}}
 	switch mode {
 	case "auto":
 		p.PACURL = autoURL // "" is WPAD discovery: restored, but nothing to chain to
@@ -47,11 +47,11 @@ func (g *gnomeProxy) get(ctx context.Context) (proxySetting, error) {
 		for _, schema := range []string{gnomeSchema + ".https", gnomeSchema + ".http"} {
 			host, err := g.read(ctx, schema, "host")
 			if err != nil {
-				return proxySetting{}, err
+				return Setting{}, err
 			}
 			port, err := g.read(ctx, schema, "port")
 			if err != nil {
-				return proxySetting{}, err
+				return Setting{}, err
 			}
 			if h := gvariantString(host); h != "" && port != "0" {
 				p.Proxy = net.JoinHostPort(h, strings.TrimPrefix(port, "uint32 "))
@@ -60,7 +60,7 @@ func (g *gnomeProxy) get(ctx context.Context) (proxySetting, error) {
 		}
 		ignore, err := g.read(ctx, gnomeSchema, "ignore-hosts")
 		if err != nil {
-			return proxySetting{}, err
+			return Setting{}, err
 		}
 		p.Bypass = gvariantStrings(ignore)
 	}
@@ -74,14 +74,14 @@ func (g *gnomeProxy) set(ctx context.Context, key, value string) error {
 	return nil
 }
 
-func (g *gnomeProxy) setPAC(ctx context.Context, pacURL string) error {
+func (g *gnomeProxy) SetPAC(ctx context.Context, pacURL string) error {
 	if err := g.set(ctx, "autoconfig-url", pacURL); err != nil {
 		return err
 	}
 	return g.set(ctx, "mode", "auto")
 }
 
-func (g *gnomeProxy) restore(ctx context.Context, prev proxySetting) error {
+func (g *gnomeProxy) Restore(ctx context.Context, prev Setting) error {
 	mode := prev.Saved["mode"]
 	if mode == "" {
 		mode = "none"
@@ -133,17 +133,17 @@ func gnomeLike(desktop string) bool {
 
 // newGnomeProxy returns the GNOME settings when this desktop uses them
 // and gsettings is installed.
-func newGnomeProxy(desktop string) (systemProxy, error) {
+func newGnomeProxy(desktop string) (System, error) {
 	if !gnomeLike(desktop) {
 		what := desktop
 		if what == "" {
 			what = "no desktop session (XDG_CURRENT_DESKTOP is empty)"
 		}
-		return nil, fmt.Errorf("%w (%s): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand (KDE: System Settings → Network → Proxy; Firefox: Settings → Network Settings), or use `kfsidebar open`", errNoSystemProxy, what)
+		return nil, fmt.Errorf("%w (%s): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand (KDE: System Settings → Network → Proxy; Firefox: Settings → Network Settings), or use `kfsidebar open`", ErrUnsupported, what)
 	}
 	p, err := exec.LookPath("gsettings")
 	if err != nil {
-		return nil, fmt.Errorf("%w: gsettings not found (Debian, Ubuntu: sudo apt install libglib2.0-bin), or use `kfsidebar open`", errNoSystemProxy)
+		return nil, fmt.Errorf("%w: gsettings not found (Debian, Ubuntu: sudo apt install libglib2.0-bin), or use `kfsidebar open`", ErrUnsupported)
 	}
 	return &gnomeProxy{gsettings: p, run: runTool}, nil
 }

@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package sysproxy
 
 import (
 	"errors"
@@ -12,9 +12,9 @@ import (
 
 const internetSettingsKey = `Software\Microsoft\Windows\CurrentVersion\Internet Settings`
 
-// newSystemProxy returns the current user's Internet Settings; changing
+// New returns the current user's Internet Settings; changing
 // them needs no administrator rights.
-func newSystemProxy() (systemProxy, error) {
+func New() (System, error) {
 	return &windowsProxy{open: openInternetSettings, notify: notifyInternetSettings}, nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package sysproxy
 
 import (
 	"context"
@@ -14,7 +14,7 @@ type macProxy struct {
 	run func(ctx context.Context, name string, args ...string) ([]byte, error)
 }
 
-func (m *macProxy) name() string { return "macOS proxy settings" }
+func (m *macProxy) Name() string { return "macOS proxy settings" }
 
 func (m *macProxy) networksetup(ctx context.Context, args ...string) (string, error) {
 	out, err := m.run(ctx, "networksetup", args...)
@@ -40,7 +40,7 @@ func (m *macProxy) services(ctx context.Context) ([]string, error) {
 		services = append(services, line)
 	}
 	if len(services) == 0 {
-		return nil, fmt.Errorf("%w: networksetup lists no enabled network service", errNoSystemProxy)
+		return nil, fmt.Errorf("%w: networksetup lists no enabled network service", ErrUnsupported)
 	}
 	return services, nil
 }
@@ -56,16 +56,16 @@ func fields(out string) map[string]string {
 	return m
 }
 
-func (m *macProxy) get(ctx context.Context) (proxySetting, error) {
+func (m *macProxy) Get(ctx context.Context) (Setting, error) {
 	services, err := m.services(ctx)
 	if err != nil {
-		return proxySetting{}, err
+		return Setting{}, err
 	}
-	p := proxySetting{Saved: map[string]string{}}
+	p := Setting{Saved: map[string]string{}}
 	for i, s := range services {
 		out, err := m.networksetup(ctx, "-getautoproxyurl", s)
 		if err != nil {
-			return proxySetting{}, err
+			return Setting{}, err
 		}
 		f := fields(out)
 		u, on := f["URL"], f["Enabled"] == "Yes"
@@ -87,7 +87,7 @@ func (m *macProxy) get(ctx context.Context) (proxySetting, error) {
 			for _, get := range []string{"-getsecurewebproxy", "-getwebproxy"} {
 				out, err := m.networksetup(ctx, get, s)
 				if err != nil {
-					return proxySetting{}, err
+					return Setting{}, err
 				}
 				if f := fields(out); f["Enabled"] == "Yes" && f["Server"] != "" {
 					p.Proxy = net.JoinHostPort(f["Server"], f["Port"])
@@ -97,7 +97,7 @@ func (m *macProxy) get(ctx context.Context) (proxySetting, error) {
 			if p.Proxy != "" {
 				out, err := m.networksetup(ctx, "-getproxybypassdomains", s)
 				if err != nil {
-					return proxySetting{}, err
+					return Setting{}, err
 				}
 				if !strings.Contains(out, "aren't any") {
 					p.Bypass = strings.Fields(out)
@@ -108,7 +108,7 @@ func (m *macProxy) get(ctx context.Context) (proxySetting, error) {
 	return p, nil
 }
 
-func (m *macProxy) setPAC(ctx context.Context, pacURL string) error {
+func (m *macProxy) SetPAC(ctx context.Context, pacURL string) error {
 	services, err := m.services(ctx)
 	if err != nil {
 		return err
@@ -122,7 +122,7 @@ func (m *macProxy) setPAC(ctx context.Context, pacURL string) error {
 	return nil
 }
 
-func (m *macProxy) restore(ctx context.Context, prev proxySetting) error {
+func (m *macProxy) Restore(ctx context.Context, prev Setting) error {
 	services, err := m.services(ctx)
 	if err != nil {
 		return err

@@ -1,11 +1,11 @@
 //go:build linux
 
-package main
+package sysproxy
 
 import "os"
 
-// newSystemProxy returns the desktop's proxy settings: GNOME and the
+// New returns the desktop's proxy settings: GNOME and the
 // desktops built on its settings. Others are set by hand.
-func newSystemProxy() (systemProxy, error) {
+func New() (System, error) {
 	return newGnomeProxy(os.Getenv("XDG_CURRENT_DESKTOP"))
 }

@@ -1,11 +1,11 @@
 //go:build !linux && !darwin && !windows
 
-package main
+package sysproxy
 
 import "os"
 
-// newSystemProxy: on the BSDs, as on Linux, GNOME's settings are the ones
+// New: on the BSDs, as on Linux, GNOME's settings are the ones
 // kfsidebar knows; other desktops are set by hand.
-func newSystemProxy() (systemProxy, error) {
+func New() (System, error) {
 	return newGnomeProxy(os.Getenv("XDG_CURRENT_DESKTOP"))
 }
