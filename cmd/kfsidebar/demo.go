@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kfsidebar/kfsidebar/internal/browser"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
@@ -66,7 +67,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return fmt.Errorf("load demo orders: %w", err)
 	}
 	profile := filepath.Join(cfg.DataDir, "browser-profile")
-	browserCmd := browserArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
+	browserCmd := browser.DemoArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
 	fmt.Fprintf(out, "kfsidebar %s demo: simulated console with %d demo customers, %d orders\n", versionString(), stats.Customers, stats.Orders)
 	if configPath != "" {
 		name := cfg.Orders.Backend
@@ -80,8 +81,8 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", console.DefaultConsoleHost)
 	fmt.Fprintf(out, "  data:           %s\n\n", cfg.DataDir)
 	fmt.Fprint(out, "Open the demo console in a Chromium-family browser with a fresh profile:\n\n  ")
-	browser := findBrowser()
-	name := browser
+	exe := browser.Find()
+	name := exe
 	if name == "" {
 		name = "chromium"
 	}
@@ -93,10 +94,10 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fmt.Fprint(out, "Then accept a waiting customer (接入), or switch on 自动接入, and click the chat:\n"+
 		"the sidebar on the right shows who they are and their orders.\nPress Ctrl+C to stop.\n")
 	if open {
-		if browser == "" {
+		if exe == "" {
 			fmt.Fprintln(out, "\n--open: no Chrome, Edge or Chromium found; run the command above in any Chromium-family browser.")
 		} else {
-			stop, err := startDemoBrowser(browser, browserCmd, filepath.Join(cfg.DataDir, browserLogFile), out)
+			stop, err := startDemoBrowser(exe, browserCmd, filepath.Join(cfg.DataDir, browser.LogFile), out)
 			if err != nil {
 				fmt.Fprintf(out, "\n--open: %v\n", err)
 			} else {
@@ -111,20 +112,20 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 // at once (no display, say), that is said on out with what it printed; the
 // demo goes on, and the command line printed above still works elsewhere.
 // stop ends the browser with the demo.
-func startDemoBrowser(browser string, args []string, logPath string, out io.Writer) (stop func(), err error) {
-	proc, err := startBrowser(browser, args, logPath, false)
+func startDemoBrowser(exe string, args []string, logPath string, out io.Writer) (stop func(), err error) {
+	proc, err := browser.Start(exe, args, logPath, false)
 	if err != nil {
 		return nil, err
 	}
 	watched := make(chan struct{})
 	go func() {
 		defer close(watched)
-		if err := proc.quitAtOnce(); err != nil {
+		if err := proc.QuitAtOnce(); err != nil {
 			fmt.Fprintf(out, "\n--open: %v\n", err)
 		}
 	}()
 	return func() {
-		proc.stop()
+		proc.Stop()
 		<-watched
 	}, nil
 }

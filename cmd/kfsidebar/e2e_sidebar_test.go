@@ -121,7 +121,7 @@ func sentTexts(w *e2eWorld) []string {
 
 func TestE2ESidebarCustomerOrdersAndReveal(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	f := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(f))
@@ -172,7 +172,7 @@ func revealCount(t *testing.T, db *sql.DB, openid, field string) int {
 // console sends exactly the filled text.
 func TestE2EQuickReplySentByTheConsole(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	f := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(f))
@@ -217,7 +217,7 @@ func jsQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 func TestE2EIdentityFallbackBindsAChat(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	stranger := fan(t, "赵先生", 0) // not a customer of the demo shop
 	ensureOpen(t, ctx, w, stranger)
@@ -259,7 +259,7 @@ func TestE2EIdentityFallbackBindsAChat(t *testing.T) {
 // TestE2ETwoTabs: each tab follows its own chat.
 func TestE2ETwoTabs(t *testing.T) {
 	w := theWorld(t)
-	a, b := browser.Tab(t), browser.Tab(t)
+	a, b := chromium.Tab(t), chromium.Tab(t)
 	// 小桃子: a fan the other end-to-end tests leave alone.
 	lin, chen, peach := fan(t, "林小满", 0), fan(t, "陈晓雯", 0), fan(t, "🌸小桃子", 0)
 	// Open before the second tab loads: a transfer reaches one tab only.
@@ -284,7 +284,7 @@ func TestE2ETwoTabs(t *testing.T) {
 // sidebar, and the sidebar comes back when the page throws it out.
 func TestE2EFollowsTheConsole(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	lin, chen := fan(t, "林小满", 0), fan(t, "陈晓雯", 0)
 	click(t, ctx, cardSel(lin))
@@ -447,7 +447,7 @@ func TestE2EShopTrouble(t *testing.T) {
 // console; the console is narrowed to match, and the choices are kept.
 func TestE2ELayout(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	t.Cleanup(func() {
 		// The browser is shared: later tests start from the defaults.

@@ -31,14 +31,14 @@ var (
 	world     *e2eWorld
 	worldOnce sync.Once
 	worldErr  error
-	browser   = browsertest.Shared{Options: func() browsertest.Options {
+	chromium  = browsertest.Shared{Options: func() browsertest.Options {
 		return browsertest.Options{ProxyServer: world.addr, SPKIList: world.pins, TimeZone: "Asia/Shanghai"}
 	}}
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	browser.Close()
+	chromium.Close()
 	if world != nil {
 		world.stop()
 	}
@@ -278,7 +278,7 @@ func acceptedBy(w *e2eWorld, f mpkftest.Fan, since time.Time) string {
 
 func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 
 	t.Run("no console control is covered by the sidebar", func(t *testing.T) {
@@ -400,7 +400,7 @@ const clickToCustomer = `(sel, openid) => new Promise((resolve, reject) => {
 // and logs the figures; speed targets live in benchmarks, not assertions.
 func TestE2EClickToOrdersTime(t *testing.T) {
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	a, b := fan(t, "林小满", 0), fan(t, "陈晓雯", 0)
 	var ms []float64
@@ -430,7 +430,7 @@ func TestE2EScreenshot(t *testing.T) {
 		t.Skip("README screenshots are written only with -screenshots DIR")
 	}
 	w := theWorld(t)
-	ctx := browser.Tab(t)
+	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)
 	f := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(f))

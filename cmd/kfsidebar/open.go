@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/browser"
 )
 
 // browserProfileDir is `kfsidebar open`'s browser profile, in the data
@@ -52,25 +53,25 @@ func runOpen(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := os.MkdirAll(profile, 0o700); err != nil {
 		return fmt.Errorf("browser profile: %w", err)
 	}
-	browserArgs := openArgs(profile, pacURL(cfg.Listen), pins, "https://"+hostsOf(cfg)[0]+"/")
-	browser := findBrowser()
-	quoted := []string{shellQuote(browser)}
+	browserArgs := browser.OpenArgs(profile, pacURL(cfg.Listen), pins, "https://"+hostsOf(cfg)[0]+"/")
+	exe := browser.Find()
+	quoted := []string{shellQuote(exe)}
 	for _, a := range browserArgs {
 		quoted = append(quoted, shellQuote(a))
 	}
-	if browser == "" {
+	if exe == "" {
 		quoted[0] = "chrome"
 		return fmt.Errorf("no Chrome, Edge or Chromium found: install one, or start any Chromium-family browser like this:\n  %s", strings.Join(quoted, " "))
 	}
-	logPath := filepath.Join(cfg.DataDir, browserLogFile)
-	proc, err := startBrowser(browser, browserArgs, logPath, true)
+	logPath := filepath.Join(cfg.DataDir, browser.LogFile)
+	proc, err := browser.Start(exe, browserArgs, logPath, true)
 	if err != nil {
 		return err
 	}
-	if err := proc.quitAtOnce(); err != nil {
+	if err := proc.QuitAtOnce(); err != nil {
 		return fmt.Errorf("%w\nthe command was:\n  %s", err, strings.Join(quoted, " "))
 	}
-	fmt.Fprintf(out, "Started %s with its own profile in %s:\n  %s\n", filepath.Base(browser), profile, strings.Join(quoted, " "))
+	fmt.Fprintf(out, "Started %s with its own profile in %s:\n  %s\n", filepath.Base(exe), profile, strings.Join(quoted, " "))
 	return nil
 }
 

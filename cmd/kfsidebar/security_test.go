@@ -32,6 +32,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/browser"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
@@ -235,7 +236,7 @@ func TestOpenProfileWorksInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := openArgs(filepath.Join(dir, browserProfileDir), pacURL(k.addr), []string{ca.SPKIHash(), k.sim.CA().SPKIHash()}, k.sim.URL())
+	args := browser.OpenArgs(filepath.Join(dir, browserProfileDir), pacURL(k.addr), []string{ca.SPKIHash(), k.sim.CA().SPKIHash()}, k.sim.URL())
 	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(path), chromedp.Env("HOME=" + home),
 		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-dev-shm-usage", true), chromedp.Flag("disable-background-networking", true)}

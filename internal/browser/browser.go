@@ -1,4 +1,9 @@
-package main
+// Package browser finds and starts the agent's Chromium-family browser
+// (Chrome, Edge, Chromium) with a profile of kfsidebar's own, for `kfsidebar
+// open` and `kfsidebar demo --open`: the proxy, and trust by SPKI pin,
+// apply to that profile alone and nothing on the system changes. A browser
+// that cannot start is reported with what it printed.
+package browser
 
 import (
 	"fmt"
@@ -10,9 +15,9 @@ import (
 	"time"
 )
 
-// findBrowser returns a Chromium-family browser (Chrome, Edge, Chromium)
+// Find returns a Chromium-family browser (Chrome, Edge, Chromium)
 // installed on this workstation, or "".
-func findBrowser() string {
+func Find() string {
 	if p := os.Getenv("KFSIDEBAR_CHROMIUM"); p != "" {
 		return p
 	}
@@ -50,19 +55,19 @@ func findBrowser() string {
 	return ""
 }
 
-// browserArgs are the flags of the demo's browser: a profile of its own
+// DemoArgs are the flags of the demo's browser: a profile of its own
 // that sends everything to the proxy at proxyAddr and trusts the given
 // certificate public keys (SPKI pins). The pins apply to that profile only
 // and also lift the CA's name constraint there.
-func browserArgs(profileDir, proxyAddr string, spki []string, url string) []string {
+func DemoArgs(profileDir, proxyAddr string, spki []string, url string) []string {
 	return profileArgs(profileDir, "--proxy-server="+proxyAddr, spki, url)
 }
 
-// openArgs are the flags of `kfsidebar open`'s browser: a profile of its
+// OpenArgs are the flags of `kfsidebar open`'s browser: a profile of its
 // own that takes its proxy from kfsidebar's PAC (so only the console goes
 // through kfsidebar, as with `proxy on`), plus SPKI pins when the CA is not
 // in the trust store. Nothing outside profileDir is changed.
-func openArgs(profileDir, pacURL string, spki []string, url string) []string {
+func OpenArgs(profileDir, pacURL string, spki []string, url string) []string {
 	return profileArgs(profileDir, "--proxy-pac-url="+pacURL, spki, url)
 }
 
@@ -83,17 +88,17 @@ func profileArgs(profileDir, proxyFlag string, spki []string, url string) []stri
 }
 
 const (
-	// browserLogFile, in the data directory, keeps what the browser started
+	// LogFile, in the data directory, keeps what the browser started
 	// by open or demo --open printed: a pipe to kfsidebar would break when
 	// kfsidebar ends, and the browser may live on.
-	browserLogFile = "browser.log"
-	// openSettle is how long kfsidebar watches a browser it started: one
+	LogFile = "browser.log"
+	// Settle is how long kfsidebar watches a browser it started: one
 	// that cannot start (no display, a broken install) quits within it.
-	openSettle = 3 * time.Second
+	Settle = 3 * time.Second
 )
 
-// browserProc is a browser kfsidebar started.
-type browserProc struct {
+// Proc is a browser kfsidebar started.
+type Proc struct {
 	cmd     *exec.Cmd
 	name    string
 	logPath string
@@ -101,9 +106,9 @@ type browserProc struct {
 	err     error
 }
 
-// startBrowser starts browser with args, its output in logPath, detached
+// Start starts browser with args, its output in logPath, detached
 // from this process when detached is set (it outlives `kfsidebar open`).
-func startBrowser(browser string, args []string, logPath string, detached bool) (*browserProc, error) {
+func Start(browser string, args []string, logPath string, detached bool) (*Proc, error) {
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("browser log: %w", err)
@@ -117,7 +122,7 @@ func startBrowser(browser string, args []string, logPath string, detached bool) 
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("could not start %s: %w", browser, err)
 	}
-	p := &browserProc{cmd: cmd, name: filepath.Base(browser), logPath: logPath, done: make(chan struct{})}
+	p := &Proc{cmd: cmd, name: filepath.Base(browser), logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -125,11 +130,11 @@ func startBrowser(browser string, args []string, logPath string, detached bool) 
 	return p, nil
 }
 
-// quitAtOnce waits up to openSettle. Still running is nil (the browser
+// QuitAtOnce waits up to Settle. Still running is nil (the browser
 // lives on), and so is quitting with status 0 (it handed the window to a
 // browser already running that profile); quitting with an error is an
 // error saying what the browser printed.
-func (p *browserProc) quitAtOnce() error {
+func (p *Proc) QuitAtOnce() error {
 	select {
 	case <-p.done:
 		if p.err == nil {
@@ -137,13 +142,13 @@ func (p *browserProc) quitAtOnce() error {
 		}
 		return fmt.Errorf("%s did not start (%v); what it said, from %s:\n%s",
 			p.name, p.err, p.logPath, tail(p.logPath, 10))
-	case <-time.After(openSettle):
+	case <-time.After(Settle):
 		return nil
 	}
 }
 
-// stop asks the browser to quit and waits until it has.
-func (p *browserProc) stop() {
+// Stop asks the browser to quit and waits until it has.
+func (p *Proc) Stop() {
 	p.cmd.Process.Signal(os.Interrupt)
 	<-p.done
 }
@@ -159,15 +164,4 @@ func tail(path string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return "  " + strings.Join(lines, "\n  ")
-}
-
-// shellQuote quotes s for the command line printed to the user.
-func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t'\"$&;|<>()*?![]{}`\\#~") {
-		return s
-	}
-	if runtime.GOOS == "windows" {
-		return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
