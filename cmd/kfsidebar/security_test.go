@@ -34,6 +34,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browser"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/logfile"
 	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
@@ -390,7 +391,7 @@ func TestSecretsArePrivateFiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, f := range []string{certs.KeyFile, tokenFile, dbFile, logFile, sysproxy.StateFile} {
+		for _, f := range []string{certs.KeyFile, tokenFile, dbFile, logfile.Name, sysproxy.StateFile} {
 			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 				t.Errorf("%s was not made, so its mode was not checked: %v", f, err)
 			}
@@ -601,7 +602,7 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 	k.sim.TransferIn(transfer)
 	showCustomer(transfer)
 
-	file, err := os.ReadFile(filepath.Join(dir, logFile))
+	file, err := os.ReadFile(filepath.Join(dir, logfile.Name))
 	if err != nil {
 		t.Fatal(err)
 	}
