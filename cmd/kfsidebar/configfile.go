@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
-	"strings"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
-	"github.com/pelletier/go-toml/v2/unstable"
-
+	"github.com/kfsidebar/kfsidebar/internal/tomlconfig"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
@@ -121,6 +115,9 @@ func (d *duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// TOMLHint says how a duration is written, for config errors.
+func (duration) TOMLHint() string { return `a duration in quotes, like "30s"` }
+
 // MarshalText writes the duration as UnmarshalText reads it.
 func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
@@ -139,35 +136,8 @@ type fileConfig struct {
 	Orders          *OrdersConfig `toml:"orders"`
 }
 
-// ConfigError is one problem in a config file, with where it is and what
-// was expected, so that the user can fix it.
-type ConfigError struct {
-	File      string
-	Line, Col int    // 0 when unknown
-	Key       string // dotted, e.g. "orders.http.secret"; "" for the file as a whole
-	Reason    string
-}
-
-// Error reads like "kfsidebar.toml:7:1: orders.http.secert: unknown key; …".
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Col > 0 {
-			fmt.Fprintf(&b, ":%d", e.Col)
-		}
-	}
-	b.WriteString(": ")
-	if e.Key != "" {
-		b.WriteString(e.Key + ": ")
-	}
-	b.WriteString(e.Reason)
-	return b.String()
-}
-
 // readConfigFile applies the file at path to c. A missing file is fine
-// unless the user named it (required). The errors are *ConfigError, all
+// unless the user named it (required). The errors are *tomlconfig.Error, all
 // of the unknown keys at once.
 func readConfigFile(path string, required bool, c *Config) error {
 	data, err := os.ReadFile(path)
@@ -178,9 +148,8 @@ func readConfigFile(path string, required bool, c *Config) error {
 		return fmt.Errorf("config: %w", err)
 	}
 	f := fileConfig{Orders: &c.Orders}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
-		return decodeErrors(path, data, err)
+	if err := tomlconfig.Decode(path, data, &f); err != nil {
+		return err
 	}
 	setIf(&c.DataDir, f.DataDir)
 	setIf(&c.Listen, f.Listen)
@@ -199,13 +168,13 @@ func readConfigFile(path string, required bool, c *Config) error {
 	}
 	c.ConfigFile = path
 	var errs []error
-	lines := keyLines(data)
+	lines := tomlconfig.KeyLines(data)
 	for _, p := range c.Orders.problems() {
-		errs = append(errs, &ConfigError{File: path, Line: lines[p.key], Key: p.key, Reason: p.reason})
+		errs = append(errs, &tomlconfig.Error{File: path, Line: lines[p.key], Key: p.key, Reason: p.reason})
 	}
 	for _, d := range c.Dial {
 		if _, _, err := proxy.ParseDialOverride(d); err != nil {
-			errs = append(errs, &ConfigError{File: path, Line: lines["dial"], Key: "dial", Reason: err.Error()})
+			errs = append(errs, &tomlconfig.Error{File: path, Line: lines["dial"], Key: "dial", Reason: err.Error()})
 		}
 	}
 	return errors.Join(errs...)
@@ -215,220 +184,6 @@ func setIf[T any](dst *T, v *T) {
 	if v != nil {
 		*dst = *v
 	}
-}
-
-// decodeErrors turns the decoder's errors into ConfigErrors: every
-// unknown key with a "did you mean", or the one syntax or type error.
-func decodeErrors(path string, data []byte, err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) {
-		var errs []error
-		for _, e := range strict.Errors {
-			line, col := e.Position()
-			key := strings.Join(e.Key(), ".")
-			errs = append(errs, &ConfigError{File: path, Line: line, Col: col, Key: key, Reason: unknownKeyReason(e.Key())})
-		}
-		return errors.Join(errs...)
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		line, col := de.Position()
-		reason := strings.TrimPrefix(de.Error(), "toml: ")
-		if strings.Contains(reason, "cannot decode TOML") {
-			reason = typeReason(de.Key(), reason)
-		}
-		return &ConfigError{File: path, Line: line, Col: col, Key: strings.Join(de.Key(), "."), Reason: reason}
-	}
-	// A TextUnmarshaler's error on a bare number comes without a position:
-	// find the duration that is not a string.
-	cerr := &ConfigError{File: path, Reason: err.Error()}
-	eachKeyValue(data, func(key []string, kv *unstable.Node, pos unstable.Position) bool {
-		if keyType(key) == reflect.TypeOf(duration{}) && kv.Value().Kind != unstable.String {
-			cerr.Line, cerr.Col, cerr.Key = pos.Line, pos.Column, strings.Join(key, ".")
-			return false
-		}
-		return true
-	})
-	return cerr
-}
-
-// typeReason says what type the key wants, in the file's terms.
-func typeReason(key []string, msg string) string {
-	t := keyType(key)
-	if t == nil {
-		return msg
-	}
-	want := ""
-	switch {
-	case t == reflect.TypeOf(duration{}):
-		want = `a duration in quotes, like "30s"`
-	case t == reflect.TypeOf(slog.Level(0)):
-		want = `one of "debug", "info", "warn", "error"`
-	case t.Kind() == reflect.String:
-		want = "a string in quotes"
-	case t.Kind() == reflect.Bool:
-		want = "true or false"
-	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
-		want = "a whole number"
-	case t.Kind() == reflect.Slice:
-		want = `a list of strings, like ["a", "b"]`
-	case t.Kind() == reflect.Map:
-		want = `a table of strings, like { "X-Shop" = "7" }`
-	case t.Kind() == reflect.Struct:
-		want = "a table"
-	default:
-		return msg
-	}
-	got := msg
-	if i := strings.Index(msg, "cannot decode TOML "); i >= 0 {
-		got = strings.Fields(msg[i+len("cannot decode TOML "):])[0]
-	}
-	return fmt.Sprintf("must be %s (got a %s)", want, got)
-}
-
-// knownKeys lists the keys of the table at prefix (nil: the top level).
-func knownKeys(prefix []string) []string {
-	t := tableType(prefix)
-	if t == nil {
-		return nil
-	}
-	var keys []string
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); name != "" {
-			keys = append(keys, name)
-		}
-	}
-	return keys
-}
-
-// tableType is the struct type of the table at path.
-func tableType(path []string) reflect.Type {
-	t := reflect.TypeOf(fileConfig{})
-	for _, p := range path {
-		f := fieldByTag(t, p)
-		if f == nil {
-			return nil
-		}
-		t = f.Type
-		if t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct {
-			return nil
-		}
-	}
-	return t
-}
-
-func keyType(key []string) reflect.Type {
-	if len(key) == 0 {
-		return nil
-	}
-	t := tableType(key[:len(key)-1])
-	if t == nil {
-		return nil
-	}
-	f := fieldByTag(t, key[len(key)-1])
-	if f == nil {
-		return nil
-	}
-	if f.Type.Kind() == reflect.Pointer {
-		return f.Type.Elem()
-	}
-	return f.Type
-}
-
-func fieldByTag(t reflect.Type, name string) *reflect.StructField {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if tag, _, _ := strings.Cut(f.Tag.Get("toml"), ","); tag == name {
-			return &f
-		}
-	}
-	return nil
-}
-
-// unknownKeyReason names the keys the table does know, and the closest
-// one when the key looks like a typo.
-func unknownKeyReason(key []string) string {
-	known := knownKeys(key[:len(key)-1])
-	if len(known) == 0 {
-		return "unknown key"
-	}
-	last := key[len(key)-1]
-	best, bestDist := "", 1<<30
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(last), k); d < bestDist {
-			best, bestDist = k, d
-		}
-	}
-	reason := "unknown key"
-	if bestDist <= 2 || bestDist*3 <= len(best) {
-		reason += fmt.Sprintf("; did you mean %q?", best)
-	}
-	sorted := append([]string(nil), known...)
-	sort.Strings(sorted)
-	return reason + " (this table takes " + strings.Join(sorted, ", ") + ")"
-}
-
-// editDistance is the Levenshtein distance, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
-// keyLines maps each dotted key in the document to its line, for errors
-// found after decoding.
-func keyLines(data []byte) map[string]int {
-	lines := map[string]int{}
-	eachKeyValue(data, func(key []string, _ *unstable.Node, pos unstable.Position) bool {
-		lines[strings.Join(key, ".")] = pos.Line
-		return true
-	})
-	return lines
-}
-
-// eachKeyValue calls fn with the full key (table and key parts), the node
-// and the position of every key/value in data, until fn returns false.
-func eachKeyValue(data []byte, fn func(key []string, kv *unstable.Node, pos unstable.Position) bool) {
-	var p unstable.Parser
-	p.Reset(data)
-	var table []string
-	for p.NextExpression() {
-		e := p.Expression()
-		switch e.Kind {
-		case unstable.Table:
-			table = keyParts(e.Key())
-		case unstable.KeyValue:
-			key := append(append([]string(nil), table...), keyParts(e.Key())...)
-			if !fn(key, e, p.Shape(e.Raw).Start) {
-				return
-			}
-		}
-	}
-}
-
-func keyParts(it unstable.Iterator) []string {
-	var parts []string
-	for it.Next() {
-		parts = append(parts, string(it.Node().Data))
-	}
-	return parts
 }
 
 // problem is a bad value in [orders], by its dotted key.
