@@ -24,6 +24,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
@@ -282,7 +283,7 @@ func TestUpstreamStalls(t *testing.T) {
 			abandoned <- err
 		}()
 	}
-	poll(t, "all four polls reach the upstream", func() bool {
+	kftest.Poll(t, "all four polls reach the upstream", func() bool {
 		return started("quiet") && started("first") && started("gone-quiet") && started("gone-first")
 	})
 	// The stalled polls hold nothing else up.
@@ -293,7 +294,7 @@ func TestUpstreamStalls(t *testing.T) {
 			t.Errorf("abandoned poll ended with %v, want context.Canceled", err)
 		}
 	}
-	poll(t, "the upstream sees the browser's cancel", func() bool {
+	kftest.Poll(t, "the upstream sees the browser's cancel", func() bool {
 		return wasCancelled("gone-quiet") && wasCancelled("gone-first")
 	})
 	if wasCancelled("quiet") || wasCancelled("first") {
@@ -304,18 +305,6 @@ func TestUpstreamStalls(t *testing.T) {
 		if r := <-ch; r.err != nil || r.body != `{"msglist":[]}` {
 			t.Errorf("long poll %s: %q, %v", id, r.body, r.err)
 		}
-	}
-}
-
-// poll waits until cond holds, failing the test after a deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -462,13 +451,13 @@ func TestStoreFailures(t *testing.T) {
 			}
 			// One Add waits on the store at most; the others leave their
 			// rows to it rather than queueing a goroutine each.
-			poll(t, "at most one Add waits on the store", func() bool { return sink.inFlight.Load() <= 1 })
+			kftest.Poll(t, "at most one Add waits on the store", func() bool { return sink.inFlight.Load() <= 1 })
 			logs.waitFor(t, "store write failed; kept in memory", tt.log)
 			// The map learns a response's users right after the browser
 			// has it (see Proxy.add).
 			for i := range n {
 				id := fmt.Sprintf("oBroken%d-7", i)
-				poll(t, id+" known from memory while the store is "+tt.name, func() bool {
+				kftest.Poll(t, id+" known from memory while the store is "+tt.name, func() bool {
 					_, ok := sessions.Get(id)
 					return ok
 				})
@@ -480,7 +469,7 @@ func TestStoreFailures(t *testing.T) {
 			// The next accept writes what the failed ones could not.
 			fetch("oAfter-")
 			check := openStoreDB(t, path)
-			poll(t, "the rows are written after the store recovered", func() bool { return countRows(t, check) == (2*n+1)*40 })
+			kftest.Poll(t, "the rows are written after the store recovered", func() bool { return countRows(t, check) == (2*n+1)*40 })
 		})
 	}
 }
@@ -498,7 +487,7 @@ func TestStoreFailuresKeepScanning(t *testing.T) {
 	}))
 	e := startProxy(t, up, withSink(sessions))
 	get(t, e.client(e.ca.Pool()), consoleURL+"/cgi-bin/kftransfer?action=gettransferinfo")
-	poll(t, "the transferred user is known", func() bool {
+	kftest.Poll(t, "the transferred user is known", func() bool {
 		r, ok := sessions.Get("oRO")
 		return ok && r.Source == console.SourceTransfer
 	})

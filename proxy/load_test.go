@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
@@ -191,14 +192,14 @@ loop:
 		for i := range accepts {
 			for k := range perResp {
 				id := fmt.Sprintf("oLoad%d-%d-%d", w, i, k)
-				poll(t, id+" is known", func() bool { _, ok := sessions.Get(id); return ok })
+				kftest.Poll(t, id+" is known", func() bool { _, ok := sessions.Get(id); return ok })
 			}
 		}
 	}
 	t.Logf("%d tabs × %d long polls and %d accept responses (%d users) in %v: peak %d goroutines, peak HeapInuse %.1f MB",
 		tabs, rounds, workers*accepts, workers*accepts*perResp, elapsed.Round(time.Millisecond), peakG, mb(peakHeap))
 
-	poll(t, "every user stored", func() bool { return countRows(t, rows) == workers*accepts*perResp })
+	kftest.Poll(t, "every user stored", func() bool { return countRows(t, rows) == workers*accepts*perResp })
 
 	// The tabs close; the proxy drops its idle upstream connections; the
 	// users expire and are pruned.

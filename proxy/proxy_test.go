@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,21 +20,9 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
-
-// testLogger writes the proxy's logs to the test log.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
 
 // sinkFunc is a Sink with a function field.
 type sinkFunc func(recs []console.Record)
@@ -121,7 +108,7 @@ func startProxy(t *testing.T, up *upstream, opts ...envOption) *env {
 		}),
 		Sink:      sink,
 		ScriptSrc: "/__kfsidebar/sidebar.js?t=TOKEN",
-		Logger:    testLogger(t),
+		Logger:    kftest.Logger(t),
 	}
 	for _, o := range opts {
 		o(&cfg)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/elazarl/goproxy"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -81,7 +82,7 @@ func startOfficeProxy(t *testing.T, routes map[string]string) *officeProxy {
 	}
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("agent:s3cret"))
 	gp := goproxy.NewProxyHttpServer()
-	gp.Logger = log.New(tWriter{t}, "office proxy: ", 0)
+	gp.Logger = slog.NewLogLogger(kftest.Logger(t).With("component", "office proxy").Handler(), slog.LevelDebug)
 	gp.ConnectDial = dial
 	gp.Tr = &http.Transport{Dial: dial}
 	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {

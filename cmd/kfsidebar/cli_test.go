@@ -11,13 +11,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 // runCLI runs the command line and returns its output and error.
@@ -136,57 +135,10 @@ func TestOrdersImportErrorNamesRecordAndField(t *testing.T) {
 	}
 }
 
-// startCLI runs a long-lived command until the test ends and returns the
-// address it reports listening on.
-func startCLI(t *testing.T, re *regexp.Regexp, args ...string) (addr, stdout string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, args, pw, io.Discard)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("%s exited with %v", args[0], err)
-		}
-	})
-	lines := make(chan string)
-	go func() {
-		b := make([]byte, 64<<10)
-		var all string
-		for {
-			n, err := pr.Read(b)
-			all += string(b[:n])
-			if m := re.FindStringSubmatch(all); m != nil {
-				lines <- m[1] + "\x00" + all
-				io.Copy(io.Discard, pr)
-				return
-			}
-			if err != nil {
-				close(lines)
-				return
-			}
-		}
-	}()
-	select {
-	case l, ok := <-lines:
-		if !ok {
-			t.Fatalf("%s ended without saying where it listens", args[0])
-		}
-		addr, stdout, _ = strings.Cut(l, "\x00")
-		return addr, stdout
-	case <-time.After(30 * time.Second):
-		t.Fatalf("%s did not start", args[0])
-	}
-	return "", ""
-}
-
 func TestDemoServesTheInjectedConsole(t *testing.T) {
 	dir := t.TempDir()
-	addr, out := startCLI(t, regexp.MustCompile(`proxy:\s+(\S+)\n(?s:.*)Press Ctrl\+C`), "demo", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	demo := start(t, "demo", "--listen", "127.0.0.1:0", "--data-dir", dir)
+	addr, out := demo.addr, demo.stdout.String()
 	for _, want := range []string{"--proxy-server=" + addr, "--ignore-certificate-errors-spki-list=", "--user-data-dir=", "kfindex?token="} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
@@ -222,7 +174,7 @@ func TestDemoServesTheInjectedConsole(t *testing.T) {
 // bad file stops the demo with the key named.
 func TestDemoWithConfig(t *testing.T) {
 	config := exampleShopConfig(t, nil)
-	_, out := startCLI(t, regexp.MustCompile(`proxy:\s+(\S+)\n(?s:.*)Press Ctrl\+C`), "demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--config", config)
+	out := start(t, "demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--config", config).stdout.String()
 	if want := "orders:         the http backend of " + config; !strings.Contains(out, want) {
 		t.Errorf("demo output lacks %q:\n%s", want, out)
 	}
@@ -246,18 +198,19 @@ func TestDemoOpenBrowserThatCannotStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("KFSIDEBAR_CHROMIUM", script)
-	why, out := startCLI(t, regexp.MustCompile(`did not start \(([^)]*)\)`), "demo", "--open", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
-	if why != "exit status 1" || !strings.Contains(out, "Missing X server") {
+	demo := start(t, "demo", "--open", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	kftest.Poll(t, "demo --open to report the browser", func() bool { return strings.Contains(demo.stdout.String(), "did not start") })
+	if out := demo.stdout.String(); !strings.Contains(out, "did not start (exit status 1)") || !strings.Contains(out, "Missing X server") {
 		t.Errorf("demo --open with a browser that cannot start said:\n%s", out)
 	}
 }
 
 func TestNonLoopbackListenWarns(t *testing.T) {
-	_, out := startCLI(t, regexp.MustCompile(`listening on (\S+)(?s:.*)Ctrl\+C`), "run", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir())
+	out := start(t, "run", "--listen", "0.0.0.0:0", "--data-dir", t.TempDir()).stdout.String()
 	if !strings.Contains(out, "WARNING") {
 		t.Fatalf("no warning for a non-loopback listener:\n%s", out)
 	}
-	_, out = startCLI(t, regexp.MustCompile(`listening on (\S+)(?s:.*)Ctrl\+C`), "run", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	out = start(t, "run", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()).stdout.String()
 	if strings.Contains(out, "WARNING") {
 		t.Fatalf("warning for a loopback listener:\n%s", out)
 	}

@@ -47,6 +47,10 @@ type Config struct {
 	// Orders is where customers and orders come from; only the config
 	// file sets it.
 	Orders OrdersConfig
+	// ReadyFile, when set, receives the address kfsidebar listens on once
+	// it serves: how whatever starts kfsidebar (the tray, a test) learns
+	// that it is up and where, without reading its output.
+	ReadyFile string
 }
 
 // DefaultConfig returns the defaults: data in the user's config directory
@@ -99,6 +103,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a chat user learned from the console is remembered")
 	fs.BoolVar(&c.ScanTargetsOnly, "scan-targets-only", c.ScanTargetsOnly, "scan only the three accept endpoints, not every console JSON response")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (customer data is logged only at debug)")
+	fs.StringVar(&c.ReadyFile, "ready-file", c.ReadyFile, "write the address kfsidebar listens on to this `file` once it serves (for whatever starts it)")
 }
 
 // parse applies the config file, then the flags in args over it. The file

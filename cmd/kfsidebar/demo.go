@@ -34,6 +34,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "proxy address")
 	fs.BoolVar(&open, "open", false, "also launch Chrome, Edge or Chromium (a separate demo profile) on the demo console")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "write the proxy's address to this `file` once the demo serves")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +94,10 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fmt.Fprintf(out, "%s\n\n", strings.Join(quoted, " "))
 	fmt.Fprint(out, "Then accept a waiting customer (接入), or switch on 自动接入, and click the chat:\n"+
 		"the sidebar on the right shows who they are and their orders.\nPress Ctrl+C to stop.\n")
+	if err := writeReady(cfg.ReadyFile, s.addr); err != nil {
+		s.close()
+		return err
+	}
 	if open {
 		if exe == "" {
 			fmt.Fprintln(out, "\n--open: no Chrome, Edge or Chromium found; run the command above in any Chromium-family browser.")

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -51,8 +48,7 @@ type e2eWorld struct {
 	addr    string
 	dataDir string
 	pins    []string
-	cancel  context.CancelFunc
-	done    chan error
+	run     *started
 	log     *syncBuffer
 }
 
@@ -83,8 +79,6 @@ func theWorld(t *testing.T) *e2eWorld {
 	}
 	return world
 }
-
-var listeningRE = regexp.MustCompile(`listening on (\S+)`)
 
 func startWorld() (*e2eWorld, error) { return startWorldWith("", nil) }
 
@@ -133,29 +127,11 @@ func startWorldSim(opts mpkftest.Options, config string, prepare func(dataDir st
 	for _, h := range mpkftest.Hosts {
 		args = append(args, "--dial", h+":443="+sim.Addr())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &e2eWorld{sim: sim, dataDir: dir, cancel: cancel, done: make(chan error, 1), log: &syncBuffer{}}
-	pr, pw := io.Pipe()
-	go func() {
-		w.done <- Run(ctx, args, pw, w.log)
-		pw.Close()
-	}()
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-		}
-	}()
-	select {
-	case w.addr = <-addr:
-	case err := <-w.done:
-		return nil, fmt.Errorf("kfsidebar run exited: %v\n%s", err, w.log)
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("kfsidebar run did not start\n%s", w.log)
+	r, err := startCommand(nil, args...)
+	if err != nil {
+		return nil, err
 	}
+	w := &e2eWorld{sim: sim, dataDir: dir, run: r, addr: r.addr, log: r.log}
 	ca, _, err := certs.LoadOrCreate(data, certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
 		return nil, err
@@ -165,8 +141,7 @@ func startWorldSim(opts mpkftest.Options, config string, prepare func(dataDir st
 }
 
 func (w *e2eWorld) stop() {
-	w.cancel()
-	<-w.done
+	w.run.stop()
 	w.sim.Close()
 	os.RemoveAll(w.dataDir)
 }

@@ -28,50 +28,27 @@ import (
 // faultRun is a `kfsidebar run` that can be stopped and started again on
 // the same address and data directory.
 type faultRun struct {
-	args   []string
-	addr   string
-	log    *syncBuffer
-	cancel context.CancelFunc
-	done   chan error
+	args []string
+	addr string
+	log  *syncBuffer // the log of every run so far
+	run  *started
 }
 
-// start runs kfsidebar until stop, on listen, and waits until it listens.
+// start runs kfsidebar until stop, on listen, and waits until it serves.
 func (r *faultRun) start(t *testing.T, listen string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	r.cancel, r.done = cancel, make(chan error, 1)
-	args := append([]string{"run", "--listen", listen}, r.args...)
-	go func() { r.done <- Run(ctx, args, out, r.log) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if m := listeningRE.FindStringSubmatch(out.String()); m != nil {
-			r.addr = m[1]
-			return
-		}
-		select {
-		case err := <-r.done:
-			t.Fatalf("kfsidebar run exited: %v\n%s", err, r.log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kfsidebar run did not start\n%s", r.log)
-		}
-		time.Sleep(10 * time.Millisecond)
+	run, err := startCommand(r.log, append([]string{"run", "--listen", listen}, r.args...)...)
+	if err != nil {
+		t.Fatal(err)
 	}
+	r.run, r.addr = run, run.addr
 }
 
 // stop ends the run as Ctrl+C does and waits for it.
 func (r *faultRun) stop(t *testing.T) {
 	t.Helper()
-	r.cancel()
-	select {
-	case err := <-r.done:
-		if err != nil {
-			t.Fatalf("kfsidebar run: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("kfsidebar run did not stop")
+	if err := r.run.stop(); err != nil {
+		t.Fatalf("kfsidebar run: %v", err)
 	}
 }
 

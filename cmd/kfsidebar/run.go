@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 )
 
@@ -36,6 +37,10 @@ func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	log.Info("kfsidebar started", "version", versionString(), "addr", s.addr, "data_dir", cfg.DataDir)
 	printRunBanner(out, s, logPath)
+	if err := writeReady(cfg.ReadyFile, s.addr); err != nil {
+		s.close()
+		return err
+	}
 	return s.serve(ctx)
 }
 
@@ -78,4 +83,16 @@ func hostsOf(cfg Config) []string {
 		out = append(out, hostport.Host(h))
 	}
 	return out
+}
+
+// writeReady writes addr to the ready file, if one was asked for: the
+// server is listening when it is called.
+func writeReady(path, addr string) error {
+	if path == "" {
+		return nil
+	}
+	if err := atomicfile.Write(path, []byte(addr+"\n"), 0o600); err != nil {
+		return fmt.Errorf("--ready-file: %w", err)
+	}
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
 
-	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -39,8 +37,6 @@ type kfRun struct {
 	console []string    // flags that reach the simulated console: --upstream-ca, --dial
 }
 
-var bannerRE = regexp.MustCompile(`listening on (\S+)(?s:.*)Press Ctrl\+C`)
-
 // startRun starts `kfsidebar run` on a loopback port with dataDir and the
 // extra flags, and stops it when the test ends.
 func startRun(t *testing.T, dataDir string, extra ...string) *kfRun {
@@ -54,54 +50,13 @@ func startRun(t *testing.T, dataDir string, extra ...string) *kfRun {
 	if err := os.WriteFile(simCA, sim.CA().CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k := &kfRun{dataDir: dataDir, sim: sim, log: &syncBuffer{}, console: []string{"--upstream-ca", simCA}}
+	k := &kfRun{dataDir: dataDir, sim: sim, console: []string{"--upstream-ca", simCA}}
 	for _, h := range mpkftest.Hosts {
 		k.console = append(k.console, "--dial", h+":443="+sim.Addr())
 	}
 	args := append([]string{"run", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, k.console...)
-	args = append(args, extra...)
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, args, pw, k.log)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("kfsidebar run exited with %v", err)
-		}
-	})
-	found := make(chan [2]string, 1)
-	go func() {
-		var all []byte
-		buf := make([]byte, 4096)
-		for {
-			n, err := pr.Read(buf)
-			all = append(all, buf[:n]...)
-			if m := bannerRE.FindSubmatch(all); m != nil {
-				found <- [2]string{string(m[1]), string(all)}
-				io.Copy(io.Discard, pr)
-				return
-			}
-			if err != nil {
-				close(found)
-				return
-			}
-		}
-	}()
-	select {
-	case f, ok := <-found:
-		if !ok {
-			t.Fatalf("kfsidebar run ended without starting:\n%s", k.log)
-		}
-		k.addr, k.stdout = f[0], f[1]
-	case err := <-done:
-		t.Fatalf("kfsidebar run exited: %v\n%s", err, k.log)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("kfsidebar run did not start:\n%s", k.log)
-	}
+	r := start(t, append(args, extra...)...)
+	k.addr, k.stdout, k.log = r.addr, r.stdout.String(), r.log
 	return k
 }
 

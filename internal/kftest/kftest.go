@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,9 +19,34 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files under testdata with the current output")
 
 // Logger returns a logger that writes every record, Debug included, to the
-// test's log, so a failing test shows what the code said.
+// test's log, so a failing test shows what the code said. Records logged
+// after the test's cleanup (by a server still shutting down) are dropped:
+// the testing package does not allow them.
 func Logger(tb testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	w := &testWriter{tb: tb}
+	tb.Cleanup(func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.done = true
+	})
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// testWriter writes lines to the test's log until the test is done.
+type testWriter struct {
+	mu   sync.Mutex
+	tb   testing.TB
+	done bool
+}
+
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.tb.Helper()
+		w.tb.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
 }
 
 // PollTimeout is how long Poll waits before it fails the test: long enough

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 // The tests below check what a sidebar's identity evidence rests on: which
@@ -103,7 +104,7 @@ func TestBrowserOpensAcceptedChat(t *testing.T) {
 				tt.act(t, ctx, s)
 				waitSelected(t, ctx, tt.want)
 				if tt.load {
-					waitFor(t, "the history of the opened chat", func() bool { return historyLoads(s, tt.want) == before+1 })
+					kftest.Poll(t, "the history of the opened chat", func() bool { return historyLoads(s, tt.want) == before+1 })
 				} else if got := historyLoads(s, tt.want); got != before {
 					t.Errorf("the open chat's history was fetched %d more times although it stayed open", got-before)
 				}
@@ -139,7 +140,7 @@ func TestBrowserHistoryOnEveryOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 			a, b, c := Roster[0], Roster[1], Roster[2]
-			waitFor(t, "the history loaded at page load", func() bool { return historyLoads(s, a) == 1 })
+			kftest.Poll(t, "the history loaded at page load", func() bool { return historyLoads(s, a) == 1 })
 			steps := []struct {
 				name string
 				act  func()
@@ -169,7 +170,7 @@ func TestBrowserHistoryOnEveryOpen(t *testing.T) {
 				}
 				loads[st.want]++
 				want := loads[st.want]
-				waitFor(t, st.name+": history of "+st.want.Nickname, func() bool { return historyLoads(s, st.want) == want })
+				kftest.Poll(t, st.name+": history of "+st.want.Nickname, func() bool { return historyLoads(s, st.want) == want })
 				u := `'fansuin=` + uinString(st.want) + `&'`
 				waitJS(t, ctx, `window.__seen.filter((e) => e.startsWith('xmlhttprequest ') && e.includes('getfansmsglist') && e.includes(`+u+`)).length === `+strconv.Itoa(want))
 				for _, f := range []Fan{a, b, c} {

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 var screenshot = flag.String("screenshot", "", "write PNG screenshots of the console page to this file (and a -narrow variant)")
@@ -288,7 +289,7 @@ func TestBrowserEnterSends(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("pre#editor"), text), pressEnter); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "kfmsg send", func() bool { return len(requestsFor(s, "/cgi-bin/kfmsg", "send")) == 1 })
+	kftest.Poll(t, "kfmsg send", func() bool { return len(requestsFor(s, "/cgi-bin/kfmsg", "send")) == 1 })
 	sent := requestsFor(s, "/cgi-bin/kfmsg", "send")[0]
 	want := map[string]string{"content": text, "fans_openid": Roster[0].OpenID, "msgtype": "1", "isfastreply": "0"}
 	for k, v := range want {
@@ -321,7 +322,7 @@ func TestBrowserEditorIsReactControlled(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("pre#editor"), "好"), pressEnter); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "kfmsg send", func() bool { return len(requestsFor(s, "/cgi-bin/kfmsg", "send")) > 0 })
+	kftest.Poll(t, "kfmsg send", func() bool { return len(requestsFor(s, "/cgi-bin/kfmsg", "send")) > 0 })
 	sends := requestsFor(s, "/cgi-bin/kfmsg", "send")
 	if len(sends) != 1 {
 		t.Fatalf("%d sends, want 1", len(sends))
@@ -341,7 +342,7 @@ func TestBrowserFastReply(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "kfmsg send", func() bool { return len(requestsFor(s, "/cgi-bin/kfmsg", "send")) == 1 })
+	kftest.Poll(t, "kfmsg send", func() bool { return len(requestsFor(s, "/cgi-bin/kfmsg", "send")) == 1 })
 	sent := requestsFor(s, "/cgi-bin/kfmsg", "send")[0]
 	if sent.Form.Get("content") != want || sent.Form.Get("isfastreply") != "1" {
 		t.Errorf("sent content %q isfastreply %s, want %q and 1", sent.Form.Get("content"), sent.Form.Get("isfastreply"), want)

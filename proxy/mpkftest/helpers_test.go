@@ -8,54 +8,23 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
-
-// testLogger writes the server's logs to t.Log until the test's cleanup
-// has closed the server.
-func testLogger(t *testing.T) *slog.Logger {
-	t.Helper()
-	w := &tWriter{t: t}
-	t.Cleanup(w.stop)
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct {
-	mu   sync.Mutex
-	t    *testing.T
-	done bool
-}
-
-func (w *tWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.done {
-		w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	}
-	return len(p), nil
-}
-
-func (w *tWriter) stop() {
-	w.mu.Lock()
-	w.done = true
-	w.mu.Unlock()
-}
 
 // newServer starts a console for one test; it is closed when the test
 // ends.
 func newServer(t *testing.T, opts Options) *Server {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = kftest.Logger(t)
 	}
 	s, err := NewServer(opts)
 	if err != nil {
@@ -173,20 +142,6 @@ func getJSON(t *testing.T, c *http.Client, method, u string, form url.Values, v 
 		t.Fatalf("%s %s: %v: %s", method, u, err, body)
 	}
 	return body
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
 }
 
 // requestsFor returns the logged requests of one cgi endpoint.

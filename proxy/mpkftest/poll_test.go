@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 // startPoll issues getnewmsg with seq in the background and waits until
@@ -26,7 +28,7 @@ func startPoll(t *testing.T, s *Server, seq int64) <-chan wNewMsg {
 		}
 		ch <- got
 	}()
-	waitFor(t, "the poll to reach the server", func() bool {
+	kftest.Poll(t, "the poll to reach the server", func() bool {
 		return len(requestsFor(s, "/cgi-bin/kfmsg", "getnewmsg")) > before
 	})
 	return ch
@@ -116,7 +118,7 @@ func TestLongPollStaleSeqAnswersAtOnce(t *testing.T) {
 }
 
 func TestCloseEndsPollers(t *testing.T) {
-	s, err := NewServer(Options{PollTimeout: time.Hour, Logger: testLogger(t)})
+	s, err := NewServer(Options{PollTimeout: time.Hour, Logger: kftest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
