@@ -114,7 +114,7 @@ func sampleDBConfig(t *testing.T, file, env string) string {
 // orderNumbers reads the order numbers the sidebar shows.
 func orderNumbers(t *testing.T, ctx context.Context) []string {
 	t.Helper()
-	nos, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.getElementById('kfsidebar-root').shadowRoot
+	nos, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...`+browsertest.SidebarJS+`.shadowRoot
 		.querySelectorAll('[data-order-no]')].map(e => e.dataset.orderNo)`))
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestE2EOrderBackends(t *testing.T) {
 			for _, name := range []string{"林小满", "陈晓雯"} {
 				f := fan(t, name, 0)
 				click(t, ctx, cardSel(f))
-				waitSidebar(t, ctx, "customer", f.OpenID)
+				sidebarOf(t, ctx).Wait("customer", f.OpenID)
 				if got, want := orderNumbers(t, ctx), demoOrderNumbers(t, f.OpenID); !slices.Equal(got, want) {
 					t.Errorf("%s: the sidebar shows orders %v, the %s backend has %v", name, got, be.name, want)
 				}
@@ -176,7 +176,7 @@ func TestE2EOrderBackends(t *testing.T) {
 			w.sim.AddWaiting(f)
 			click(t, ctx, chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN)))
 			click(t, ctx, cardSel(f))
-			waitSidebar(t, ctx, "unknown", "")
+			sidebarOf(t, ctx).Wait("unknown", "")
 		})
 	}
 }
@@ -249,5 +249,5 @@ func TestE2EHangingShopNeverDelaysTheConsole(t *testing.T) {
 	// Once the shop answers, the sidebar catches up by itself.
 	unblock()
 	click(t, ctx, cardSel(f))
-	waitSidebar(t, ctx, "customer", f.OpenID)
+	sidebarOf(t, ctx).Wait("customer", f.OpenID)
 }

@@ -85,7 +85,7 @@ func startIdentityWorld(t *testing.T, reactIDs bool) *identityWorld {
 // recorder logs, in the page, every change of the sidebar's state or
 // openid and of the console's selection, with both at that instant.
 const recorder = `(() => {
-	const root = document.getElementById('kfsidebar-root');
+	const root = ` + browsertest.SidebarJS + `;
 	const log = [];
 	const snap = (why) => log.push({t: performance.now(), why, uin: String(window.__mpkftest.selectedUin()),
 		state: root.dataset.state || '', openid: root.dataset.openid || '', identity: root.dataset.identity || ''});
@@ -124,7 +124,7 @@ func (iw *identityWorld) load(t *testing.T, ctx context.Context, nav chromedp.Ac
 	if err := chromedp.Do(ctx, nav, chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
 		t.Fatalf("load console: %v\n%s", err, iw.log)
 	}
-	waitSidebarReady(t, ctx)
+	sidebarOf(t, ctx).WaitReady()
 	js[bool](t, ctx, recorder)
 }
 
@@ -196,7 +196,7 @@ func (iw *identityWorld) settle(t *testing.T, ctx context.Context, what string, 
 	var last recEvent
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		last = js[recEvent](t, ctx, `(() => { const r = document.getElementById('kfsidebar-root');
+		last = js[recEvent](t, ctx, `(() => { const r = `+browsertest.SidebarJS+`;
 			return {uin: String(window.__mpkftest.selectedUin()), state: r.dataset.state || '', openid: r.dataset.openid || '',
 				identity: r.dataset.identity || ''}; })()`)
 		want := iw.openid[last.UIN]
@@ -209,7 +209,7 @@ func (iw *identityWorld) settle(t *testing.T, ctx context.Context, what string, 
 		chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond))
 	}
 	t.Fatalf("%s: the sidebar did not settle on uin %s's customer (%s)%s; last %+v\nsidebar: %q\nkfsidebar log:\n%s",
-		what, last.UIN, iw.openid[last.UIN], map[bool]string{true: "", false: " or ask"}[mustKnow], last, panelText(t, ctx), iw.log)
+		what, last.UIN, iw.openid[last.UIN], map[bool]string{true: "", false: " or ask"}[mustKnow], last, sidebarOf(t, ctx).Text(), iw.log)
 	return ""
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
@@ -25,8 +26,6 @@ import (
 // database, Chromium clicking. The finer points of each view are tested
 // against a stand-in page in sidebar/browser_test.go; these prove that
 // the pieces work together.
-
-const sidebarRoot = `document.getElementById('kfsidebar-root')`
 
 // js evaluates expr in the tab.
 func js[T any](t *testing.T, ctx context.Context, expr string) T {
@@ -42,33 +41,7 @@ func js[T any](t *testing.T, ctx context.Context, expr string) T {
 func waitJS(t *testing.T, ctx context.Context, what, cond string) {
 	t.Helper()
 	if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-		t.Fatalf("waiting for %s: %v\nsidebar: %q\nkfsidebar log:\n%s", what, err, panelText(t, ctx), logOf(ctx))
-	}
-}
-
-// panelText is what the agent reads in the sidebar.
-func panelText(t *testing.T, ctx context.Context) string {
-	t.Helper()
-	return js[string](t, ctx, sidebarRoot+`?.shadowRoot?.querySelector('.panel')?.innerText ?? ""`)
-}
-
-// shadowText is the text of the first element in the sidebar matching sel.
-func shadowText(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	return js[string](t, ctx, fmt.Sprintf(`%s.shadowRoot.querySelector(%q)?.innerText ?? ""`, sidebarRoot, sel))
-}
-
-// clickInSidebar clicks, with the mouse, the first element of the
-// sidebar matching sel, scrolled into view first.
-func clickInSidebar(t *testing.T, ctx context.Context, sel string) {
-	t.Helper()
-	waitJS(t, ctx, sel, fmt.Sprintf(`%s.shadowRoot.querySelector(%q)?.getBoundingClientRect().width > 0`, sidebarRoot, sel))
-	pt := js[[]float64](t, ctx, fmt.Sprintf(`(() => { const e = %s.shadowRoot.querySelector(%q);
-		e.scrollIntoView({block: 'nearest'});
-		const r = e.getBoundingClientRect();
-		return [r.left + r.width / 2, r.top + r.height / 2]; })()`, sidebarRoot, sel))
-	if err := chromedp.Do(ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
-		t.Fatal(err)
+		t.Fatalf("waiting for %s: %v\nsidebar: %q\nkfsidebar log:\n%s", what, err, sidebarOf(t, ctx).Text(), logOf(ctx))
 	}
 }
 
@@ -125,23 +98,23 @@ func TestE2ESidebarCustomerOrdersAndReveal(t *testing.T) {
 	openConsole(t, ctx, w)
 	f := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(f))
-	waitSidebar(t, ctx, "customer", f.OpenID)
+	sidebarOf(t, ctx).Wait("customer", f.OpenID)
 
-	text := panelText(t, ctx)
+	text := sidebarOf(t, ctx).Text()
 	for _, want := range []string{"林小满", "金卡会员", "回头客", "喜欢礼盒包装", "138****3406", "订单", "累计消费",
 		"最近下单", "在店铺后台查看", "E202611171032150023", "已发货", "E202605090811270023"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("sidebar lacks %q:\n%s", want, text)
 		}
 	}
-	if strings.Contains(js[string](t, ctx, sidebarRoot+`.shadowRoot.innerHTML`), "13857123406") {
+	if strings.Contains(js[string](t, ctx, browsertest.SidebarJS+`.shadowRoot.innerHTML`), "13857123406") {
 		t.Error("the phone number reached the page before it was revealed")
 	}
 
 	// The latest order, expanded: logistics, the address masked.
-	clickInSidebar(t, ctx, `[data-order-no="E202611171032150023"] .order-head`)
-	waitJS(t, ctx, "the order detail", sidebarRoot+`.shadowRoot.querySelector('[data-order-no="E202611171032150023"] .order-detail')?.hidden === false`)
-	detail := shadowText(t, ctx, `[data-order-no="E202611171032150023"] .order-detail`)
+	sidebarOf(t, ctx).Click(`[data-order-no="E202611171032150023"] .order-head`)
+	waitJS(t, ctx, "the order detail", browsertest.SidebarJS+`.shadowRoot.querySelector('[data-order-no="E202611171032150023"] .order-detail')?.hidden === false`)
+	detail := sidebarOf(t, ctx).ShadowText(`[data-order-no="E202611171032150023"] .order-detail`)
 	for _, want := range []string{"顺丰速运", "SF1408812345672", "浙江省杭州市西湖区****", "插入到回复"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("order detail lacks %q:\n%s", want, detail)
@@ -151,8 +124,8 @@ func TestE2ESidebarCustomerOrdersAndReveal(t *testing.T) {
 	// Reveal the phone: shown, and recorded in the database.
 	db := worldDB(t, w)
 	before := revealCount(t, db, f.OpenID, "phone")
-	clickInSidebar(t, ctx, `[data-reveal="phone"]`)
-	waitJS(t, ctx, "the phone revealed", sidebarRoot+`.shadowRoot.querySelector('[data-field="phone"]').textContent === '13857123406'`)
+	sidebarOf(t, ctx).Click(`[data-reveal="phone"]`)
+	waitJS(t, ctx, "the phone revealed", browsertest.SidebarJS+`.shadowRoot.querySelector('[data-field="phone"]').textContent === '13857123406'`)
 	if got := revealCount(t, db, f.OpenID, "phone"); got != before+1 {
 		t.Errorf("reveals of the phone recorded: %d, want %d", got, before+1)
 	}
@@ -176,21 +149,21 @@ func TestE2EQuickReplySentByTheConsole(t *testing.T) {
 	openConsole(t, ctx, w)
 	f := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(f))
-	waitSidebar(t, ctx, "customer", f.OpenID)
+	sidebarOf(t, ctx).Wait("customer", f.OpenID)
 
 	// Alt+K from the console page.
 	typeKeys(t, ctx, "k", chromedp.KeyModifiers(chromedp.ModifierAlt))
-	waitJS(t, ctx, "the search focused", sidebarRoot+`.shadowRoot.activeElement?.classList.contains('qr-search')`)
+	waitJS(t, ctx, "the search focused", browsertest.SidebarJS+`.shadowRoot.activeElement?.classList.contains('qr-search')`)
 	// The console's own quick replies, scanned from its settings, are a
 	// group of their own.
-	waitJS(t, ctx, "the console's group", sidebarRoot+`.shadowRoot.querySelector('.qr-list').innerText.includes(`+jsQuote(sidebar.ConsoleGroupName)+`)`)
-	if list := shadowText(t, ctx, ".qr-list"); !strings.Contains(list, "您好，请问有什么可以帮您？") || !strings.Contains(list, "工作时间：周一至周日 9:00-22:00") {
+	waitJS(t, ctx, "the console's group", browsertest.SidebarJS+`.shadowRoot.querySelector('.qr-list').innerText.includes(`+jsQuote(sidebar.ConsoleGroupName)+`)`)
+	if list := sidebarOf(t, ctx).ShadowText(".qr-list"); !strings.Contains(list, "您好，请问有什么可以帮您？") || !strings.Contains(list, "工作时间：周一至周日 9:00-22:00") {
 		t.Errorf("the console's replies are not listed:\n%s", list)
 	}
 
 	sentBefore := len(sentTexts(w))
 	typeKeys(t, ctx, "wlcx") // 物流查询, by its pinyin initials
-	waitJS(t, ctx, "one match", sidebarRoot+`.shadowRoot.querySelectorAll('[data-quick-reply]').length === 1`)
+	waitJS(t, ctx, "one match", browsertest.SidebarJS+`.shadowRoot.querySelectorAll('[data-quick-reply]').length === 1`)
 	typeKeys(t, ctx, kb.Enter)
 	want := "林小满您好，您的订单E202611171032150023已由顺丰速运发出，运单号SF1408812345672，可以在微信里查看物流进度哦～"
 	waitJS(t, ctx, "the reply in the console's reply box", `document.getElementById('editor').innerText === `+jsQuote(want))
@@ -227,29 +200,29 @@ func TestE2EIdentityFallbackBindsAChat(t *testing.T) {
 	})
 
 	click(t, ctx, cardSel(stranger))
-	waitSidebar(t, ctx, "unknown", "")
-	clickInSidebar(t, ctx, ".find-input")
+	sidebarOf(t, ctx).Wait("unknown", "")
+	sidebarOf(t, ctx).Click(".find-input")
 	typeKeys(t, ctx, "8895") // the agent asks for the last four digits
-	waitJS(t, ctx, "a search result", sidebarRoot+`.shadowRoot.querySelector('.find-results .bind') !== null`)
-	if got := shadowText(t, ctx, ".find-results"); !strings.Contains(got, "王建国") || !strings.Contains(got, "136****8895") {
+	waitJS(t, ctx, "a search result", browsertest.SidebarJS+`.shadowRoot.querySelector('.find-results .bind') !== null`)
+	if got := sidebarOf(t, ctx).ShadowText(".find-results"); !strings.Contains(got, "王建国") || !strings.Contains(got, "136****8895") {
 		t.Fatalf("results %q, want 王建国 with a masked phone", got)
 	}
-	clickInSidebar(t, ctx, ".find-results .bind")
-	waitJS(t, ctx, "the bound customer", sidebarRoot+`.dataset.state === 'customer' && !!`+sidebarRoot+`.shadowRoot.querySelector('.bound-notice')`)
-	if text := panelText(t, ctx); !strings.Contains(text, "王建国") || !strings.Contains(text, "E202610300857410057") {
+	sidebarOf(t, ctx).Click(".find-results .bind")
+	waitJS(t, ctx, "the bound customer", browsertest.SidebarJS+`.dataset.state === 'customer' && !!`+browsertest.SidebarJS+`.shadowRoot.querySelector('.bound-notice')`)
+	if text := sidebarOf(t, ctx).Text(); !strings.Contains(text, "王建国") || !strings.Contains(text, "E202610300857410057") {
 		t.Errorf("bound customer not shown:\n%s", text)
 	}
 
 	// Later lookups of this chat use the binding.
 	other := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(other))
-	waitSidebar(t, ctx, "customer", other.OpenID)
+	sidebarOf(t, ctx).Wait("customer", other.OpenID)
 	click(t, ctx, cardSel(stranger))
-	waitJS(t, ctx, "the binding used", sidebarRoot+`.dataset.state === 'customer' && `+sidebarRoot+`.shadowRoot.querySelector('.panel').innerText.includes('王建国')`)
+	waitJS(t, ctx, "the binding used", browsertest.SidebarJS+`.dataset.state === 'customer' && `+browsertest.SidebarJS+`.shadowRoot.querySelector('.panel').innerText.includes('王建国')`)
 
 	// Undo.
-	clickInSidebar(t, ctx, ".bound-notice .unbind")
-	waitSidebar(t, ctx, "unknown", "")
+	sidebarOf(t, ctx).Click(".bound-notice .unbind")
+	sidebarOf(t, ctx).Wait("unknown", "")
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM kf_bindings WHERE chat_key = ?`, stranger.OpenID).Scan(&n); err != nil || n != 0 {
 		t.Errorf("bindings of the chat after undo: %d (%v)", n, err)
@@ -268,14 +241,14 @@ func TestE2ETwoTabs(t *testing.T) {
 	openConsole(t, b, w)
 	click(t, a, cardSel(lin))
 	click(t, b, cardSel(chen))
-	waitSidebar(t, a, "customer", lin.OpenID)
-	waitSidebar(t, b, "customer", chen.OpenID)
+	sidebarOf(t, a).Wait("customer", lin.OpenID)
+	sidebarOf(t, b).Wait("customer", chen.OpenID)
 	if err := chromedp.Do(b, chromedp.WaitVisible(cardSel(peach))); err != nil {
 		t.Fatal(err)
 	}
 	click(t, b, cardSel(peach))
-	waitSidebar(t, b, "customer", peach.OpenID)
-	if s := waitSidebar(t, a, "customer", ""); s.OpenID != lin.OpenID {
+	sidebarOf(t, b).Wait("customer", peach.OpenID)
+	if s := sidebarOf(t, a).Wait("customer", ""); s.OpenID != lin.OpenID {
 		t.Errorf("tab A shows %s after tab B moved on, want %s", s.OpenID, lin.OpenID)
 	}
 }
@@ -288,7 +261,7 @@ func TestE2EFollowsTheConsole(t *testing.T) {
 	openConsole(t, ctx, w)
 	lin, chen := fan(t, "林小满", 0), fan(t, "陈晓雯", 0)
 	click(t, ctx, cardSel(lin))
-	waitSidebar(t, ctx, "customer", lin.OpenID)
+	sidebarOf(t, ctx).Wait("customer", lin.OpenID)
 
 	// The console selects the next chat with ↓ (focus on the page, not
 	// in the reply box).
@@ -301,19 +274,19 @@ func TestE2EFollowsTheConsole(t *testing.T) {
 		t.Fatal("the console did not move its selection")
 	}
 	waitJS(t, ctx, "the sidebar to follow", `(() => {
-		const r = document.getElementById('kfsidebar-root');
+		const r = `+browsertest.SidebarJS+`;
 		const nick = document.querySelector('.card_selected .card_content_nick').textContent;
 		return r.shadowRoot.querySelector('.head-name').textContent === nick &&
 			['customer', 'unknown', 'ambiguous'].includes(r.dataset.state);
 	})()`)
 
 	// The page removes the element: it comes back, and works.
-	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](sidebarRoot+`.remove()`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](browsertest.SidebarJS+`.remove()`)); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, ctx, "the element back", `document.querySelectorAll('kf-sidebar').length === 1 && !!`+sidebarRoot+`?.isConnected`)
+	waitJS(t, ctx, "the element back", `document.querySelectorAll('kf-sidebar').length === 1 && !!`+browsertest.SidebarJS+`?.isConnected`)
 	click(t, ctx, cardSel(chen))
-	waitSidebar(t, ctx, "customer", chen.OpenID)
+	sidebarOf(t, ctx).Wait("customer", chen.OpenID)
 }
 
 // TestE2ESidebarScreenshots renders the main states beside the simulated
@@ -342,31 +315,31 @@ func TestE2ESidebarScreenshots(t *testing.T) {
 	f := fan(t, "孙浩然", 0)
 	ensureOpen(t, ctx, w, f)
 	click(t, ctx, cardSel(f))
-	waitSidebar(t, ctx, "customer", f.OpenID)
+	sidebarOf(t, ctx).Wait("customer", f.OpenID)
 	shot(ctx, "customer")
 
 	// An order opened: logistics and a refund on its way.
 	chen := fan(t, "陈晓雯", 0)
 	click(t, ctx, cardSel(chen))
-	waitSidebar(t, ctx, "customer", chen.OpenID)
-	clickInSidebar(t, ctx, `[data-order-no="E202611141420330041"] .order-head`)
-	waitJS(t, ctx, "the order open", sidebarRoot+`.shadowRoot.querySelector('.order.open .steps') !== null`)
+	sidebarOf(t, ctx).Wait("customer", chen.OpenID)
+	sidebarOf(t, ctx).Click(`[data-order-no="E202611141420330041"] .order-head`)
+	waitJS(t, ctx, "the order open", browsertest.SidebarJS+`.shadowRoot.querySelector('.order.open .steps') !== null`)
 	shot(ctx, "order")
 
 	// Quick replies, with the variables filled from that order.
 	typeKeys(t, ctx, "k", chromedp.KeyModifiers(chromedp.ModifierAlt))
 	typeKeys(t, ctx, "退")
-	waitJS(t, ctx, "the search", sidebarRoot+`.shadowRoot.querySelectorAll('[data-quick-reply]').length >= 1`)
+	waitJS(t, ctx, "the search", browsertest.SidebarJS+`.shadowRoot.querySelectorAll('[data-quick-reply]').length >= 1`)
 	shot(ctx, "quick-replies")
 
 	// Someone the shop does not know: the search to bind them.
 	stranger := fan(t, "赵先生", 0)
 	ensureOpen(t, ctx, w, stranger)
 	click(t, ctx, cardSel(stranger))
-	waitSidebar(t, ctx, "unknown", "")
-	clickInSidebar(t, ctx, ".find-input")
+	sidebarOf(t, ctx).Wait("unknown", "")
+	sidebarOf(t, ctx).Click(".find-input")
 	typeKeys(t, ctx, "王")
-	waitJS(t, ctx, "results", sidebarRoot+`.shadowRoot.querySelector('.find-results .bind') !== null`)
+	waitJS(t, ctx, "results", browsertest.SidebarJS+`.shadowRoot.querySelector('.find-results .bind') !== null`)
 	shot(ctx, "unknown")
 
 	// The shop's API is down.
@@ -375,7 +348,7 @@ func TestE2ESidebarScreenshots(t *testing.T) {
 	openConsole(t, dctx, dw)
 	lin := fan(t, "林小满", 0)
 	click(t, dctx, cardSel(lin))
-	waitSidebar(t, dctx, "error", "")
+	sidebarOf(t, dctx).Wait("error", "")
 	shot(dctx, "error")
 }
 
@@ -427,20 +400,20 @@ func TestE2EShopTrouble(t *testing.T) {
 	openConsole(t, ctx, w)
 	lin, chen := fan(t, "林小满", 0), fan(t, "陈晓雯", 0)
 	click(t, ctx, cardSel(lin))
-	waitSidebar(t, ctx, "customer", lin.OpenID)
+	sidebarOf(t, ctx).Wait("customer", lin.OpenID)
 
 	failing.Store(true)
 	click(t, ctx, cardSel(chen)) // never answered before: an error
-	waitSidebar(t, ctx, "error", "")
+	sidebarOf(t, ctx).Wait("error", "")
 	click(t, ctx, cardSel(lin)) // the second failure: the last good answer, stale, and the pause
-	waitSidebar(t, ctx, "customer", lin.OpenID)
-	waitJS(t, ctx, "the pause announced", sidebarRoot+`.shadowRoot.querySelector('.stale-notice')?.innerText.includes('秒后重试')`)
-	if got := shadowText(t, ctx, ".stale-notice"); !strings.Contains(got, "店铺系统暂时不可用") {
+	sidebarOf(t, ctx).Wait("customer", lin.OpenID)
+	waitJS(t, ctx, "the pause announced", browsertest.SidebarJS+`.shadowRoot.querySelector('.stale-notice')?.innerText.includes('秒后重试')`)
+	if got := sidebarOf(t, ctx).ShadowText(".stale-notice"); !strings.Contains(got, "店铺系统暂时不可用") {
 		t.Errorf("stale notice %q", got)
 	}
 
 	failing.Store(false)
-	waitJS(t, ctx, "fresh data after the pause", sidebarRoot+`.dataset.state === 'customer' && !`+sidebarRoot+`.shadowRoot.querySelector('.stale-notice')`)
+	waitJS(t, ctx, "fresh data after the pause", browsertest.SidebarJS+`.dataset.state === 'customer' && !`+browsertest.SidebarJS+`.shadowRoot.querySelector('.stale-notice')`)
 }
 
 // TestE2ELayout: the agent widens the sidebar and lets it float over the
@@ -459,7 +432,7 @@ func TestE2ELayout(t *testing.T) {
 			return el.contains(document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2));
 		})`)
 	}
-	x := js[float64](t, ctx, sidebarRoot+`.shadowRoot.querySelector('.panel').getBoundingClientRect().left`)
+	x := js[float64](t, ctx, browsertest.SidebarJS+`.shadowRoot.querySelector('.panel').getBoundingClientRect().left`)
 	err := chromedp.Do(ctx,
 		chromedp.MouseEvent(chromedp.MouseMoved, x, 400),
 		chromedp.MouseEvent(chromedp.MousePressed, x, 400, chromedp.ButtonLeft, chromedp.ClickCount(1)),
@@ -474,19 +447,19 @@ func TestE2ELayout(t *testing.T) {
 		t.Error("a console control is under the widened sidebar")
 	}
 
-	clickInSidebar(t, ctx, ".layout")
+	sidebarOf(t, ctx).Click(".layout")
 	waitJS(t, ctx, "the sidebar floating", `document.body.style.marginRight === '' && localStorage.getItem('kfsidebar.layout') === 'overlay'`)
 	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 		t.Fatal(err)
 	}
-	waitSidebarReady(t, ctx)
-	if got := js[float64](t, ctx, sidebarRoot+`.shadowRoot.querySelector('.panel').getBoundingClientRect().width`); got != 460 {
+	sidebarOf(t, ctx).WaitReady()
+	if got := js[float64](t, ctx, browsertest.SidebarJS+`.shadowRoot.querySelector('.panel').getBoundingClientRect().width`); got != 460 {
 		t.Errorf("panel width after reload = %v, want 460", got)
 	}
-	if !js[bool](t, ctx, sidebarRoot+`.hasAttribute('data-overlay') && document.body.style.marginRight === ''`) {
+	if !js[bool](t, ctx, browsertest.SidebarJS+`.hasAttribute('data-overlay') && document.body.style.marginRight === ''`) {
 		t.Error("floating forgotten after reload")
 	}
-	clickInSidebar(t, ctx, ".layout")
+	sidebarOf(t, ctx).Click(".layout")
 	waitJS(t, ctx, "the page narrowed again", `document.body.style.marginRight === '460px'`)
 	if !uncovered() {
 		t.Error("a console control is under the sidebar")

@@ -166,40 +166,12 @@ func cardSel(f mpkftest.Fan) chromedp.CSS {
 	return chromedp.CSS(fmt.Sprintf(`.card[data-reactid$="$%d"]`, f.UIN))
 }
 
-// sidebarState is what the sidebar element says about itself.
-type sidebarState struct {
-	State  string `json:"state"`
-	OpenID string `json:"openid"`
-	Orders int    `json:"orders"`
-	Text   string `json:"text"`
-}
-
-const readSidebar = `(() => {
-	const r = document.getElementById('kfsidebar-root');
-	if (!r) return {state: 'absent'};
-	return {state: r.dataset.state || '', openid: r.dataset.openid || '',
-		orders: r.shadowRoot ? r.shadowRoot.querySelectorAll('[data-order-no]').length : -1,
-		text: r.shadowRoot ? r.shadowRoot.textContent.slice(0, 400) : ''};
-})()`
-
-// waitSidebar polls until the sidebar shows state (and openid, if given).
-func waitSidebar(t *testing.T, ctx context.Context, state, openid string) sidebarState {
-	t.Helper()
-	var last sidebarState
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[sidebarState](readSidebar))
-		if err != nil {
-			t.Fatalf("read sidebar: %v", err)
-		}
-		last = s
-		if s.State == state && (openid == "" || s.OpenID == openid) {
-			return s
-		}
-		chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond))
-	}
-	t.Fatalf("sidebar did not reach state %q openid %q; last %+v\nkfsidebar log:\n%s", state, openid, last, logOf(ctx))
-	return last
+// sidebarOf is the page object of the sidebar in the tab ctx, which
+// browses the world logOf(ctx) names.
+func sidebarOf(t *testing.T, ctx context.Context) *browsertest.Sidebar {
+	sb := browsertest.SidebarOf(t, ctx)
+	sb.Logs = func() string { return logOf(ctx).String() }
+	return sb
 }
 
 func openConsole(t *testing.T, ctx context.Context, w *e2eWorld) {
@@ -207,19 +179,7 @@ func openConsole(t *testing.T, ctx context.Context, w *e2eWorld) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(w.sim.URL()), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
 		t.Fatalf("open console: %v\n%s", err, w.log)
 	}
-	waitSidebarReady(t, ctx)
-}
-
-// waitSidebarReady waits until the sidebar is connected. The console
-// selects its first chat on load, so the state is idle or already a
-// customer.
-func waitSidebarReady(t *testing.T, ctx context.Context) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.getElementById('kfsidebar-root');
-		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(15*time.Second)))
-	if err != nil {
-		t.Fatalf("sidebar never connected: %v\n%s", err, logOf(ctx))
-	}
+	sidebarOf(t, ctx).WaitReady()
 }
 
 func click(t *testing.T, ctx context.Context, sel chromedp.CSS) {
@@ -275,7 +235,7 @@ func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 	t.Run("open at page load (inline bootstrap)", func(t *testing.T) {
 		f := fan(t, "林小满", 0)
 		click(t, ctx, cardSel(f))
-		s := waitSidebar(t, ctx, "customer", f.OpenID)
+		s := sidebarOf(t, ctx).Wait("customer", f.OpenID)
 		if s.Orders == 0 {
 			t.Fatalf("no orders shown: %+v", s)
 		}
@@ -284,7 +244,7 @@ func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 		f := fan(t, "王建国", 0)
 		click(t, ctx, chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN)))
 		click(t, ctx, cardSel(f))
-		if s := waitSidebar(t, ctx, "customer", f.OpenID); s.Orders == 0 {
+		if s := sidebarOf(t, ctx).Wait("customer", f.OpenID); s.Orders == 0 {
 			t.Fatalf("no orders shown: %+v", s)
 		}
 		if got := acceptedBy(w, f, time.Time{}); got != "kfcreatesession" {
@@ -299,7 +259,7 @@ func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 			t.Fatal(err)
 		}
 		click(t, ctx, cardSel(f))
-		if s := waitSidebar(t, ctx, "customer", f.OpenID); s.Orders != 6 {
+		if s := sidebarOf(t, ctx).Wait("customer", f.OpenID); s.Orders != 6 {
 			t.Fatalf("孙浩然 has 6 orders, sidebar shows %d", s.Orders)
 		}
 		if got := acceptedBy(w, f, time.Time{}); got != "kfbatchcreatesession" {
@@ -314,7 +274,7 @@ func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 			t.Fatal(err)
 		}
 		click(t, ctx, cardSel(f))
-		if s := waitSidebar(t, ctx, "customer", f.OpenID); s.Orders == 0 {
+		if s := sidebarOf(t, ctx).Wait("customer", f.OpenID); s.Orders == 0 {
 			t.Fatalf("no orders shown: %+v", s)
 		}
 		if got := acceptedBy(w, f, before); got != "gettransferinfo" {
@@ -330,7 +290,7 @@ func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 				t.Fatal(err)
 			}
 			click(t, ctx, cardSel(f))
-			waitSidebar(t, ctx, "customer", f.OpenID)
+			sidebarOf(t, ctx).Wait("customer", f.OpenID)
 		}
 	})
 	t.Run("known chat, not a customer of the shop", func(t *testing.T) {
@@ -340,23 +300,23 @@ func TestE2EEveryAcceptPathShowsTheCustomer(t *testing.T) {
 			t.Fatal(err)
 		}
 		click(t, ctx, cardSel(f))
-		waitSidebar(t, ctx, "unknown", "")
+		sidebarOf(t, ctx).Wait("unknown", "")
 	})
 	t.Run("page reload keeps working", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
 			t.Fatal(err)
 		}
-		waitSidebarReady(t, ctx)
+		sidebarOf(t, ctx).WaitReady()
 		f := fan(t, "王建国", 0)
 		click(t, ctx, cardSel(f))
-		waitSidebar(t, ctx, "customer", f.OpenID)
+		sidebarOf(t, ctx).Wait("customer", f.OpenID)
 	})
 }
 
 // clickToCustomer clicks a card from inside the page and measures, with the
 // page's own clock, the time until the sidebar shows that customer's orders.
 const clickToCustomer = `(sel, openid) => new Promise((resolve, reject) => {
-	const root = document.getElementById('kfsidebar-root');
+	const root = ` + browsertest.SidebarJS + `;
 	const card = document.querySelector(sel);
 	if (!root || !card) return reject(new Error('no sidebar or card'));
 	const done = () => root.dataset.state === 'customer' && root.dataset.openid === openid &&
@@ -409,7 +369,7 @@ func TestE2EScreenshot(t *testing.T) {
 	openConsole(t, ctx, w)
 	f := fan(t, "林小满", 0)
 	click(t, ctx, cardSel(f))
-	waitSidebar(t, ctx, "customer", f.OpenID)
+	sidebarOf(t, ctx).Wait("customer", f.OpenID)
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)

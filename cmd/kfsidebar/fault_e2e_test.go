@@ -118,34 +118,12 @@ func (r *relay) cut() int {
 	return len(r.conns) / 2
 }
 
-// faultWaitState polls until the sidebar shows state (and openid, when
-// given).
-func faultWaitState(t *testing.T, ctx context.Context, run *faultRun, state, openid string) {
-	t.Helper()
-	var last sidebarState
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[sidebarState](readSidebar))
-		if err != nil {
-			t.Fatalf("read sidebar: %v", err)
-		}
-		last = s
-		if s.State == state && (openid == "" || s.OpenID == openid) {
-			return
-		}
-		chromedp.Do(ctx, chromedp.Sleep(50*time.Millisecond))
-	}
-	t.Fatalf("sidebar did not reach %q %q; last %+v\nkfsidebar log:\n%s", state, openid, last, run.log)
-}
-
-// faultWaitConnected polls until the sidebar is connected again.
-func faultWaitConnected(t *testing.T, ctx context.Context, run *faultRun) {
-	t.Helper()
-	_, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.getElementById('kfsidebar-root');
-		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(30*time.Second)))
-	if err != nil {
-		t.Fatalf("sidebar did not connect: %v\n%s", err, run.log)
-	}
+// faultSidebar is the page object of the sidebar in ctx, with the
+// patience a restart needs and run's log on failure.
+func faultSidebar(t *testing.T, ctx context.Context, run *faultRun) *browsertest.Sidebar {
+	sb := browsertest.SidebarOf(t, ctx)
+	sb.Logs, sb.Timeout = run.log.String, 30*time.Second
+	return sb
 }
 
 // accepts counts the console's accept requests naming the fan.
@@ -209,30 +187,30 @@ func TestE2EFaults(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(sim.URL()), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
 		t.Fatalf("open console: %v\n%s", err, run.log)
 	}
-	faultWaitConnected(t, ctx, run)
+	faultSidebar(t, ctx, run).WaitReady()
 
 	// An agent accepts a chat by hand after the page loaded: only the
 	// accept response, and so only the map, knows who it is.
 	f := fan(t, "王建国", 0)
 	click(t, ctx, chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN)))
 	click(t, ctx, cardSel(f))
-	faultWaitState(t, ctx, run, "customer", f.OpenID)
+	faultSidebar(t, ctx, run).Wait("customer", f.OpenID)
 	other := fan(t, "林小满", 0) // open at page load
 	click(t, ctx, cardSel(other))
-	faultWaitState(t, ctx, run, "customer", other.OpenID)
+	faultSidebar(t, ctx, run).Wait("customer", other.OpenID)
 
 	t.Run("kfsidebar restarted while the console is open", func(t *testing.T) {
 		run.stop(t)
 		running = false
-		faultWaitState(t, ctx, run, "connecting", "")
+		faultSidebar(t, ctx, run).Wait("connecting", "")
 		run.start(t, addr)
 		running = true
 		if run.addr != addr {
 			t.Fatalf("restarted on %s, want %s", run.addr, addr)
 		}
-		faultWaitConnected(t, ctx, run)
+		faultSidebar(t, ctx, run).WaitReady()
 		click(t, ctx, cardSel(f))
-		faultWaitState(t, ctx, run, "customer", f.OpenID)
+		faultSidebar(t, ctx, run).Wait("customer", f.OpenID)
 		if n := accepts(sim, f); n != 1 {
 			t.Fatalf("%s accepted %d times: the map must come back from SQLite, not from a new accept", f.Nickname, n)
 		}
@@ -249,19 +227,19 @@ func TestE2EFaults(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		faultWaitConnected(t, ctx, run)
+		faultSidebar(t, ctx, run).WaitReady()
 		click(t, ctx, cardSel(other))
-		faultWaitState(t, ctx, run, "customer", other.OpenID)
+		faultSidebar(t, ctx, run).Wait("customer", other.OpenID)
 		click(t, ctx, cardSel(f))
-		faultWaitState(t, ctx, run, "customer", f.OpenID)
+		faultSidebar(t, ctx, run).Wait("customer", f.OpenID)
 	})
 	t.Run("the console page reloaded", func(t *testing.T) {
 		if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
 			t.Fatal(err)
 		}
-		faultWaitConnected(t, ctx, run)
+		faultSidebar(t, ctx, run).WaitReady()
 		click(t, ctx, cardSel(f))
-		faultWaitState(t, ctx, run, "customer", f.OpenID)
+		faultSidebar(t, ctx, run).Wait("customer", f.OpenID)
 		if n := accepts(sim, f); n != 1 {
 			t.Fatalf("%s accepted %d times after the reload", f.Nickname, n)
 		}

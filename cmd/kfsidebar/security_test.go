@@ -193,7 +193,7 @@ func TestCATrustedThroughNSSInChromium(t *testing.T) {
 		if got := navigate(t, ctx, console); got != "" {
 			t.Fatalf("console after install: %s\n%s", got, k.log)
 		}
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.getElementById('kfsidebar-root')`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!`+browsertest.SidebarJS, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			t.Fatalf("no sidebar in the console page: %v", err)
 		}
 		// Control: a name inside the constraint, served by the same
@@ -257,7 +257,7 @@ func TestOpenProfileWorksInChromium(t *testing.T) {
 	if got := navigate(t, ctx, args[len(args)-1]); got != "" {
 		t.Fatalf("console in the open profile: %s\n%s", got, k.log)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!document.getElementById('kfsidebar-root')`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!`+browsertest.SidebarJS, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 		t.Fatalf("no sidebar: %v", err)
 	}
 	// Only the console goes through kfsidebar: another https site does
@@ -573,7 +573,7 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 		t.Fatal(got)
 	}
 	// Clicks count once the sidebar is connected.
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = document.getElementById('kfsidebar-root');
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = `+browsertest.SidebarJS+`;
 		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 		t.Fatalf("sidebar never connected: %v\n%s", err, k.log)
 	}
@@ -583,7 +583,7 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 			t.Fatal(err)
 		}
 		click(t, ctx, cardSel(f))
-		js := fmt.Sprintf(`(() => { const r = document.getElementById('kfsidebar-root');
+		js := fmt.Sprintf(`(() => { const r = `+browsertest.SidebarJS+`;
 			return !!r && r.dataset.state === 'customer' && r.dataset.openid === %q; })()`, f.OpenID)
 		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
 			t.Fatalf("sidebar never showed %s: %v\n%s", f.Nickname, err, k.log)
