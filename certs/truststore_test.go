@@ -59,15 +59,6 @@ func realCA(t *testing.T) *CA {
 	return ca
 }
 
-func results(t *testing.T, rs []TrustResult) map[StoreKind]TrustResult {
-	t.Helper()
-	m := map[StoreKind]TrustResult{}
-	for _, r := range rs {
-		m[r.Kind] = r
-	}
-	return m
-}
-
 func TestNSSInstallIsIdempotentAndUninstallRemovesOnlyOurs(t *testing.T) {
 	certutil := requireCertutil(t)
 	home := t.TempDir()
