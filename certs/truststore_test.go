@@ -59,15 +59,6 @@ func realCA(t *testing.T) *CA {
 	return ca
 }
 
-func results(t *testing.T, rs []TrustResult) map[StoreKind]TrustResult {
-	t.Helper()
-	m := map[StoreKind]TrustResult{}
-	for _, r := range rs {
-		m[r.Kind] = r
-	}
-	return m
-}
-
 func TestNSSInstallIsIdempotentAndUninstallRemovesOnlyOurs(t *testing.T) {
 	certutil := requireCertutil(t)
 	home := t.TempDir()
@@ -237,8 +228,10 @@ kfsidebar local CA (desk-7, 2026-11-23 1a2b)                 C,,
 }
 
 // TestLinuxSystemStore runs Debian's real update-ca-certificates on a
-// throwaway root file system (--sysroot), so the machine's store is never
-// touched.
+// throwaway root file system, so the machine's store is never touched. Each
+// directory is named by its own option: --sysroot is newer than Debian 12's
+// ca-certificates 20230311, whose script answers an option it does not know
+// with its usage line and exit status 0, having changed nothing.
 func TestLinuxSystemStore(t *testing.T) {
 	tool, err := exec.LookPath("update-ca-certificates")
 	if err != nil {
@@ -253,7 +246,12 @@ func TestLinuxSystemStore(t *testing.T) {
 	writeFile(t, filepath.Join(root, "etc/ca-certificates.conf"), nil, 0o644)
 	s := &anchorStore{
 		dir: filepath.Join(root, "usr/local/share/ca-certificates"), ext: ".crt",
-		update:  []string{tool, "--sysroot", root},
+		update: []string{tool,
+			"--certsconf", filepath.Join(root, "etc/ca-certificates.conf"),
+			"--certsdir", filepath.Join(root, "usr/share/ca-certificates"),
+			"--localcertsdir", filepath.Join(root, "usr/local/share/ca-certificates"),
+			"--etccertsdir", filepath.Join(root, "etc/ssl/certs"),
+			"--hooksdir", filepath.Join(root, "etc/ca-certificates/update.d")},
 		bundles: []string{filepath.Join(root, "etc/ssl/certs/ca-certificates.crt")},
 		run:     runCommand,
 	}
@@ -275,7 +273,7 @@ func TestLinuxSystemStore(t *testing.T) {
 	if r := CheckTrust(ctx, other, "", stores)[0]; !r.Trusted {
 		t.Fatalf("uninstall removed the other CA: %+v", r)
 	}
-	if !strings.Contains(s.Manual("/d/ca.pem"), "sudo update-ca-certificates") && !strings.Contains(s.Manual("/d/ca.pem"), "--sysroot") {
+	if !strings.Contains(s.Manual("/d/ca.pem"), "sudo "+strings.Join(s.update, " ")) {
 		t.Errorf("manual step does not name the update tool: %s", s.Manual("/d/ca.pem"))
 	}
 }

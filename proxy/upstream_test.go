@@ -84,7 +84,9 @@ func startOfficeProxy(t *testing.T, routes map[string]string) *officeProxy {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = slog.NewLogLogger(kftest.Logger(t).With("component", "office proxy").Handler(), slog.LevelDebug)
 	gp.ConnectDial = dial
-	gp.Tr = &http.Transport{Dial: dial}
+	gp.Tr = &http.Transport{DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
+		return dial(network, addr)
+	}}
 	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 		if ctx.Req.Header.Get("Proxy-Authorization") != want {
 			o.record("REFUSED CONNECT " + host)

@@ -288,7 +288,7 @@ func TestExampleVerifierRejectsReplay(t *testing.T) {
 }
 
 // TestSignatureKnownAnswers pins the scheme to values computed with
-// Python's hmac module, as in the README.
+// Python's hmac module, as in docs/backends.md.
 func TestSignatureKnownAnswers(t *testing.T) {
 	tests := []struct {
 		method, target string

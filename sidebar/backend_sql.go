@@ -25,8 +25,8 @@ const (
 
 // SQLQueries are the shop's own SELECTs that answer for kfsidebar. Each
 // names its values :like_this (bound, never spliced in) and returns
-// columns named like the fields of the Customer JSON (see the README's
-// "Order backends"): "SELECT real_name AS name, mobile AS phone …".
+// columns named like the fields of the Customer JSON (see
+// docs/backends.md): "SELECT real_name AS name, mobile AS phone …".
 type SQLQueries struct {
 	// CustomerByOpenID finds the customer (:openid). Required.
 	CustomerByOpenID string

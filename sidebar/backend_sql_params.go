@@ -24,7 +24,7 @@ type namedQuery struct {
 // Parameters must be among allowed. Quoted strings and identifiers,
 // comments, PostgreSQL casts (::) and dollar-quoted strings are left alone;
 // a positional placeholder ($1 or ?) is an error, so that every value has
-// a name the README documents.
+// a name docs/backends.md documents.
 func parseNamedQuery(key, query, dialect string, allowed ...string) (*namedQuery, error) {
 	q := &namedQuery{key: key}
 	if strings.TrimSpace(query) == "" {

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // command is one subcommand: its name, a one-line summary for the help
@@ -113,15 +112,5 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return usageError{}
 	}
-	return nil
-}
-
-// listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
 	return nil
 }

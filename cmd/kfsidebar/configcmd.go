@@ -15,7 +15,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
 
-const configHelp = `Check kfsidebar's config file (TOML; the README's "Configuration" lists every key).
+const configHelp = `Check kfsidebar's config file (TOML; docs/config.md lists every key).
 
 Subcommands:
   check   validate the file and name every bad key with what it expected`

@@ -188,17 +188,17 @@ secret_env = "SHOP_SECRET"
 	}
 }
 
-// TestREADMEDocumentsEveryConfigKey keeps the README's "Configuration"
-// section complete: every key of the file appears there.
-func TestREADMEDocumentsEveryConfigKey(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+// TestDocsConfigDocumentsEveryKey keeps the "Configuration" section of
+// docs/config.md complete: every key of the file appears there.
+func TestDocsConfigDocumentsEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/config.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := string(readme)
+	text := string(doc)
 	start := strings.Index(text, "\n## Configuration")
 	if start < 0 {
-		t.Fatal(`README has no "## Configuration" section`)
+		t.Fatal(`docs/config.md has no "## Configuration" section`)
 	}
 	section := text[start+1:]
 	if end := strings.Index(section[3:], "\n## "); end >= 0 {
@@ -215,13 +215,13 @@ func TestREADMEDocumentsEveryConfigKey(t *testing.T) {
 			}
 			if ft.Kind() == reflect.Struct && ft != reflect.TypeOf(duration{}) {
 				if !strings.Contains(section, "["+prefix+name+"]") {
-					t.Errorf("README's Configuration does not show the table [%s%s]", prefix, name)
+					t.Errorf("docs/config.md's Configuration does not show the table [%s%s]", prefix, name)
 				}
 				walk(prefix+name+".", ft)
 				continue
 			}
 			if !strings.Contains(section, "`"+name+"`") {
-				t.Errorf("README's Configuration does not document %s%s", prefix, name)
+				t.Errorf("docs/config.md's Configuration does not document %s%s", prefix, name)
 			}
 		}
 	}

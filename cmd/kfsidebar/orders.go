@@ -28,7 +28,7 @@ func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error 
 		"Load customers and orders into the embedded database, in one transaction:\n"+
 			"if any record is bad, nothing is imported and the record and field are named.\n"+
 			"Existing customers and orders with the same openid / order_no are updated.\n"+
-			"The file format is in the README (\"Importing orders\").", errOut)
+			"The file format is in docs/import.md.", errOut)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the CA, the database and the config (env KFSIDEBAR_DATA_DIR)")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err

@@ -116,6 +116,45 @@ func navigate(t *testing.T, ctx context.Context, u string) string {
 	return ""
 }
 
+// evalUntil evaluates expr in the tab's current document until it returns
+// something other than null, false or undefined, and returns that, or
+// fails after timeout with what it last saw. Use it, not chromedp.Poll,
+// right after a navigation. Poll runs in the execution context chromedp
+// last recorded for the tab, and chromedp records a new document's context
+// only after Navigate has returned, so Poll can call into the document
+// the navigation replaced: "Cannot find context with specified id". That
+// document may even be the error page of a navigation that failed just
+// before, whose late load event ended the wait for the next one.
+// Runtime.evaluate without a context runs in whatever document the tab
+// shows, and an error while one document replaces another is only "not
+// yet".
+func evalUntil[T any](ctx context.Context, expr string, timeout time.Duration) (T, error) {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[*T](`(() => { const v = (`+expr+`); return v === false ? null : v; })()`))
+		switch {
+		case err == nil && v != nil:
+			return *v, nil
+		case err != nil:
+			last = err
+		}
+		if time.Now().After(deadline) {
+			var zero T
+			if last != nil {
+				return zero, fmt.Errorf("not true within %v: %s; last error: %w", timeout, expr, last)
+			}
+			return zero, fmt.Errorf("not true within %v: %s", timeout, expr)
+		}
+		select {
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // newBrowser starts a Chromium of its own for one test and returns a tab.
 func newBrowser(t *testing.T, opts browsertest.Options) context.Context {
 	t.Helper()
@@ -134,9 +173,9 @@ func statusChecks(t *testing.T, ctx context.Context, addr string) (pac, ca strin
 	if errText := navigate(t, ctx, "http://"+addr+"/"); errText != "" {
 		t.Fatalf("status page: %s", errText)
 	}
-	got, err := chromedp.Run(ctx, chromedp.Poll[[]string](`(() => {
-		const p = document.getElementById('pac-state').dataset.state, c = document.getElementById('ca-state').dataset.state;
-		return p !== 'checking' && c !== 'checking' ? [p, c] : null; })()`, chromedp.WithPollingTimeout(20*time.Second)))
+	got, err := evalUntil[[]string](ctx, `(() => {
+		const p = document.getElementById('pac-state'), c = document.getElementById('ca-state');
+		return p && c && p.dataset.state !== 'checking' && c.dataset.state !== 'checking' ? [p.dataset.state, c.dataset.state] : null; })()`, 20*time.Second)
 	if err != nil {
 		t.Fatalf("status page checks never finished: %v", err)
 	}
@@ -193,7 +232,7 @@ func TestCATrustedThroughNSSInChromium(t *testing.T) {
 		if got := navigate(t, ctx, console); got != "" {
 			t.Fatalf("console after install: %s\n%s", got, k.log)
 		}
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!`+browsertest.SidebarJS, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		if _, err := evalUntil[bool](ctx, `!!`+browsertest.SidebarJS, 15*time.Second); err != nil {
 			t.Fatalf("no sidebar in the console page: %v", err)
 		}
 		// Control: a name inside the constraint, served by the same
@@ -257,7 +296,7 @@ func TestOpenProfileWorksInChromium(t *testing.T) {
 	if got := navigate(t, ctx, args[len(args)-1]); got != "" {
 		t.Fatalf("console in the open profile: %s\n%s", got, k.log)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!`+browsertest.SidebarJS, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := evalUntil[bool](ctx, `!!`+browsertest.SidebarJS, 15*time.Second); err != nil {
 		t.Fatalf("no sidebar: %v", err)
 	}
 	// Only the console goes through kfsidebar: another https site does
@@ -573,8 +612,8 @@ func TestNoCustomerDataInLogs(t *testing.T) {
 		t.Fatal(got)
 	}
 	// Clicks count once the sidebar is connected.
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const r = `+browsertest.SidebarJS+`;
-		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := evalUntil[bool](ctx, `(() => { const r = `+browsertest.SidebarJS+`;
+		return !!r && !!r.dataset.state && r.dataset.state !== 'connecting'; })()`, 15*time.Second); err != nil {
 		t.Fatalf("sidebar never connected: %v\n%s", err, k.log)
 	}
 	showCustomer := func(f mpkftest.Fan) {

@@ -12,7 +12,7 @@ import (
 )
 
 // Customer is kfsidebar's Customer JSON, as the shop answers it. Only
-// openid (or id) and name are required; see the README's "Order backends".
+// openid (or id) and name are required; see docs/backends.md.
 type Customer struct {
 	ID            string    `json:"id,omitempty"`
 	OpenID        string    `json:"openid"`
