@@ -17,6 +17,10 @@ type listedPackage struct {
 	ImportPath     string
 	Dir            string
 	Name           string
+	Doc            string
+	Imports        []string
+	Deps           []string
+	Standard       bool
 	GoFiles        []string
 	CgoFiles       []string
 	IgnoredGoFiles []string // other platforms' files (_windows.go, …) and //go:build ignore
@@ -54,7 +58,8 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 	}
 }
 
-// goList runs `go list -e -json ./...` at the module's root.
+// goList runs `go list -e -deps -json ./...` at the module's root and
+// returns the module's own packages (with their deps listed).
 func goList(t *testing.T) []listedPackage {
 	t.Helper()
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
@@ -62,7 +67,7 @@ func goList(t *testing.T) []listedPackage {
 		t.Fatalf("go env GOMOD: %v", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	cmd := exec.Command("go", "list", "-e", "-json", "./...")
+	cmd := exec.Command("go", "list", "-e", "-deps", "-json", "./...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -79,10 +84,15 @@ func goList(t *testing.T) []listedPackage {
 		} else if err != nil {
 			t.Fatalf("go list output: %v", err)
 		}
-		pkgs = append(pkgs, p)
+		if strings.HasPrefix(p.ImportPath, modulePath) {
+			pkgs = append(pkgs, p)
+		}
 	}
 	return pkgs
 }
+
+// modulePath is the module's import path.
+const modulePath = "github.com/kfsidebar/kfsidebar"
 
 // packageDoc returns the package's name and its doc comment, from the
 // files of dir that belong to it (name; when name is empty, because no
