@@ -6,9 +6,14 @@
 package pushtest
 
 import (
+	"crypto/rand"
+	"database/sql"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -128,4 +133,49 @@ func Unix(t testing.TB, s string) int64 {
 		n = n*10 + int64(c-'0')
 	}
 	return n
+}
+
+// PostgresDSN returns a connection string for the gateway's PostgreSQL
+// tests: KFSIDEBAR_TEST_GATEWAY_DSN (exported by `.ci/run databases`) with
+// a schema of the test's own as search_path, dropped when the test ends,
+// so tests never see each other's rows. The test binary must register
+// pgx's database/sql driver ("pgx"); this package imports no driver, so the
+// module keeps one home for pgx. Without the variable the test is skipped,
+// unless CI is set: then it fails, since CI must run it.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("KFSIDEBAR_TEST_GATEWAY_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("KFSIDEBAR_TEST_GATEWAY_DSN is not set, and CI must test PostgreSQL: run eval \"$(.ci/run databases)\"")
+		}
+		t.Skip("KFSIDEBAR_TEST_GATEWAY_DSN not set (eval \"$(.ci/run databases)\" starts PostgreSQL)")
+	}
+	var rnd [6]byte
+	rand.Read(rnd[:])
+	schema := "t_" + hex.EncodeToString(rnd[:])
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		db.Exec("DROP SCHEMA " + schema + " CASCADE")
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("KFSIDEBAR_TEST_GATEWAY_DSN: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
