@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/hmacsign"
+	"github.com/kfsidebar/kfsidebar/push/internal/wake"
 )
 
 // claimBatch is how many rows a dispatcher leases at once.
@@ -26,29 +27,7 @@ const pruneEvery = time.Minute
 // target is a configured Target with its dispatchers' wake-up signal.
 type target struct {
 	Target
-	wake *notifier
-}
-
-// notifier wakes every waiter at once, and never blocks the one who wakes.
-type notifier struct {
-	mu sync.Mutex
-	ch chan struct{}
-}
-
-func newNotifier() *notifier { return &notifier{ch: make(chan struct{})} }
-
-// wait returns a channel that is closed at the next wake.
-func (n *notifier) wait() <-chan struct{} {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.ch
-}
-
-func (n *notifier) wake() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	close(n.ch)
-	n.ch = make(chan struct{})
+	wake wake.Signal
 }
 
 // Run dispatches the outbox to the targets and prunes what has expired,
@@ -74,7 +53,7 @@ func (s *Server) dispatch(ctx context.Context, t *target) {
 	poll := time.NewTimer(0)
 	defer poll.Stop()
 	for {
-		woken := t.wake.wait()
+		woken := t.wake.C()
 		now := s.cfg.Now()
 		rows, err := s.store.Claim(ctx, t.Name, now, now.Add(t.Timeout+leaseMargin), claimBatch)
 		if ctx.Err() != nil {
@@ -206,7 +185,7 @@ func (s *Server) Replay(ctx context.Context, target string, ids ...int64) (int, 
 		return 0, fmt.Errorf("replay: %w", err)
 	}
 	for _, t := range s.targets {
-		t.wake.wake()
+		t.wake.Wake()
 	}
 	return n, nil
 }

@@ -68,7 +68,7 @@ func New(cfg Config, st Store) (*Server, error) {
 		s.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	for i := range cfg.Targets {
-		s.targets = append(s.targets, &target{Target: cfg.Targets[i], wake: newNotifier()})
+		s.targets = append(s.targets, &target{Target: cfg.Targets[i]})
 	}
 	return s, nil
 }
@@ -257,7 +257,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, env *wire.Envelo
 	w.Write(reply.Body)
 	if err == nil && !dup {
 		for _, t := range s.targets {
-			t.wake.wake()
+			t.wake.Wake()
 		}
 		if a.Feed != nil && s.cfg.OnFeed != nil {
 			s.cfg.OnFeed()
