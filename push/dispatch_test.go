@@ -224,6 +224,27 @@ func TestStoreDown(t *testing.T) {
 	}
 }
 
+// stuckStore is a Store whose Accept waits until its context ends: a
+// database that stopped answering.
+type stuckStore struct{ push.Store }
+
+func (stuckStore) Accept(ctx context.Context, _ *push.Accepted) (push.Reply, bool, error) {
+	<-ctx.Done()
+	return push.Reply{}, false, ctx.Err()
+}
+
+// TestReplyBudget: a store that never answers costs the reply budget and
+// no more; the message is still transferred.
+func TestReplyBudget(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ReplyBudget = 200 * time.Millisecond
+	g := startGateway(t, cfg, stuckStore{tempSQLite(t)})
+	r := send(t, g.sender(wire.Safe, wire.JSON), wechattest.Text("oU", "hi", time.Now(), wechattest.NextMsgID()))
+	if !r.Transferred || r.Latency > time.Second {
+		t.Errorf("answered after %v (budget 200ms): %d %q", r.Latency, r.Status, r.Body)
+	}
+}
+
 // TestStatus checks the numbers the status page shows.
 func TestStatus(t *testing.T) {
 	tg := newTarget(t, "erp", time.Now)
