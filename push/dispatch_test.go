@@ -187,6 +187,9 @@ func TestBusinessHoursPolicy(t *testing.T) {
 	if r := send(t, s, wechattest.Text("oU", "in hours", clock.Now(), wechattest.NextMsgID())); !r.Transferred {
 		t.Errorf("in hours: %q", r.Body)
 	}
+	// Delivered before the clock moves: the target checks the signature's
+	// timestamp against the same clock.
+	tg.waitFor(t, 1)
 	clock.Set(time.Date(2024, 5, 6, 19, 0, 0, 0, time.FixedZone("CST", 8*3600)).Unix())
 	if r := send(t, s, wechattest.Text("oU", "after hours", clock.Now(), wechattest.NextMsgID())); !r.Success || r.Invalid != nil {
 		t.Errorf("after hours: %q %v, want a bare success", r.Body, r.Invalid)
