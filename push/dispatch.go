@@ -14,9 +14,6 @@ import (
 	"github.com/kfsidebar/kfsidebar/push/internal/wake"
 )
 
-// claimBatch is how many rows a dispatcher leases at once.
-const claimBatch = 8
-
 // leaseMargin is added to a target's timeout for a claim's lease: a row
 // is due again only once its delivery has certainly ended.
 const leaseMargin = 30 * time.Second
@@ -32,78 +29,136 @@ type target struct {
 
 // Run dispatches the outbox to the targets and prunes what has expired,
 // until ctx ends; then it waits for deliveries under way to stop and
-// returns nil. Each target has its own dispatchers (Target.Concurrency), so
-// a slow or dead one holds up no other; the reply path never waits for any.
+// returns nil. Each target has its own dispatcher and deliverers
+// (Target.Concurrency), so a slow or dead one holds up no other; the reply
+// path never waits for any.
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, t := range s.targets {
-		for range t.Concurrency {
-			wg.Go(func() { s.dispatch(ctx, t) })
-		}
+		wg.Go(func() { s.dispatch(ctx, t) })
 	}
 	wg.Go(func() { s.prune(ctx) })
 	wg.Wait()
 	return nil
 }
 
-// dispatch is one dispatcher of t: claim due rows, deliver them, repeat;
-// when none are due, wait for a wake-up (a push accepted here) or the poll
-// interval (pushes accepted by other instances, retries coming due).
+// outcome is one finished delivery.
+type outcome struct {
+	d   Delivery
+	err error
+}
+
+// dispatch is t's dispatcher: it claims due rows only as far as it has
+// idle deliverers (so a wake-up per push costs one claim, not one per
+// deliverer), hands them out, and records what comes back, successes in
+// one statement per round. With nothing due it waits for a wake-up (a push
+// accepted here), a finished delivery, or the poll interval (pushes
+// accepted by other instances, retries coming due).
 func (s *Server) dispatch(ctx context.Context, t *target) {
-	poll := time.NewTimer(0)
+	jobs := make(chan Delivery)
+	results := make(chan outcome, t.Concurrency)
+	var wg sync.WaitGroup
+	for range t.Concurrency {
+		wg.Go(func() {
+			for d := range jobs {
+				results <- outcome{d, s.deliver(ctx, t, d)}
+			}
+		})
+	}
+	defer func() {
+		close(jobs)
+		wg.Wait()
+	}()
+	poll := time.NewTimer(s.cfg.PollInterval)
 	defer poll.Stop()
+	inflight := 0
+	// due says the outbox may have rows to claim: at the start, after a
+	// wake-up or a poll, and while claims fill every idle deliverer. A
+	// finished delivery alone does not make a claim worth its transaction.
+	due := true
+	var done []outcome
 	for {
 		woken := t.wake.C()
-		now := s.cfg.Now()
-		rows, err := s.store.Claim(ctx, t.Name, now, now.Add(t.Timeout+leaseMargin), claimBatch)
+	drain:
+		for {
+			select {
+			case o := <-results:
+				done = append(done, o)
+			default:
+				break drain
+			}
+		}
+		if len(done) > 0 {
+			s.record(ctx, t, done)
+			inflight -= len(done)
+			done = done[:0]
+		}
 		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			s.warn.warn(now, "claim", "outbox claim failed", "target", t.Name, "err", err)
-		}
-		for _, d := range rows {
-			s.deliverOne(ctx, t, d)
-		}
-		if len(rows) > 0 {
+			if inflight == 0 {
+				return
+			}
+			done = append(done, <-results)
 			continue
+		}
+		if free := t.Concurrency - inflight; due && free > 0 {
+			now := s.cfg.Now()
+			rows, err := s.store.Claim(ctx, t.Name, now, now.Add(t.Timeout+leaseMargin), free)
+			if err != nil && ctx.Err() == nil {
+				s.warn.warn(now, "claim", "outbox claim failed", "target", t.Name, "err", err)
+			}
+			for _, d := range rows {
+				jobs <- d
+			}
+			inflight += len(rows)
+			due = len(rows) == free
 		}
 		poll.Reset(s.cfg.PollInterval)
 		select {
 		case <-ctx.Done():
-			return
+		case o := <-results:
+			done = append(done, o)
 		case <-woken:
+			due = true
 		case <-poll.C:
+			due = true
 		}
 	}
 }
 
-// deliverOne delivers a claimed row and records the outcome.
-func (s *Server) deliverOne(ctx context.Context, t *target, d Delivery) {
-	err := s.deliver(ctx, t, d)
+// record stores the outcomes of finished deliveries: successes in one
+// statement, failures each with its retry time or as a dead letter.
+func (s *Server) record(ctx context.Context, t *target, outs []outcome) {
 	now := s.cfg.Now()
-	// The outcome is recorded even when Run is stopping, so an interrupted
-	// delivery is due again at the next start rather than after its lease.
+	// Recorded even when Run is stopping, so an interrupted delivery is
+	// due again at the next start rather than after its lease.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	var serr error
-	switch {
-	case err == nil:
-		s.counters.delivery(t.Name, now, nil)
-		serr = s.store.Delivered(rctx, d.ID)
-	case ctx.Err() != nil:
-		serr = s.store.Retry(rctx, d.ID, now, "interrupted by shutdown")
-	case d.Attempts >= s.cfg.Retry.MaxAttempts:
-		s.counters.delivery(t.Name, now, err)
-		s.log.Warn("delivery failed for good; dead letter", "target", t.Name, "id", d.ID, "attempts", d.Attempts, "err", err)
-		serr = s.store.Bury(rctx, d.ID, err.Error())
-	default:
-		s.counters.delivery(t.Name, now, err)
-		s.warn.warn(now, "deliver:"+t.Name, "delivery failed; will retry", "target", t.Name, "attempts", d.Attempts, "err", err)
-		serr = s.store.Retry(rctx, d.ID, now.Add(s.backoff(d.Attempts)), err.Error())
+	var delivered []int64
+	for _, o := range outs {
+		var serr error
+		switch d, err := o.d, o.err; {
+		case err == nil:
+			s.counters.delivery(t.Name, now, nil)
+			delivered = append(delivered, d.ID)
+		case ctx.Err() != nil:
+			serr = s.store.Retry(rctx, d.ID, now, "interrupted by shutdown")
+		case d.Attempts >= s.cfg.Retry.MaxAttempts:
+			s.counters.delivery(t.Name, now, err)
+			s.log.Warn("delivery failed for good; dead letter", "target", t.Name, "id", d.ID, "attempts", d.Attempts, "err", err)
+			serr = s.store.Bury(rctx, d.ID, err.Error())
+		default:
+			s.counters.delivery(t.Name, now, err)
+			s.warn.warn(now, "deliver:"+t.Name, "delivery failed; will retry", "target", t.Name, "attempts", d.Attempts, "err", err)
+			serr = s.store.Retry(rctx, d.ID, now.Add(s.backoff(d.Attempts)), err.Error())
+		}
+		if serr != nil {
+			s.warn.warn(now, "outbox", "outbox update failed; the row is due again after its lease", "target", t.Name, "err", serr)
+		}
 	}
-	if serr != nil {
-		s.warn.warn(now, "outbox", "outbox update failed; the row is due again after its lease", "target", t.Name, "err", serr)
+	if len(delivered) > 0 {
+		if err := s.store.Delivered(rctx, delivered...); err != nil {
+			s.warn.warn(now, "outbox", "outbox update failed; the rows are due again after their lease", "target", t.Name, "err", err)
+		}
 	}
 }
 

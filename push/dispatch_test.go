@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -73,6 +74,22 @@ func TestHangingTarget(t *testing.T) {
 	}
 	fast.waitFor(t, n)
 	pushtest.Poll(t, "the slow target to be hit", func() bool { return slow.tries() > 0 })
+}
+
+// TestConcurrentDeliveries: a target gets up to Concurrency deliveries
+// at once, so one slow answer does not serialize its queue.
+func TestConcurrentDeliveries(t *testing.T) {
+	slow := newTarget(t, "slow", time.Now)
+	slow.hang.Store(true)
+	cfg := testConfig(t)
+	tc := slow.config()
+	tc.Concurrency = 3
+	cfg.Targets = []push.Target{tc}
+	g := startGateway(t, cfg, nil)
+	for i := range 5 {
+		send(t, g.sender(wire.Plain, wire.JSON), wechattest.EnterSession("oUserPar", strconv.Itoa(i), time.Now()))
+	}
+	pushtest.Poll(t, "three deliveries in flight at once", func() bool { return slow.tries() == 3 })
 }
 
 // TestDeadLettersAndReplay: a target that keeps failing gets its pushes

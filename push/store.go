@@ -22,8 +22,8 @@ type Store interface {
 	// so a claimer that dies mid-delivery only delays them. Rows claimed by
 	// another instance are skipped, never waited for.
 	Claim(ctx context.Context, target string, now, leaseUntil time.Time, limit int) ([]Delivery, error)
-	// Delivered removes a delivered row.
-	Delivered(ctx context.Context, id int64) error
+	// Delivered removes delivered rows.
+	Delivered(ctx context.Context, ids ...int64) error
 	// Retry makes a row due again at next, remembering why it failed.
 	Retry(ctx context.Context, id int64, next time.Time, lastErr string) error
 	// Bury moves a row to the dead letters.

@@ -10,6 +10,7 @@ import (
 type queries struct {
 	insertSeen, selectSeen                 string
 	insertOutbox, claim, deleteOutbox      string
+	due, lease                             string
 	retry, bury, dead, replay, depth       string
 	insertFeed, feed, pruneSeen, pruneFeed string
 	insertVersion                          string
@@ -27,30 +28,45 @@ func newQueries(d Dialect) queries {
 		selectSeen: `SELECT content_type, reply FROM push_seen WHERE key = ?`,
 		insertOutbox: `INSERT INTO push_outbox (target, payload, attempts, next_ms, dead, last_error, created_ms)
 			VALUES (?, ?, 0, ?, ` + falseLit + `, '', ?)`,
-		// The lease moves next_ms ahead, so the row is not due again while
-		// its delivery may still be under way.
-		claim: `UPDATE push_outbox SET attempts = attempts + 1, next_ms = ?
+		// A claim sets lease_ms, which no index holds, so it rewrites one
+		// row and no index entry; the row is not due again while its
+		// delivery may be under way. Due rows come in next_ms order, which
+		// the index gives without sorting the backlog; leased ones (a
+		// target's deliveries in flight) are few.
+		claim: `UPDATE push_outbox SET attempts = attempts + 1, lease_ms = ?1
 			WHERE id IN (SELECT id FROM push_outbox
-				WHERE target = ? AND dead = ` + falseLit + ` AND next_ms <= ?
-				ORDER BY id LIMIT ?` + skipLocked + `)
+				WHERE target = ?2 AND dead = ` + falseLit + ` AND next_ms <= ?3 AND lease_ms <= ?3
+				ORDER BY next_ms, id LIMIT ?4` + skipLocked + `)
 			RETURNING id, target, payload, attempts, last_error, created_ms`,
-		deleteOutbox: `DELETE FROM push_outbox WHERE id = ?`,
-		retry:        `UPDATE push_outbox SET next_ms = ?, last_error = ? WHERE id = ?`,
+		// SQLite's claim: due, then lease.
+		due: `SELECT id, target, payload, attempts, last_error, created_ms FROM push_outbox
+			WHERE target = ?1 AND dead = ` + falseLit + ` AND next_ms <= ?2 AND lease_ms <= ?2
+			ORDER BY next_ms, id LIMIT ?3`,
+		lease:        `UPDATE push_outbox SET attempts = attempts + 1, lease_ms = ?1 WHERE id IN `, // + (marks)
+		deleteOutbox: `DELETE FROM push_outbox WHERE id IN `,                                       // + (marks)
+		retry:        `UPDATE push_outbox SET next_ms = ?, lease_ms = 0, last_error = ? WHERE id = ?`,
 		bury:         `UPDATE push_outbox SET dead = ` + trueLit + `, last_error = ? WHERE id = ?`,
 		dead: `SELECT id, target, payload, attempts, last_error, created_ms FROM push_outbox
 			WHERE dead = ` + trueLit + ` AND (target = ?1 OR ?1 = '') ORDER BY id LIMIT ?2`,
-		replay: `UPDATE push_outbox SET dead = ` + falseLit + `, attempts = 0, next_ms = ?1, last_error = ''
+		replay: `UPDATE push_outbox SET dead = ` + falseLit + `, attempts = 0, next_ms = ?1, lease_ms = 0, last_error = ''
 			WHERE dead = ` + trueLit + ` AND (target = ?2 OR ?2 = '')`,
-		depth:         `SELECT target, dead, count(*) FROM push_outbox GROUP BY target, dead`,
-		insertFeed:    `INSERT INTO push_feed (created_ms, data) VALUES (?, ?)`,
-		feed:          `SELECT id, created_ms, data FROM push_feed WHERE id > ? AND created_ms >= ? ORDER BY id LIMIT ?`,
-		pruneSeen:     `DELETE FROM push_seen WHERE created_ms < ?`,
-		pruneFeed:     `DELETE FROM push_feed WHERE created_ms < ?`,
+		depth:      `SELECT target, dead, count(*) FROM push_outbox GROUP BY target, dead`,
+		insertFeed: `INSERT INTO push_feed (created_ms, data) VALUES (?, ?)`,
+		feed:       `SELECT id, created_ms, data FROM push_feed WHERE id > ? AND created_ms >= ? ORDER BY id LIMIT ?`,
+		// The expired rows are those before the first that is not.
+		pruneSeen: `DELETE FROM push_seen WHERE rowid < COALESCE(
+			(SELECT rowid FROM push_seen WHERE created_ms >= ?1 ORDER BY rowid LIMIT 1),
+			(SELECT max(rowid) + 1 FROM push_seen WHERE created_ms < ?1))`,
+		pruneFeed: `DELETE FROM push_feed WHERE id < COALESCE(
+			(SELECT id FROM push_feed WHERE created_ms >= ?1 ORDER BY id LIMIT 1),
+			(SELECT max(id) + 1 FROM push_feed WHERE created_ms < ?1))`,
 		insertVersion: `INSERT INTO push_schema (version) VALUES (?)`,
 		mark:          func(n int) string { return "?" + strconv.Itoa(n) },
 	}
 	if d == Postgres {
-		for _, p := range []*string{&q.insertSeen, &q.selectSeen, &q.insertOutbox, &q.claim, &q.deleteOutbox,
+		// push_seen has no rowid there, and keeps its created_ms index.
+		q.pruneSeen = `DELETE FROM push_seen WHERE created_ms < ?`
+		for _, p := range []*string{&q.insertSeen, &q.selectSeen, &q.insertOutbox, &q.claim, &q.due, &q.lease, &q.deleteOutbox,
 			&q.retry, &q.bury, &q.dead, &q.replay, &q.depth, &q.insertFeed, &q.feed, &q.pruneSeen, &q.pruneFeed, &q.insertVersion} {
 			*p = dollars(*p)
 		}

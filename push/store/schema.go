@@ -8,6 +8,12 @@ import (
 // migrations are the schema's steps, per dialect, applied in order and
 // recorded in push_schema; a step is never edited once released, only
 // followed by another.
+//
+// Every push writes a push_seen row, and most an outbox row and a feed
+// item, so each index is paid on the reply path. Rows are created in id
+// (rowid) order, so the expired ones are a prefix: pruning walks the
+// prefix instead of keeping an index on created_ms, except for
+// PostgreSQL's push_seen, whose key is the only order it has.
 var migrations = map[Dialect][]string{
 	SQLite: {
 		`CREATE TABLE push_seen (
@@ -16,13 +22,13 @@ var migrations = map[Dialect][]string{
 			reply        BLOB NOT NULL,
 			created_ms   INTEGER NOT NULL
 		);
-		CREATE INDEX push_seen_created ON push_seen (created_ms);
 		CREATE TABLE push_outbox (
 			id         INTEGER PRIMARY KEY AUTOINCREMENT,
 			target     TEXT NOT NULL,
 			payload    BLOB NOT NULL,
 			attempts   INTEGER NOT NULL,
 			next_ms    INTEGER NOT NULL,
+			lease_ms   INTEGER NOT NULL DEFAULT 0,
 			dead       INTEGER NOT NULL,
 			last_error TEXT NOT NULL,
 			created_ms INTEGER NOT NULL
@@ -32,8 +38,7 @@ var migrations = map[Dialect][]string{
 			id         INTEGER PRIMARY KEY AUTOINCREMENT,
 			created_ms INTEGER NOT NULL,
 			data       BLOB NOT NULL
-		);
-		CREATE INDEX push_feed_created ON push_feed (created_ms);`,
+		);`,
 	},
 	Postgres: {
 		`CREATE TABLE push_seen (
@@ -49,17 +54,17 @@ var migrations = map[Dialect][]string{
 			payload    BYTEA NOT NULL,
 			attempts   INTEGER NOT NULL,
 			next_ms    BIGINT NOT NULL,
+			lease_ms   BIGINT NOT NULL DEFAULT 0,
 			dead       BOOLEAN NOT NULL,
 			last_error TEXT NOT NULL,
 			created_ms BIGINT NOT NULL
 		);
-		CREATE INDEX push_outbox_due ON push_outbox (target, dead, next_ms);
+		CREATE INDEX push_outbox_due ON push_outbox (target, dead, next_ms, id);
 		CREATE TABLE push_feed (
 			id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 			created_ms BIGINT NOT NULL,
 			data       BYTEA NOT NULL
-		);
-		CREATE INDEX push_feed_created ON push_feed (created_ms);`,
+		);`,
 	},
 }
 
