@@ -48,7 +48,8 @@ type Config struct {
 	// the change spreads. Empty: no previous pair. (An empty
 	// PreviousToken with a PreviousEncodingAESKey means the token did not
 	// change.)
-	PreviousToken          string
+	PreviousToken string
+	// PreviousEncodingAESKey: see PreviousToken.
 	PreviousEncodingAESKey string
 	// RequireEncrypted refuses plain pushes. WeChat's plain-mode signature
 	// covers only the query, not the body, so anyone who sees one request
@@ -138,8 +139,10 @@ type Target struct {
 // ("*" or "" for any): {event, add_express_path}, {event, trade_manage_*},
 // {text, ""}.
 type Pattern struct {
+	// MsgType is matched against the push's MsgType.
 	MsgType string
-	Event   string
+	// Event is matched against the push's Event ("" for user messages).
+	Event string
 }
 
 // ParsePattern reads the config form of a pattern: "MsgType" or

@@ -24,6 +24,7 @@ type Problem struct {
 	Message string
 }
 
+// String is the line `gateway doctor` prints: key, level and message.
 func (p Problem) String() string {
 	level := "错误 error"
 	if p.Warning {

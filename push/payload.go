@@ -23,9 +23,10 @@ type Payload struct {
 	Format string `json:"format"`
 	// Mode is "plain", "compatible" or "safe".
 	Mode string `json:"mode"`
-	// MsgType and Event repeat the message's, for routing without parsing.
+	// MsgType repeats the message's, for routing without parsing.
 	MsgType string `json:"msg_type"`
-	Event   string `json:"event,omitempty"`
+	// Event repeats the message's Event ("" for user messages).
+	Event string `json:"event,omitempty"`
 	// Reply is what WeChat was answered: "transfer_customer_service" or
 	// "success".
 	Reply string `json:"reply"`
@@ -89,21 +90,28 @@ type FeedEvent struct {
 	SessionFrom string `json:"session_from,omitempty"`
 	// Logistics is add_express_path's waybill and its latest step.
 	Logistics *FeedLogisticsUpdate `json:"logistics,omitempty"`
-	// MsgType and Text describe a FeedMessage (Text only for text).
+	// MsgType is a FeedMessage's MsgType.
 	MsgType string `json:"msg_type,omitempty"`
-	Text    string `json:"text,omitempty"`
+	// Text is a FeedMessage's text (text messages only).
+	Text string `json:"text,omitempty"`
 }
 
 // FeedLogisticsUpdate is the sidebar's view of an add_express_path push.
 type FeedLogisticsUpdate struct {
+	// DeliveryID is the carrier (DeliveryID, e.g. SF).
 	DeliveryID string `json:"delivery_id"`
-	WayBillID  string `json:"waybill_id"`
-	OrderID    string `json:"order_id,omitempty"`
-	Version    string `json:"version,omitempty"`
-	// Latest is the step with the latest ActionTime.
-	ActionTime int64  `json:"action_time,omitempty"`
+	// WayBillID is the waybill (WayBillId).
+	WayBillID string `json:"waybill_id"`
+	// OrderID is the shop's order (OrderId), when the push has it.
+	OrderID string `json:"order_id,omitempty"`
+	// Version is the track's version: a higher one supersedes.
+	Version string `json:"version,omitempty"`
+	// ActionTime is the latest step's time (the greatest ActionTime).
+	ActionTime int64 `json:"action_time,omitempty"`
+	// ActionType is the latest step's ActionType (100001 揽件, …).
 	ActionType string `json:"action_type,omitempty"`
-	ActionMsg  string `json:"action_msg,omitempty"`
+	// ActionMsg is the latest step's text.
+	ActionMsg string `json:"action_msg,omitempty"`
 }
 
 // feedEvent returns the feed item of a push, or nil when the sidebar has

@@ -16,9 +16,11 @@ type Status struct {
 	PerMinute map[string]int `json:"per_minute"`
 	// Received counts pushes accepted since start (duplicates included).
 	Received int64 `json:"received"`
-	// Transferred and Success count replies by kind (duplicates included).
+	// Transferred counts transfer_customer_service replies (duplicates
+	// included).
 	Transferred int64 `json:"transferred"`
-	Success     int64 `json:"success"`
+	// Success counts "success" replies (duplicates included).
+	Success int64 `json:"success"`
 	// Duplicates counts pushes answered from the dedupe store.
 	Duplicates int64 `json:"duplicates"`
 	// Refused counts refused requests by reason (stale, signature, …).
@@ -34,17 +36,21 @@ type Status struct {
 
 // TargetStatus is one target's line on the status page.
 type TargetStatus struct {
+	// Name is the target's name.
 	Name string `json:"name"`
-	// Pending and Dead are its outbox rows (all instances).
+	// Pending counts its outbox rows waiting (all instances).
 	Pending int `json:"pending"`
-	Dead    int `json:"dead"`
-	// Delivered and Failed count this instance's attempts since start.
+	// Dead counts its dead letters (all instances).
+	Dead int `json:"dead"`
+	// Delivered counts this instance's successful deliveries since start.
 	Delivered int64 `json:"delivered"`
-	Failed    int64 `json:"failed"`
+	// Failed counts this instance's failed attempts since start.
+	Failed int64 `json:"failed"`
 	// Healthy is false after a failure until the next success.
 	Healthy bool `json:"healthy"`
-	// LastSuccess and LastFailure are the latest attempts' times.
+	// LastSuccess is the latest successful delivery's time.
 	LastSuccess time.Time `json:"last_success,omitzero"`
+	// LastFailure is the latest failed attempt's time.
 	LastFailure time.Time `json:"last_failure,omitzero"`
 	// LastError says why the latest failure failed.
 	LastError string `json:"last_error,omitempty"`

@@ -66,31 +66,45 @@ type Accepted struct {
 // Reply is an HTTP answer to WeChat, stored so a duplicate gets it again
 // byte for byte.
 type Reply struct {
+	// ContentType is the reply's Content-Type header.
 	ContentType string
-	Body        []byte
+	// Body is the reply byte for byte ("success", or a transfer in the
+	// request's format, encrypted in safe mode).
+	Body []byte
 }
 
 // Delivery is one outbox row: one push for one target.
 type Delivery struct {
-	ID        int64
-	Target    string
-	Payload   []byte
-	Attempts  int
+	// ID is the row's id, for Replay.
+	ID int64
+	// Target is the target's name.
+	Target string
+	// Payload is the signed JSON body (a Payload).
+	Payload []byte
+	// Attempts counts deliveries tried, this one included when claimed.
+	Attempts int
+	// LastError says why the last attempt failed.
 	LastError string
-	Created   time.Time
+	// Created is when the push was accepted.
+	Created time.Time
 	// Dead is set on dead letters.
 	Dead bool
 }
 
 // Depth is the outbox of one target.
 type Depth struct {
+	// Pending rows wait for a delivery (or are being delivered).
 	Pending int
-	Dead    int
+	// Dead rows gave up; Replay revives them.
+	Dead int
 }
 
 // FeedItem is one entry of the workstation feed (JSON, see feeditem.go).
 type FeedItem struct {
-	ID      int64
+	// ID orders the feed.
+	ID int64
+	// Created is when the push was accepted.
 	Created time.Time
-	Data    []byte
+	// Data is a FeedEvent as JSON.
+	Data []byte
 }

@@ -93,9 +93,12 @@ func EnterSession(openid, sessionFrom string, at time.Time) Push {
 
 // Action is one step of a waybill's track.
 type Action struct {
+	// Time is the step's unix time (ActionTime).
 	Time int64
+	// Type is its ActionType (100001 揽件成功, 200001 运输, 300002 派送, …).
 	Type int64
-	Msg  string
+	// Msg is its text (ActionMsg).
+	Msg string
 }
 
 // ExpressPath is add_express_path, a waybill's tracking update from the

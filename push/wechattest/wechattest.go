@@ -28,7 +28,9 @@ import (
 
 // Account is a mini program as WeChat's admin has it configured.
 type Account struct {
-	Token          string
+	// Token is the 消息推送 Token.
+	Token string
+	// EncodingAESKey is the 43-character key.
 	EncodingAESKey string
 	// AppID ends every encrypted message (a third-party platform's
 	// component appid when it receives for the mini program).
@@ -63,16 +65,23 @@ type Sender struct {
 // Prepared is one push ready to post: Deliver it once, or several times
 // to replay the same timestamp and nonce.
 type Prepared struct {
-	Push        Push
-	URL         string
-	Body        []byte
+	// Push is what was prepared.
+	Push Push
+	// URL is the push URL with the signed query.
+	URL string
+	// Body is the request body (encrypted in the encrypted modes).
+	Body []byte
+	// ContentType is the request's Content-Type.
 	ContentType string
-	Timestamp   string
-	Nonce       string
+	// Timestamp and Nonce are the query's, which a replay keeps.
+	Timestamp string
+	// Nonce: see Timestamp.
+	Nonce string
 }
 
 // Result is a gateway's answer, judged as WeChat would judge it.
 type Result struct {
+	// Status is the HTTP status.
 	Status int
 	// Body is the reply as received.
 	Body []byte

@@ -38,7 +38,9 @@ func (m Mode) String() string {
 
 // Envelope is the body of a POST as WeChat sent it, before decryption.
 type Envelope struct {
-	Doc  *Doc
+	// Doc is the body parsed.
+	Doc *Doc
+	// Mode is the mode the body shows.
 	Mode Mode
 	// Encrypt is the ciphertext; "" in plain mode.
 	Encrypt string

@@ -78,8 +78,10 @@ type Node struct {
 
 // Doc is a parsed push body.
 type Doc struct {
+	// Format is the body's format.
 	Format Format
-	Root   Node
+	// Root is the top object (XML: the root element, usually <xml>).
+	Root Node
 }
 
 // Parse parses a push body, detecting its format from the first character

@@ -84,7 +84,8 @@ var vectorsJSON []byte
 
 // Vector is one of WeChat's published message-push examples
 // (testdata/vectors.json, copied verbatim from the sources it names).
-// Fields a source does not give are empty.
+// Fields a source does not give are empty; the JSON names say what each
+// is, in WeChat's terms.
 type Vector struct {
 	ID             string `json:"id"`
 	What           string `json:"what"`
