@@ -33,6 +33,10 @@ type config struct {
 	conns    int
 	verbose  bool
 	profile  string
+	// The gateways compared with kfsidebar (bench/pushcompare).
+	silenceper  string // binary; built when empty
+	webotScript string
+	nodeModules string
 }
 
 // result is one gateway in one mode.
@@ -51,7 +55,7 @@ type result struct {
 
 func bench(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("pushbench", flag.ContinueOnError)
-	gateways := fs.String("gateways", "kfsidebar", "gateways to measure, comma-separated")
+	gateways := fs.String("gateways", "kfsidebar,kfsidebar-nostore,silenceper,webot", "gateways to measure, comma-separated: kfsidebar (SQLite), kfsidebar-nostore (no dedupe, no outbox), silenceper, webot")
 	modes := fs.String("modes", "plain,safe", "modes: plain, compatible, safe")
 	format := fs.String("format", "xml", "xml or json")
 	cfg := config{}
@@ -61,6 +65,9 @@ func bench(ctx context.Context, args []string, out io.Writer) error {
 	fs.IntVar(&cfg.conns, "conns", 16, "connections of the throughput scenario")
 	fs.BoolVar(&cfg.verbose, "v", false, "log each run")
 	fs.StringVar(&cfg.profile, "profile", "", "directory for a CPU profile of each gateway run")
+	fs.StringVar(&cfg.silenceper, "silenceper", "", "silenceper gateway binary (default: built from bench/pushcompare)")
+	fs.StringVar(&cfg.webotScript, "webot-script", "bench/pushcompare/webot/server.js", "node-webot gateway script")
+	fs.StringVar(&cfg.nodeModules, "node-modules", defaultNodeModules(), "node_modules holding wechat (bench/setup.sh installs it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,6 +87,19 @@ func bench(ctx context.Context, args []string, out io.Writer) error {
 	cfg.format = wire.XML
 	if *format == "json" {
 		cfg.format = wire.JSON
+	}
+	if slices.Contains(cfg.gateways, "silenceper") && cfg.silenceper == "" {
+		dir, err := os.MkdirTemp("", "pushbench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.silenceper = filepath.Join(dir, "silenceper")
+		build := exec.CommandContext(ctx, "go", "build", "-C", "bench/pushcompare", "-o", cfg.silenceper, "./silenceper")
+		build.Stderr = os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build the silenceper gateway (run from the repository's top): %w", err)
+		}
 	}
 	var results []result
 	for _, gw := range cfg.gateways {
@@ -132,7 +152,7 @@ func measure(ctx context.Context, cfg config, gw string, mode wire.Mode) (result
 	if cfg.profile != "" {
 		extra = []string{"-cpuprofile", filepath.Join(cfg.profile, gw+"-"+mode.String()+".pprof")}
 	}
-	url, pid, stop, err := startGateway(ctx, gw, dir, tg.url, extra...)
+	url, pid, stop, err := startGateway(ctx, cfg, gw, dir, tg.url, extra...)
 	if err != nil {
 		return r, err
 	}
@@ -175,8 +195,13 @@ func measure(ctx context.Context, cfg config, gw string, mode wire.Mode) (result
 		slices.Sort(lat)
 		r.p50, r.p99, r.max = lat[len(lat)/2], lat[len(lat)*99/100], lat[len(lat)-1]
 	}
-	// Every accepted push reaches the target (the outbox drains).
+	// Every accepted push reaches the target (the outbox drains). The
+	// others have no outbox.
 	r.accepted = accepted
+	if gw != "kfsidebar" {
+		return r, ctx.Err()
+	}
+
 	deadline := time.Now().Add(60 * time.Second)
 	for tg.n.Load() < accepted && time.Now().Before(deadline) && ctx.Err() == nil {
 		time.Sleep(50 * time.Millisecond)
@@ -263,14 +288,30 @@ func openLoop(ctx context.Context, s *wechattest.Sender, rate int, d, skip time.
 	return lat, failed, late, warm
 }
 
-// startGateway runs `pushbench serve name` and waits for its address.
-func startGateway(ctx context.Context, name, dir, targetURL string, extra ...string) (url string, pid int, stop func(), err error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return "", 0, nil, err
-	}
+// startGateway runs a gateway process (kfsidebar: `pushbench serve`) and
+// waits for its address.
+func startGateway(ctx context.Context, cfg config, name, dir, targetURL string, extra ...string) (url string, pid int, stop func(), err error) {
 	ready := filepath.Join(dir, "ready")
-	cmd := exec.Command(exe, append([]string{"serve", name, "-dir", dir, "-ready", ready, "-target", targetURL}, extra...)...)
+	var cmd *exec.Cmd
+	switch name {
+	case "kfsidebar", "kfsidebar-nostore":
+		exe, err := os.Executable()
+		if err != nil {
+			return "", 0, nil, err
+		}
+		cmd = exec.Command(exe, append([]string{"serve", name, "-dir", dir, "-ready", ready, "-target", targetURL}, extra...)...)
+	case "silenceper":
+		cmd = exec.Command(cfg.silenceper, "-ready", ready)
+	case "webot":
+		cmd = exec.Command("node", cfg.webotScript, ready)
+		cmd.Env = append(os.Environ(), "NODE_PATH="+cfg.nodeModules)
+	default:
+		return "", 0, nil, fmt.Errorf("unknown gateway %q (kfsidebar, silenceper, webot)", name)
+	}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, "PUSHBENCH_TOKEN="+account.Token, "PUSHBENCH_AES_KEY="+account.EncodingAESKey, "PUSHBENCH_APPID="+account.AppID)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return "", 0, nil, err
@@ -322,8 +363,12 @@ func report(w io.Writer, cfg config, rs []result) {
 	fmt.Fprintln(w, "| gateway | mode | pushes/s | CPU per push | p50 | p99 | max | errors | over 5 s | delivered / accepted |")
 	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f µs | %s | %s | %s | %d | %d | %d / %d |\n", r.gateway, r.mode, r.throughput,
-			float64(r.cpuPerPush)/float64(time.Microsecond), ms(r.p50), ms(r.p99), ms(r.max), r.errs, r.late, r.delivered, r.accepted)
+		delivered := "no outbox"
+		if r.gateway == "kfsidebar" {
+			delivered = fmt.Sprintf("%d / %d", r.delivered, r.accepted)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f µs | %s | %s | %s | %d | %d | %s |\n", r.gateway, r.mode, r.throughput,
+			float64(r.cpuPerPush)/float64(time.Microsecond), ms(r.p50), ms(r.p99), ms(r.max), r.errs, r.late, delivered)
 	}
 	fmt.Fprintf(w, "\nMachine: %d CPUs (%s), %s, %s/%s.\n", runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
@@ -338,4 +383,17 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// defaultNodeModules is where bench/setup.sh installs npm packages.
+func defaultNodeModules() string {
+	dir := os.Getenv("KFSIDEBAR_BENCH_TOOLS")
+	if dir == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "node_modules"
+		}
+		dir = filepath.Join(cache, "kfsidebar-bench")
+	}
+	return filepath.Join(dir, "node_modules")
 }

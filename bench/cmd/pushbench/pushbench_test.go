@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 // every push reaches the target.
 func TestSmoke(t *testing.T) {
 	var out bytes.Buffer
-	err := bench(context.Background(), []string{"-duration", "300ms", "-warmup", "100ms", "-rate", "100", "-conns", "2"}, &out)
+	err := bench(context.Background(), []string{"-gateways", "kfsidebar", "-duration", "300ms", "-warmup", "100ms", "-rate", "100", "-conns", "2"}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}

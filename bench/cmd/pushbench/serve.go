@@ -74,6 +74,18 @@ func serve(ctx context.Context, args []string) error {
 		}
 		go srv.Run(ctx)
 		h = srv
+	case "kfsidebar-nostore":
+		// The same handler with nothing recorded and no targets: the work
+		// the other gateways do (verify, decrypt, reply), without dedupe
+		// and fan-out.
+		srv, err := push.New(push.Config{
+			Token: account.Token, EncodingAESKey: account.EncodingAESKey, AppID: account.AppID, OriginalID: account.OriginalID,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		}, noStore{})
+		if err != nil {
+			return err
+		}
+		h = srv
 	default:
 		return fmt.Errorf("serve: unknown gateway %q", name)
 	}
@@ -93,4 +105,26 @@ func serve(ctx context.Context, args []string) error {
 	}
 	<-ctx.Done()
 	return hs.Shutdown(context.Background())
+}
+
+// noStore records nothing: every push is new.
+type noStore struct{}
+
+func (noStore) Accept(_ context.Context, a *push.Accepted) (push.Reply, bool, error) {
+	return a.Reply, false, nil
+}
+func (noStore) Claim(context.Context, string, time.Time, time.Time, int) ([]push.Delivery, error) {
+	return nil, nil
+}
+func (noStore) Delivered(context.Context, ...int64) error             { return nil }
+func (noStore) Retry(context.Context, int64, time.Time, string) error { return nil }
+func (noStore) Bury(context.Context, int64, string) error             { return nil }
+func (noStore) Depth(context.Context) (map[string]push.Depth, error)  { return nil, nil }
+func (noStore) Prune(context.Context, time.Time, time.Time) error     { return nil }
+func (noStore) DeadLetters(context.Context, string, int) ([]push.Delivery, error) {
+	return nil, nil
+}
+func (noStore) Replay(context.Context, string, []int64, time.Time) (int, error) { return 0, nil }
+func (noStore) FeedAfter(context.Context, int64, time.Time, int) ([]push.FeedItem, error) {
+	return nil, nil
 }
