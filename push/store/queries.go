@@ -99,3 +99,12 @@ func dollars(q string) string {
 	}
 	return b.String()
 }
+
+// list is "(p1, …, pn)": n placeholders numbered from first, for IN.
+func (q queries) list(first, n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = q.mark(first + i)
+	}
+	return "(" + strings.Join(marks, ",") + ")"
+}

@@ -163,13 +163,11 @@ func (s *Store) claimSelectUpdate(ctx context.Context, target string, now, lease
 		return nil, err
 	}
 	args := []any{ms(leaseUntil)}
-	marks := make([]string, len(ds))
 	for i := range ds {
 		ds[i].Attempts++
 		args = append(args, ds[i].ID)
-		marks[i] = s.q.mark(len(args))
 	}
-	if _, err := tx.ExecContext(ctx, s.q.lease+"("+strings.Join(marks, ",")+")", args...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.q.lease+s.q.list(2, len(ds)), args...); err != nil {
 		return nil, err
 	}
 	return ds, tx.Commit()
@@ -180,13 +178,11 @@ func (s *Store) Delivered(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	query, args := s.q.deleteOutbox, make([]any, len(ids))
-	marks := make([]string, len(ids))
+	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
-		marks[i] = s.q.mark(i + 1)
 	}
-	if _, err := s.db.ExecContext(ctx, query+"("+strings.Join(marks, ",")+")", args...); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.q.deleteOutbox+s.q.list(1, len(ids)), args...); err != nil {
 		return fmt.Errorf("delivered: %w", err)
 	}
 	return nil
@@ -228,12 +224,10 @@ func (s *Store) DeadLetters(ctx context.Context, target string, limit int) ([]pu
 func (s *Store) Replay(ctx context.Context, target string, ids []int64, now time.Time) (int, error) {
 	query, args := s.q.replay, []any{ms(now), target}
 	if len(ids) > 0 {
-		marks := make([]string, len(ids))
-		for i, id := range ids {
+		for _, id := range ids {
 			args = append(args, id)
-			marks[i] = s.q.mark(len(args))
 		}
-		query += " AND id IN (" + strings.Join(marks, ",") + ")"
+		query += " AND id IN " + s.q.list(3, len(ids))
 	}
 	res, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
