@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the two proxies the benchmark compares kfsidebar with:
-# mitmproxy from Debian's package and whistle from npm. whistle goes into a
+# mitmproxy from Debian's package and whistle from npm; and for pushbench,
+# node-webot's wechat from npm. whistle goes into a
 # cache directory outside the repository (no node_modules in the tree);
 # proxybench finds it there, or wherever -whistle points.
 set -eu
@@ -21,6 +22,11 @@ fi
 if [ ! -x "$tools/node_modules/.bin/w2" ]; then
 	mkdir -p "$tools"
 	npm install --prefix "$tools" --no-audit --no-fund whistle
+fi
+# pushbench's comparison: node-webot's wechat middleware.
+if [ ! -f "$tools/node_modules/wechat/package.json" ]; then
+	mkdir -p "$tools"
+	npm install --prefix "$tools" --no-audit --no-fund wechat@2
 fi
 
 echo "mitmdump: $(command -v mitmdump) ($(mitmdump --version 2>/dev/null | head -n 1))"
