@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 // Defaults of HTTPOptions.
@@ -227,8 +229,8 @@ func (b *HTTPBackend) Search(ctx context.Context, query string, limit int) ([]Cu
 		return nil, fmt.Errorf("search: %w", err)
 	}
 	var ans searchAnswer
-	if e := decodeStrict(body, &ans); e != nil {
-		return nil, fmt.Errorf("search: the shop's answer: %w", e.contract())
+	if e := jsonrecord.Decode(body, &ans); e != nil {
+		return nil, fmt.Errorf("search: the shop's answer: %w", contractError(e))
 	}
 	if ans.Customers == nil {
 		return nil, fmt.Errorf("search: the shop's answer: %w", &ContractError{Field: "customers", Reason: `required: an array of customers ([] when nobody matches)`})

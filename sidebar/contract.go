@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 // The contract is the Customer JSON every order backend answers with: the
@@ -68,8 +70,9 @@ func (e *ContractError) Error() string {
 	return e.Field + ": " + e.Reason
 }
 
-func (e *fieldError) contract() *ContractError {
-	return &ContractError{Field: e.field, Reason: e.reason}
+// contractError is a record's error as a backend's answer reports it.
+func contractError(e *jsonrecord.FieldError) *ContractError {
+	return &ContractError{Field: e.Field, Reason: e.Reason}
 }
 
 // decodeContractCustomer validates one customer object of a backend's
@@ -77,20 +80,20 @@ func (e *fieldError) contract() *ContractError {
 // is the openid that was asked for: an answer without one gets it.
 func decodeContractCustomer(raw []byte, openid string) (*Customer, error) {
 	var rec contractCustomerRecord
-	if e := decodeStrict(raw, &rec); e != nil {
-		return nil, e.contract()
+	if e := jsonrecord.Decode(raw, &rec); e != nil {
+		return nil, contractError(e)
 	}
 	if rec.OpenID == "" {
 		rec.OpenID = openid
 	}
 	c, e := rec.validate()
 	if e != nil {
-		return nil, e.contract()
+		return nil, contractError(e)
 	}
 	return c, nil
 }
 
-func (rec *contractCustomerRecord) validate() (*Customer, *fieldError) {
+func (rec *contractCustomerRecord) validate() (*Customer, *jsonrecord.FieldError) {
 	c := &Customer{ID: rec.ID, OpenID: rec.OpenID, Name: rec.Name, Phone: rec.Phone,
 		Level: rec.Level, Tags: rec.Tags, Note: rec.Note, AdminURL: rec.AdminURL}
 	if len(c.Tags) == 0 {
@@ -98,7 +101,7 @@ func (rec *contractCustomerRecord) validate() (*Customer, *fieldError) {
 	}
 	switch {
 	case rec.OpenID == "" && strings.TrimSpace(rec.ID) == "":
-		return nil, failf("openid", `required: the user's openid in the mini-program (or the shop's own "id" for a customer without one)`)
+		return nil, jsonrecord.Errorf("openid", `required: the user's openid in the mini-program (or the shop's own "id" for a customer without one)`)
 	case rec.OpenID != "":
 		// A customer the shop knows without an openid (found by phone)
 		// is named by its id instead.
@@ -111,15 +114,15 @@ func (rec *contractCustomerRecord) validate() (*Customer, *fieldError) {
 	}
 	if rec.OrderCount != nil {
 		if c.OrderCount = *rec.OrderCount; c.OrderCount < 0 {
-			return nil, failf("order_count", "must not be negative (got %d)", c.OrderCount)
+			return nil, jsonrecord.Errorf("order_count", "must not be negative (got %d)", c.OrderCount)
 		}
 	}
 	if rec.TotalSpentFen != nil {
 		if c.TotalSpentFen = *rec.TotalSpentFen; c.TotalSpentFen < 0 {
-			return nil, failf("total_spent_fen", "must not be negative (got %d)", c.TotalSpentFen)
+			return nil, jsonrecord.Errorf("total_spent_fen", "must not be negative (got %d)", c.TotalSpentFen)
 		}
 	}
-	var e *fieldError
+	var e *jsonrecord.FieldError
 	if c.LastOrderAt, e = optionalTime("last_order_at", rec.LastOrderAt); e != nil {
 		return nil, e
 	}
@@ -130,10 +133,10 @@ func (rec *contractCustomerRecord) validate() (*Customer, *fieldError) {
 	for i, raw := range rec.Orders {
 		o, e := validateContractOrder(raw, c.OpenID)
 		if e != nil {
-			return nil, e.within(fmt.Sprintf("orders[%d]", i))
+			return nil, e.Within(fmt.Sprintf("orders[%d]", i))
 		}
 		if first, dup := seen[o.OrderNo]; dup {
-			return nil, failf(fmt.Sprintf("orders[%d].order_no", i), "duplicate of orders[%d]; each order_no must appear once", first)
+			return nil, jsonrecord.Errorf(fmt.Sprintf("orders[%d].order_no", i), "duplicate of orders[%d]; each order_no must appear once", first)
 		}
 		seen[o.OrderNo] = i
 		c.Orders = append(c.Orders, o)
@@ -141,9 +144,9 @@ func (rec *contractCustomerRecord) validate() (*Customer, *fieldError) {
 	return c, nil
 }
 
-func validateContractOrder(raw json.RawMessage, openid string) (Order, *fieldError) {
+func validateContractOrder(raw json.RawMessage, openid string) (Order, *jsonrecord.FieldError) {
 	var rec contractOrderRecord
-	if e := decodeStrict(raw, &rec); e != nil {
+	if e := jsonrecord.Decode(raw, &rec); e != nil {
 		return Order{}, e
 	}
 	if rec.OpenID == "" {
@@ -164,45 +167,45 @@ func validateContractOrder(raw json.RawMessage, openid string) (Order, *fieldErr
 }
 
 // optionalTime parses an RFC 3339 time that may be absent.
-func optionalTime(field, s string) (*time.Time, *fieldError) {
+func optionalTime(field, s string) (*time.Time, *jsonrecord.FieldError) {
 	if s == "" {
 		return nil, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return nil, failf(field, "must be an RFC 3339 time like %q (got %q)", exampleTime, s)
+		return nil, jsonrecord.Errorf(field, "must be an RFC 3339 time like %q (got %q)", exampleTime, s)
 	}
 	return &t, nil
 }
 
-func validateExtras(raws []json.RawMessage) ([]Extra, *fieldError) {
+func validateExtras(raws []json.RawMessage) ([]Extra, *jsonrecord.FieldError) {
 	if len(raws) > maxExtras {
-		return nil, failf("extra", "must have at most %d items (got %d)", maxExtras, len(raws))
+		return nil, jsonrecord.Errorf("extra", "must have at most %d items (got %d)", maxExtras, len(raws))
 	}
 	var out []Extra
 	for i, raw := range raws {
 		var rec extraRecord
-		e := decodeStrict(raw, &rec)
+		e := jsonrecord.Decode(raw, &rec)
 		if e == nil {
 			e = rec.validate()
 		}
 		if e != nil {
-			return nil, e.within(fmt.Sprintf("extra[%d]", i))
+			return nil, e.Within(fmt.Sprintf("extra[%d]", i))
 		}
 		out = append(out, Extra(rec))
 	}
 	return out, nil
 }
 
-func (rec *extraRecord) validate() *fieldError {
+func (rec *extraRecord) validate() *jsonrecord.FieldError {
 	if strings.TrimSpace(rec.Label) == "" {
-		return failf("label", "required: what the value is, e.g. \"优惠券\"")
+		return jsonrecord.Errorf("label", "required: what the value is, e.g. \"优惠券\"")
 	}
 	if utf8.RuneCountInString(rec.Label) > maxExtraLength {
-		return failf("label", "must be at most %d characters", maxExtraLength)
+		return jsonrecord.Errorf("label", "must be at most %d characters", maxExtraLength)
 	}
 	if utf8.RuneCountInString(rec.Value) > maxExtraLength {
-		return failf("value", "must be at most %d characters", maxExtraLength)
+		return jsonrecord.Errorf("value", "must be at most %d characters", maxExtraLength)
 	}
 	return checkURL("href", rec.Href)
 }

@@ -1,7 +1,6 @@
 package sidebar
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -9,12 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 // Import file sections, also the ImportError.Section values.
@@ -27,47 +27,13 @@ const (
 // Records that already existed and were updated count like new ones.
 type ImportStats struct{ Customers, Orders, Items int }
 
-// ImportError names the bad record and field of an import file, so the user
-// can find and fix it. An import that returns one has changed nothing.
-type ImportError struct {
-	// Section is "customers" or "orders" ("groups" in a quick reply
-	// file, see QuickReplies.Import); "" when the problem is with the file
-	// as a whole (not JSON, truncated, an unknown top-level key).
-	Section string
-	// Index is the 0-based position of the record in its section.
-	Index int
-	// Field is the JSON path within the record, e.g. "amount_fen",
-	// "items[2].qty", "refund.status"; "" for the record as a whole.
-	Field string
-	// Reason says what is wrong and what was expected.
-	Reason string
-}
-
-// Error reads like "orders[3].items[2].qty: must be a positive integer (got -1)".
-func (e *ImportError) Error() string {
-	var b strings.Builder
-	if e.Section != "" {
-		fmt.Fprintf(&b, "%s[%d]", e.Section, e.Index)
-	}
-	if e.Field != "" {
-		if b.Len() > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(e.Field)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Reason)
-	return b.String()
-}
-
 // Import loads an import file (JSON; CSV is not supported) in one
 // transaction: all of it or, on the first bad record, none of it, so a
 // half-fixed file never leaves half-updated customers. Customers are
 // upserted by openid and orders by order_no; a re-imported order's items
-// replace the old ones. A bad record is reported as an *ImportError; read
-// and database failures are returned wrapped as they are.
+// replace the old ones. A bad record is reported as a
+// *jsonrecord.ImportError; read and database failures are returned wrapped
+// as they are.
 //
 // The file is one JSON object with two optional arrays:
 //
@@ -180,7 +146,7 @@ func (imp *importer) read(r io.Reader) error {
 		return jsonError(in, "", 0, err)
 	}
 	if tok != json.Delim('{') {
-		return &ImportError{Reason: fmt.Sprintf(
+		return &jsonrecord.ImportError{Reason: fmt.Sprintf(
 			`the file must be one JSON object like {"customers": [...], "orders": [...]} (got %s)`,
 			describeToken(tok))}
 	}
@@ -192,10 +158,10 @@ func (imp *importer) read(r io.Reader) error {
 		}
 		key, _ := tok.(string) // the decoder only yields strings as object keys
 		if key != sectionCustomers && key != sectionOrders {
-			return &ImportError{Field: key, Reason: `unknown top-level key; expected "customers" or "orders"`}
+			return &jsonrecord.ImportError{Field: key, Reason: `unknown top-level key; expected "customers" or "orders"`}
 		}
 		if seen[key] {
-			return &ImportError{Field: key, Reason: "appears twice; put all its records in one array"}
+			return &jsonrecord.ImportError{Field: key, Reason: "appears twice; put all its records in one array"}
 		}
 		seen[key] = true
 		if err := imp.section(in, dec, key); err != nil {
@@ -210,7 +176,7 @@ func (imp *importer) read(r io.Reader) error {
 		if in.err != nil && in.err != io.EOF {
 			return fmt.Errorf("import: read: %w", in.err)
 		}
-		return &ImportError{Reason: fmt.Sprintf(
+		return &jsonrecord.ImportError{Reason: fmt.Sprintf(
 			"the JSON object ends at byte %d but more data follows; the file must hold exactly one object", end)}
 	}
 	return nil
@@ -226,7 +192,7 @@ func (imp *importer) section(in *countingReader, dec *json.Decoder, key string) 
 		return nil
 	}
 	if tok != json.Delim('[') {
-		return &ImportError{Field: key, Reason: fmt.Sprintf("must be an array of records (got %s)", describeToken(tok))}
+		return &jsonrecord.ImportError{Field: key, Reason: fmt.Sprintf("must be an array of records (got %s)", describeToken(tok))}
 	}
 	i := 0
 	for ; dec.More(); i++ {
@@ -249,13 +215,14 @@ func (imp *importer) section(in *countingReader, dec *json.Decoder, key string) 
 	return nil
 }
 
-// jsonError turns a decoder error into an ImportError with the byte offset
-// or the length of a truncated file; a failing reader stays a plain error.
+// jsonError turns a decoder error into a jsonrecord.ImportError with the
+// byte offset or the length of a truncated file; a failing reader stays a
+// plain error.
 func jsonError(in *countingReader, section string, index int, err error) error {
 	if in.err != nil && in.err != io.EOF {
 		return fmt.Errorf("import: read: %w", in.err)
 	}
-	e := &ImportError{Section: section, Index: index}
+	e := &jsonrecord.ImportError{Section: section, Index: index}
 	var syn *json.SyntaxError
 	switch {
 	case errors.As(err, &syn):
@@ -338,28 +305,12 @@ type refundRecord struct {
 	Reason    string `json:"reason"`
 }
 
-// fieldError is a validation failure within one record, before it is given
-// its section and index.
-type fieldError struct{ field, reason string }
-
-func failf(field, format string, args ...any) *fieldError {
-	return &fieldError{field, fmt.Sprintf(format, args...)}
-}
-
-// within puts a sub-record's error under its path in the record.
-func (e *fieldError) within(path string) *fieldError {
-	if e.field == "" {
-		return &fieldError{path, e.reason}
-	}
-	return &fieldError{path + "." + e.field, e.reason}
-}
-
 func (imp *importer) customer(i int, raw json.RawMessage) error {
-	fail := func(e *fieldError) error {
-		return &ImportError{Section: sectionCustomers, Index: i, Field: e.field, Reason: e.reason}
+	fail := func(e *jsonrecord.FieldError) error {
+		return &jsonrecord.ImportError{Section: sectionCustomers, Index: i, Field: e.Field, Reason: e.Reason}
 	}
 	var rec importCustomerRecord
-	if e := decodeStrict(raw, &rec); e != nil {
+	if e := jsonrecord.Decode(raw, &rec); e != nil {
 		return fail(e)
 	}
 	if e := rec.validate(); e != nil {
@@ -370,7 +321,7 @@ func (imp *importer) customer(i int, raw json.RawMessage) error {
 		return fail(e)
 	}
 	if first, dup := imp.customers[rec.OpenID]; dup {
-		return fail(failf("openid", "duplicate of customers[%d]; each customer must appear once", first))
+		return fail(jsonrecord.Errorf("openid", "duplicate of customers[%d]; each customer must appear once", first))
 	}
 	imp.customers[rec.OpenID] = i
 
@@ -393,7 +344,7 @@ func (imp *importer) customer(i int, raw json.RawMessage) error {
 	return nil
 }
 
-func (rec *customerRecord) validate() *fieldError {
+func (rec *customerRecord) validate() *jsonrecord.FieldError {
 	if e := checkOpenID(rec.OpenID); e != nil {
 		return e
 	}
@@ -401,27 +352,27 @@ func (rec *customerRecord) validate() *fieldError {
 }
 
 // validateProfile checks everything but the openid.
-func (rec *customerRecord) validateProfile() *fieldError {
+func (rec *customerRecord) validateProfile() *jsonrecord.FieldError {
 	if strings.TrimSpace(rec.Name) == "" {
-		return failf("name", "required: the customer's name as the shop knows it")
+		return jsonrecord.Errorf("name", "required: the customer's name as the shop knows it")
 	}
 	if i := strings.IndexFunc(rec.Phone, func(r rune) bool {
 		return !(r >= '0' && r <= '9' || r == '+' || r == '-' || r == ' ')
 	}); i >= 0 {
 		bad, _ := utf8.DecodeRuneInString(rec.Phone[i:])
-		return failf("phone", `must contain only digits, "+", "-" and spaces (found %q)`, bad)
+		return jsonrecord.Errorf("phone", `must contain only digits, "+", "-" and spaces (found %q)`, bad)
 	}
 	for i, t := range rec.Tags {
 		if strings.TrimSpace(t) == "" {
-			return failf(fmt.Sprintf("tags[%d]", i), "must not be empty")
+			return jsonrecord.Errorf(fmt.Sprintf("tags[%d]", i), "must not be empty")
 		}
 	}
 	return checkURL("admin_url", rec.AdminURL)
 }
 
 func (imp *importer) order(i int, raw json.RawMessage) error {
-	fail := func(e *fieldError) error {
-		return &ImportError{Section: sectionOrders, Index: i, Field: e.field, Reason: e.reason}
+	fail := func(e *jsonrecord.FieldError) error {
+		return &jsonrecord.ImportError{Section: sectionOrders, Index: i, Field: e.Field, Reason: e.Reason}
 	}
 	// An imported order is a backend's order with its openid required.
 	o, e := validateContractOrder(raw, "")
@@ -429,7 +380,7 @@ func (imp *importer) order(i int, raw json.RawMessage) error {
 		return fail(e)
 	}
 	if first, dup := imp.orders[o.OrderNo]; dup {
-		return fail(failf("order_no", "duplicate of orders[%d]; each order_no must appear once", first))
+		return fail(jsonrecord.Errorf("order_no", "duplicate of orders[%d]; each order_no must appear once", first))
 	}
 	imp.orders[o.OrderNo] = i
 
@@ -470,77 +421,77 @@ const exampleTime = "2026-11-20T10:00:00+08:00"
 
 // validate checks the fields in file-format order and returns the order
 // with its status normalized.
-func (rec *orderRecord) validate() (Order, *fieldError) {
+func (rec *orderRecord) validate() (Order, *jsonrecord.FieldError) {
 	o := Order{OrderNo: rec.OrderNo, OpenID: rec.OpenID, Carrier: rec.Carrier,
 		TrackingNo: rec.TrackingNo, Address: rec.Address, AdminURL: rec.AdminURL}
 	if strings.TrimSpace(rec.OrderNo) == "" {
-		return o, failf("order_no", "required: the shop's order number")
+		return o, jsonrecord.Errorf("order_no", "required: the shop's order number")
 	}
 	if e := checkOpenID(rec.OpenID); e != nil {
 		return o, e
 	}
 	if rec.CreatedAt == "" {
-		return o, failf("created_at", "required: an RFC 3339 time like %q", exampleTime)
+		return o, jsonrecord.Errorf("created_at", "required: an RFC 3339 time like %q", exampleTime)
 	}
 	t, err := time.Parse(time.RFC3339, rec.CreatedAt)
 	if err != nil {
-		return o, failf("created_at", "must be an RFC 3339 time like %q (got %q)", exampleTime, rec.CreatedAt)
+		return o, jsonrecord.Errorf("created_at", "must be an RFC 3339 time like %q (got %q)", exampleTime, rec.CreatedAt)
 	}
 	if t.Year() < minOrderYear || t.Year() > maxOrderYear {
-		return o, failf("created_at", "must be between %d and %d (got %q)", minOrderYear, maxOrderYear, rec.CreatedAt)
+		return o, jsonrecord.Errorf("created_at", "must be between %d and %d (got %q)", minOrderYear, maxOrderYear, rec.CreatedAt)
 	}
 	o.CreatedAt = t
 	if rec.Status == "" {
-		return o, failf("status", "required: one of %s", strings.Join(canonicalOrderStatuses, ", "))
+		return o, jsonrecord.Errorf("status", "required: one of %s", strings.Join(canonicalOrderStatuses, ", "))
 	}
 	var ok bool
 	if o.Status, ok = normalizeOrderStatus(rec.Status); !ok {
-		return o, failf("status", "must be one of %s, or a Chinese label, WeChat shop code or Taobao-style status for one of them (got %q)",
+		return o, jsonrecord.Errorf("status", "must be one of %s, or a Chinese label, WeChat shop code or Taobao-style status for one of them (got %q)",
 			strings.Join(canonicalOrderStatuses, ", "), rec.Status)
 	}
 	if rec.AmountFen == nil {
-		return o, failf("amount_fen", "required: the amount paid in fen (1 yuan = 100 fen)")
+		return o, jsonrecord.Errorf("amount_fen", "required: the amount paid in fen (1 yuan = 100 fen)")
 	}
 	if o.AmountFen = *rec.AmountFen; o.AmountFen < 0 {
-		return o, failf("amount_fen", "must not be negative (got %d)", o.AmountFen)
+		return o, jsonrecord.Errorf("amount_fen", "must not be negative (got %d)", o.AmountFen)
 	}
 	if len(rec.Items) == 0 {
-		return o, failf("items", "must list at least one item")
+		return o, jsonrecord.Errorf("items", "must list at least one item")
 	}
 	o.Items = make([]Item, len(rec.Items))
 	for i, raw := range rec.Items {
-		var e *fieldError
+		var e *jsonrecord.FieldError
 		if o.Items[i], e = validateItem(raw); e != nil {
-			return o, e.within(fmt.Sprintf("items[%d]", i))
+			return o, e.Within(fmt.Sprintf("items[%d]", i))
 		}
 	}
-	var e *fieldError
+	var e *jsonrecord.FieldError
 	if o.Refund, e = validateRefund(rec.Refund, o.AmountFen); e != nil {
-		return o, e.within("refund")
+		return o, e.Within("refund")
 	}
 	return o, checkURL("admin_url", rec.AdminURL)
 }
 
-func validateItem(raw json.RawMessage) (Item, *fieldError) {
+func validateItem(raw json.RawMessage) (Item, *jsonrecord.FieldError) {
 	var rec itemRecord
-	if e := decodeStrict(raw, &rec); e != nil {
+	if e := jsonrecord.Decode(raw, &rec); e != nil {
 		return Item{}, e
 	}
 	it := Item{Title: rec.Title, SKU: rec.SKU}
 	if strings.TrimSpace(rec.Title) == "" {
-		return it, failf("title", "required: the product name")
+		return it, jsonrecord.Errorf("title", "required: the product name")
 	}
 	if rec.Qty == nil {
-		return it, failf("qty", "required: a positive integer")
+		return it, jsonrecord.Errorf("qty", "required: a positive integer")
 	}
 	if it.Qty = *rec.Qty; it.Qty < 1 {
-		return it, failf("qty", "must be a positive integer (got %d)", it.Qty)
+		return it, jsonrecord.Errorf("qty", "must be a positive integer (got %d)", it.Qty)
 	}
 	if rec.PriceFen == nil {
-		return it, failf("price_fen", "required: the unit price in fen (use 0 for a free item)")
+		return it, jsonrecord.Errorf("price_fen", "required: the unit price in fen (use 0 for a free item)")
 	}
 	if it.PriceFen = *rec.PriceFen; it.PriceFen < 0 {
-		return it, failf("price_fen", "must not be negative (got %d)", it.PriceFen)
+		return it, jsonrecord.Errorf("price_fen", "must not be negative (got %d)", it.PriceFen)
 	}
 	return it, nil
 }
@@ -548,172 +499,55 @@ func validateItem(raw json.RawMessage) (Item, *fieldError) {
 // refundStatuses are the after-sales states, in the order they happen.
 var refundStatuses = []string{"none", "requested", "approved", "returned", "refunded", "rejected"}
 
-func validateRefund(raw json.RawMessage, orderFen int64) (Refund, *fieldError) {
+func validateRefund(raw json.RawMessage, orderFen int64) (Refund, *jsonrecord.FieldError) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return Refund{Status: "none"}, nil
 	}
 	var rec refundRecord
-	if e := decodeStrict(raw, &rec); e != nil {
+	if e := jsonrecord.Decode(raw, &rec); e != nil {
 		return Refund{}, e
 	}
 	rf := Refund{Status: strings.ToLower(strings.TrimSpace(rec.Status)), Reason: rec.Reason}
 	if rf.Status == "" {
-		return rf, failf("status", "required: one of %s", strings.Join(refundStatuses, ", "))
+		return rf, jsonrecord.Errorf("status", "required: one of %s", strings.Join(refundStatuses, ", "))
 	}
 	if !slices.Contains(refundStatuses, rf.Status) {
-		return rf, failf("status", "must be one of %s (got %q)", strings.Join(refundStatuses, ", "), rec.Status)
+		return rf, jsonrecord.Errorf("status", "must be one of %s (got %q)", strings.Join(refundStatuses, ", "), rec.Status)
 	}
 	if rec.AmountFen != nil {
 		rf.AmountFen = *rec.AmountFen
 	}
 	if rf.AmountFen < 0 {
-		return rf, failf("amount_fen", "must not be negative (got %d)", rf.AmountFen)
+		return rf, jsonrecord.Errorf("amount_fen", "must not be negative (got %d)", rf.AmountFen)
 	}
 	if rf.AmountFen > orderFen {
-		return rf, failf("amount_fen", "must not exceed the order's amount_fen %d (got %d)", orderFen, rf.AmountFen)
+		return rf, jsonrecord.Errorf("amount_fen", "must not exceed the order's amount_fen %d (got %d)", orderFen, rf.AmountFen)
 	}
 	return rf, nil
 }
 
-func checkOpenID(openid string) *fieldError {
+func checkOpenID(openid string) *jsonrecord.FieldError {
 	if openid == "" {
-		return failf("openid", "required: the user's openid in the mini-program")
+		return jsonrecord.Errorf("openid", "required: the user's openid in the mini-program")
 	}
 	if strings.IndexFunc(openid, unicode.IsSpace) >= 0 {
-		return failf("openid", "must not contain whitespace (got %q)", openid)
+		return jsonrecord.Errorf("openid", "must not contain whitespace (got %q)", openid)
 	}
 	return nil
 }
 
 // checkURL accepts "" or an absolute http(s) URL: a link in the sidebar
 // must never be javascript: or relative to the console.
-func checkURL(field, raw string) *fieldError {
+func checkURL(field, raw string) *jsonrecord.FieldError {
 	if raw == "" {
 		return nil
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return failf(field, "must be an absolute http(s) URL like %q (got %q)",
+		return jsonrecord.Errorf(field, "must be an absolute http(s) URL like %q (got %q)",
 			"https://shop.example/admin/u/42", raw)
 	}
 	return nil
-}
-
-// decodeStrict decodes one JSON object into a record, rejecting unknown keys
-// and wrong types, and says which key was at fault.
-func decodeStrict(raw json.RawMessage, v any) *fieldError {
-	if string(raw) == "null" {
-		return &fieldError{"", "must be a JSON object (got null)"}
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		return nil
-	}
-	fields := jsonFields(v)
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		// Records are flat; the path may name an embedded record's Go
-		// type ("orderRecord.amount_fen"), which the file does not have.
-		if i := strings.LastIndexByte(te.Field, '.'); i >= 0 {
-			te.Field = te.Field[i+1:]
-		}
-		return &fieldError{te.Field, typeReason(te, fields)}
-	}
-	if key, ok := unknownKey(raw, fields); ok {
-		names := make([]string, len(fields))
-		for i, f := range fields {
-			names[i] = f.name
-		}
-		return &fieldError{key, "unknown field; expected one of " + strings.Join(names, ", ")}
-	}
-	return &fieldError{"", err.Error()}
-}
-
-// jsonField is a record struct field as the JSON file names it.
-type jsonField struct {
-	name string
-	typ  reflect.Type
-}
-
-// jsonFields lists a record struct's JSON keys and types, those of
-// embedded records first, as encoding/json sees them.
-func jsonFields(v any) []jsonField {
-	return structFields(reflect.TypeOf(v).Elem())
-}
-
-func structFields(t reflect.Type) []jsonField {
-	var fields []jsonField
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			fields = append(fields, structFields(f.Type)...)
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		fields = append(fields, jsonField{name: name, typ: f.Type})
-	}
-	return fields
-}
-
-// unknownKey finds the first key of the object that matches no field, the
-// way encoding/json matches them (case-insensitively).
-func unknownKey(raw []byte, fields []jsonField) (string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return "", false
-	}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", false
-		}
-		key, _ := tok.(string)
-		if !slices.ContainsFunc(fields, func(f jsonField) bool { return strings.EqualFold(f.name, key) }) {
-			return key, true
-		}
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return "", false
-		}
-	}
-	return "", false
-}
-
-// typeReason says what type a field should have had.
-func typeReason(te *json.UnmarshalTypeError, fields []jsonField) string {
-	got := " (got " + te.Value + ")"
-	if te.Field == "" {
-		return "must be a JSON object" + got
-	}
-	want := typeNoun(te.Type)
-	if i := slices.IndexFunc(fields, func(f jsonField) bool { return f.name == te.Field }); i >= 0 {
-		ft := fields[i].typ
-		if ft.Kind() == reflect.Slice && te.Type.Kind() != reflect.Slice {
-			want = "an array of " + strings.TrimPrefix(strings.TrimPrefix(typeNoun(ft.Elem()), "a "), "an ") + "s"
-		}
-	}
-	if strings.HasSuffix(te.Field, "_fen") && want == "an integer" {
-		want = "a whole number of fen (1 yuan = 100 fen)"
-	}
-	return "must be " + want + got
-}
-
-func typeNoun(t reflect.Type) string {
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer"
-	case reflect.Slice:
-		return "an array"
-	default:
-		return "an object"
-	}
 }
 
 // orderStatusSpellings lists, for each status the sidebar knows, the other

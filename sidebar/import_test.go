@@ -14,6 +14,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 // dumpOrderTables renders every row of the backend's tables, to check that a
@@ -173,9 +175,9 @@ func TestImportBadFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			stats, err := b.Import(context.Background(), bytes.NewReader(data))
-			var ie *ImportError
+			var ie *jsonrecord.ImportError
 			if !errors.As(err, &ie) {
-				t.Fatalf("error = %v (%T), want an *ImportError", err, err)
+				t.Fatalf("error = %v (%T), want an *jsonrecord.ImportError", err, err)
 			}
 			if got := err.Error(); got != tt.want {
 				t.Errorf("error\ngot  %s\nwant %s", got, tt.want)
@@ -189,25 +191,6 @@ func TestImportBadFiles(t *testing.T) {
 		})
 	}
 	checkLookups(t, b, wantFromImportFiles(t, "good.json"))
-}
-
-func TestImportErrorMessage(t *testing.T) {
-	tests := []struct {
-		err  ImportError
-		want string
-	}{
-		{ImportError{Section: "orders", Index: 3, Field: "items[2].qty", Reason: "must be a positive integer (got -1)"},
-			"orders[3].items[2].qty: must be a positive integer (got -1)"},
-		{ImportError{Section: "customers", Index: 0, Reason: "must be a JSON object (got null)"},
-			"customers[0]: must be a JSON object (got null)"},
-		{ImportError{Field: "custmers", Reason: "unknown top-level key"}, "custmers: unknown top-level key"},
-		{ImportError{Reason: "the file is empty"}, "the file is empty"},
-	}
-	for _, tt := range tests {
-		if got := tt.err.Error(); got != tt.want {
-			t.Errorf("got %q, want %q", got, tt.want)
-		}
-	}
 }
 
 func TestNormalizeOrderStatus(t *testing.T) {
@@ -266,9 +249,9 @@ func TestImportReadFailureIsNotImportError(t *testing.T) {
 	}
 	r := io.MultiReader(bytes.NewReader(good[:len(good)/2]), iotest.ErrReader(errDisk))
 	_, err = b.Import(context.Background(), r)
-	var ie *ImportError
+	var ie *jsonrecord.ImportError
 	if !errors.Is(err, errDisk) || errors.As(err, &ie) {
-		t.Errorf("error = %v, want the reader's error, not an *ImportError", err)
+		t.Errorf("error = %v, want the reader's error, not an *jsonrecord.ImportError", err)
 	}
 	if n := countRows(t, db, "kf_customers"); n != 0 {
 		t.Errorf("%d customers imported, want 0", n)
@@ -372,9 +355,9 @@ func FuzzImport(f *testing.F) {
 	b, _ := newSQLiteTestBackend(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := b.Import(context.Background(), bytes.NewReader(data))
-		var ie *ImportError
+		var ie *jsonrecord.ImportError
 		if err != nil && (!errors.As(err, &ie) || ie.Reason == "") {
-			t.Fatalf("error %v (%T) is not an *ImportError with a reason", err, err)
+			t.Fatalf("error %v (%T) is not an *jsonrecord.ImportError with a reason", err, err)
 		}
 	})
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 // sectionGroups is the ImportError.Section of a bad quick reply group.
@@ -39,15 +41,15 @@ type replyRecord struct {
 // skipped, so importing a file twice changes nothing. It returns how many
 // replies were added. The file is checked entirely before anything is
 // written and written in one transaction: all of it or none. A bad record
-// is an *ImportError naming it, e.g. groups[1].replies[3].text; unknown
-// keys are errors too (a misspelt "txet" must not import as empty).
+// is a *jsonrecord.ImportError naming it, e.g. groups[1].replies[3].text;
+// unknown keys are errors too (a misspelt "txet" must not import as empty).
 func (q *QuickReplies) Import(ctx context.Context, r io.Reader) (int, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxReplyFile+1))
 	if err != nil {
 		return 0, fmt.Errorf("import quick replies: read: %w", err)
 	}
 	if len(data) > maxReplyFile {
-		return 0, &ImportError{Reason: fmt.Sprintf("the file is larger than %d MiB; is it a quick reply export?", maxReplyFile>>20)}
+		return 0, &jsonrecord.ImportError{Reason: fmt.Sprintf("the file is larger than %d MiB; is it a quick reply export?", maxReplyFile>>20)}
 	}
 	groups, err := parseReplyFile(data)
 	if err != nil {
@@ -104,54 +106,54 @@ type parsedGroup struct {
 // *ImportError.
 func parseReplyFile(data []byte) ([]parsedGroup, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &ImportError{Reason: `the file is empty; expected a JSON object like {"groups": [...]}`}
+		return nil, &jsonrecord.ImportError{Reason: `the file is empty; expected a JSON object like {"groups": [...]}`}
 	}
 	var syntax any
 	if err := json.Unmarshal(data, &syntax); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
-			return nil, &ImportError{Reason: fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)}
+			return nil, &jsonrecord.ImportError{Reason: fmt.Sprintf("invalid JSON at byte %d: %v", syn.Offset, syn)}
 		}
-		return nil, &ImportError{Reason: "invalid JSON: " + err.Error()}
+		return nil, &jsonrecord.ImportError{Reason: "invalid JSON: " + err.Error()}
 	}
 	var file replyFile
-	if e := decodeStrict(data, &file); e != nil {
-		if e.field == "" {
-			e.reason = `the file must be one JSON object like {"groups": [...]}: ` + e.reason
+	if e := jsonrecord.Decode(data, &file); e != nil {
+		if e.Field == "" {
+			e.Reason = `the file must be one JSON object like {"groups": [...]}: ` + e.Reason
 		}
-		return nil, &ImportError{Field: e.field, Reason: e.reason}
+		return nil, &jsonrecord.ImportError{Field: e.Field, Reason: e.Reason}
 	}
 	if file.Groups == nil {
-		return nil, &ImportError{Field: sectionGroups, Reason: `missing; the file must look like {"groups": [...]}`}
+		return nil, &jsonrecord.ImportError{Field: sectionGroups, Reason: `missing; the file must look like {"groups": [...]}`}
 	}
 	groups := make([]parsedGroup, 0, len(file.Groups))
 	seen := map[string]int{}
 	for i, raw := range file.Groups {
-		fail := func(e *fieldError) error {
-			return &ImportError{Section: sectionGroups, Index: i, Field: e.field, Reason: e.reason}
+		fail := func(e *jsonrecord.FieldError) error {
+			return &jsonrecord.ImportError{Section: sectionGroups, Index: i, Field: e.Field, Reason: e.Reason}
 		}
 		var rec replyGroupRecord
-		if e := decodeStrict(raw, &rec); e != nil {
+		if e := jsonrecord.Decode(raw, &rec); e != nil {
 			return nil, fail(e)
 		}
 		name, bad := cleanGroupName(rec.Name)
 		if bad != nil {
-			return nil, fail(&fieldError{"name", bad.reason})
+			return nil, fail(&jsonrecord.FieldError{Field: "name", Reason: bad.reason})
 		}
 		if j, ok := seen[name]; ok {
-			return nil, fail(failf("name", "%q is also the name of groups[%d]; put its replies in one group", name, j))
+			return nil, fail(jsonrecord.Errorf("name", "%q is also the name of groups[%d]; put its replies in one group", name, j))
 		}
 		seen[name] = i
 		g := parsedGroup{name: name}
 		for j, rawReply := range rec.Replies {
 			path := fmt.Sprintf("replies[%d]", j)
 			var r replyRecord
-			if e := decodeStrict(rawReply, &r); e != nil {
-				return nil, fail(e.within(path))
+			if e := jsonrecord.Decode(rawReply, &r); e != nil {
+				return nil, fail(e.Within(path))
 			}
 			title, text, bad := cleanReply(r.Title, r.Text)
 			if bad != nil {
-				return nil, fail(&fieldError{path + "." + bad.field, bad.reason})
+				return nil, fail(&jsonrecord.FieldError{Field: path + "." + bad.field, Reason: bad.reason})
 			}
 			g.replies = append(g.replies, replyRecord{Title: title, Text: text})
 		}

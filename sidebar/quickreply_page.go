@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 // QuickRepliesPath is where the management page lives at the proxy's own
@@ -153,7 +155,7 @@ func (q *QuickReplies) serveImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	added, err := q.Import(r.Context(), r.Body)
-	var bad *ImportError
+	var bad *jsonrecord.ImportError
 	switch {
 	case errors.As(err, &bad):
 		pageJSON(w, http.StatusBadRequest, pageError{"导入失败，没有任何改动：" + bad.Error()})

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
 func openQuickReplies(t *testing.T, path string) *QuickReplies {
@@ -205,9 +207,9 @@ func TestImportAllOrNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			n, err := q.Import(context.Background(), strings.NewReader(tt.file))
-			var ie *ImportError
+			var ie *jsonrecord.ImportError
 			if !errors.As(err, &ie) {
-				t.Fatalf("Import = %d, %v; want an *ImportError", n, err)
+				t.Fatalf("Import = %d, %v; want an *jsonrecord.ImportError", n, err)
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error = %q\nwant    %q", err.Error(), tt.want)

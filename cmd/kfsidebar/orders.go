@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 )
 
@@ -54,7 +55,7 @@ func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	stats, err := backend.Import(ctx, f)
 	if err != nil {
-		var ie *sidebar.ImportError
+		var ie *jsonrecord.ImportError
 		if errors.As(err, &ie) {
 			return fmt.Errorf("%s: %w\nnothing was imported; fix the record and run the import again", name, err)
 		}
