@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
+	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // BenchmarkBackendLookup measures one uncached Lookup of a demo customer
@@ -29,15 +30,15 @@ func BenchmarkBackendLookup(b *testing.B) {
 	openids := demoOpenIDs(b)
 	backends := []struct {
 		name string
-		open func(b *testing.B) sidebar.Backend
+		open func(b *testing.B) shop.Backend
 	}{
-		{"sqlite", func(b *testing.B) sidebar.Backend { return demoSQLite(b) }},
-		{"http", func(b *testing.B) sidebar.Backend {
-			data, err := shop.Load(mpkftest.DemoOrdersJSON)
+		{"sqlite", func(b *testing.B) shop.Backend { return demoSQLite(b) }},
+		{"http", func(b *testing.B) shop.Backend {
+			data, err := shopapi.Load(mpkftest.DemoOrdersJSON)
 			if err != nil {
 				b.Fatal(err)
 			}
-			v := &shop.Verifier{Secret: []byte(testSecret)}
+			v := &shopapi.Verifier{Secret: []byte(testSecret)}
 			srv := httptest.NewServer(v.Require(data.Handler()))
 			b.Cleanup(srv.Close)
 			return newHTTPBackend(b, sidebar.HTTPOptions{
@@ -46,11 +47,11 @@ func BenchmarkBackendLookup(b *testing.B) {
 				Client:    &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
 			})
 		}},
-		{"postgres", func(b *testing.B) sidebar.Backend {
+		{"postgres", func(b *testing.B) shop.Backend {
 			_, opts, open := sampleSQL(b, "postgres.toml", "KFSIDEBAR_TEST_POSTGRES_DSN")
 			return open(opts)
 		}},
-		{"mariadb", func(b *testing.B) sidebar.Backend {
+		{"mariadb", func(b *testing.B) shop.Backend {
 			_, opts, open := sampleSQL(b, "mysql.toml", "KFSIDEBAR_TEST_MYSQL_DSN")
 			return open(opts)
 		}},

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Defaults of HTTPOptions.
@@ -102,7 +103,7 @@ type HTTPBackend struct {
 	now                      func() time.Time
 }
 
-var _ Backend = (*HTTPBackend)(nil)
+var _ shop.Backend = (*HTTPBackend)(nil)
 
 // NewHTTPBackend checks the options; it does not contact the shop.
 func NewHTTPBackend(opts HTTPOptions) (*HTTPBackend, error) {
@@ -175,23 +176,23 @@ func NewHTTPBackend(opts HTTPOptions) (*HTTPBackend, error) {
 }
 
 // Lookup asks the shop for the customer with this openid.
-func (b *HTTPBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (b *HTTPBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	body, err := b.do(ctx, b.lookup, map[string]string{"openid": openid}, map[string]any{"openid": openid})
 	if err != nil {
 		return nil, fmt.Errorf("lookup: %w", err)
 	}
-	c, err := decodeContractCustomer(body, openid)
+	c, err := shop.DecodeCustomer(body, openid)
 	if err != nil {
 		return nil, fmt.Errorf("lookup: the shop's answer: %w", err)
 	}
 	if c.OpenID != openid {
-		return nil, fmt.Errorf("lookup: the shop's answer: %w", &ContractError{Field: "openid", Reason: "differs from the openid asked for"})
+		return nil, fmt.Errorf("lookup: the shop's answer: %w", &shop.ContractError{Field: "openid", Reason: "differs from the openid asked for"})
 	}
 	return c, nil
 }
 
 // Customer asks the shop for the customer with its own id.
-func (b *HTTPBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+func (b *HTTPBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	if b.customer == nil {
 		return b.Lookup(ctx, id)
 	}
@@ -199,12 +200,12 @@ func (b *HTTPBackend) Customer(ctx context.Context, id string) (*Customer, error
 	if err != nil {
 		return nil, fmt.Errorf("customer: %w", err)
 	}
-	c, err := decodeContractCustomer(body, "")
+	c, err := shop.DecodeCustomer(body, "")
 	if err != nil {
 		return nil, fmt.Errorf("customer: the shop's answer: %w", err)
 	}
 	if c.ID != id && !(c.ID == "" && c.OpenID == id) {
-		return nil, fmt.Errorf("customer: the shop's answer: %w", &ContractError{Field: "id", Reason: "differs from the id asked for"})
+		return nil, fmt.Errorf("customer: the shop's answer: %w", &shop.ContractError{Field: "id", Reason: "differs from the id asked for"})
 	}
 	return c, nil
 }
@@ -215,14 +216,14 @@ type searchAnswer struct {
 }
 
 // Search asks the shop to find customers by phone, order number or name.
-func (b *HTTPBackend) Search(ctx context.Context, query string, limit int) ([]Customer, error) {
+func (b *HTTPBackend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
 	query = strings.TrimSpace(query)
 	if b.search == nil || query == "" || limit <= 0 {
-		return []Customer{}, nil
+		return []shop.Customer{}, nil
 	}
 	body, err := b.do(ctx, b.search, map[string]string{"query": query, "limit": strconv.Itoa(limit)},
 		map[string]any{"query": query, "limit": limit})
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, shop.ErrNotFound) {
 		return nil, fmt.Errorf("search: the shop answered 404 Not Found; a search with no match must answer {\"customers\": []}")
 	}
 	if err != nil {
@@ -230,18 +231,18 @@ func (b *HTTPBackend) Search(ctx context.Context, query string, limit int) ([]Cu
 	}
 	var ans searchAnswer
 	if e := jsonrecord.Decode(body, &ans); e != nil {
-		return nil, fmt.Errorf("search: the shop's answer: %w", contractError(e))
+		return nil, fmt.Errorf("search: the shop's answer: %w", &shop.ContractError{Field: e.Field, Reason: e.Reason})
 	}
 	if ans.Customers == nil {
-		return nil, fmt.Errorf("search: the shop's answer: %w", &ContractError{Field: "customers", Reason: `required: an array of customers ([] when nobody matches)`})
+		return nil, fmt.Errorf("search: the shop's answer: %w", &shop.ContractError{Field: "customers", Reason: `required: an array of customers ([] when nobody matches)`})
 	}
-	out := make([]Customer, 0, len(ans.Customers))
+	out := make([]shop.Customer, 0, len(ans.Customers))
 	for i, raw := range ans.Customers {
-		c, err := decodeContractCustomer(raw, "")
+		c, err := shop.DecodeCustomer(raw, "")
 		if err != nil {
-			var ce *ContractError
+			var ce *shop.ContractError
 			if errors.As(err, &ce) {
-				ce = &ContractError{Field: joinField(fmt.Sprintf("customers[%d]", i), ce.Field), Reason: ce.Reason}
+				ce = &shop.ContractError{Field: joinField(fmt.Sprintf("customers[%d]", i), ce.Field), Reason: ce.Reason}
 				return nil, fmt.Errorf("search: the shop's answer: %w", ce)
 			}
 			return nil, fmt.Errorf("search: %w", err)
@@ -313,7 +314,7 @@ func (b *HTTPBackend) do(ctx context.Context, t *urlTemplate, params map[string]
 	}
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, ErrNotFound
+		return nil, shop.ErrNotFound
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("%s %s: the shop refused the request (%s%s); check that kfsidebar and the shop use the same secret and that this computer's clock is right",
 			b.method, t.raw, resp.Status, snippet(data))

@@ -20,9 +20,10 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
+	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 const testSecret = "kfsidebar-example-secret-0123456789"
@@ -31,18 +32,18 @@ const testSecret = "kfsidebar-example-secret-0123456789"
 // behind its own signature check, and counts the requests it refused.
 type exampleShop struct {
 	*httptest.Server
-	verifier *shop.Verifier
+	verifier *shopapi.Verifier
 	refused  atomic.Int32
 	lastErr  atomic.Value
 }
 
 func startExampleShop(t testing.TB) *exampleShop {
 	t.Helper()
-	data, err := shop.Load(mpkftest.DemoOrdersJSON)
+	data, err := shopapi.Load(mpkftest.DemoOrdersJSON)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &exampleShop{verifier: &shop.Verifier{Secret: []byte(testSecret)}}
+	s := &exampleShop{verifier: &shopapi.Verifier{Secret: []byte(testSecret)}}
 	inner := data.Handler()
 	s.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -101,7 +102,7 @@ func demoSQLite(t testing.TB) *sidebar.SQLiteBackend {
 // common is what every backend answers for the demo shop: the import
 // format's fields, without what only some backends know (id, summary,
 // extra fields, tracking events).
-func common(c *sidebar.Customer) sidebar.Customer {
+func common(c *shop.Customer) shop.Customer {
 	out := *c
 	out.ID, out.OrderCount, out.TotalSpentFen, out.LastOrderAt, out.Extra = "", 0, 0, nil, nil
 	out.Orders = nil
@@ -132,7 +133,7 @@ func demoOpenIDs(t testing.TB) []string {
 
 // checkSameAsSQLite looks every demo customer up in b and in the embedded
 // backend and compares what both know.
-func checkSameAsSQLite(t *testing.T, b sidebar.Backend) {
+func checkSameAsSQLite(t *testing.T, b shop.Backend) {
 	t.Helper()
 	ref := demoSQLite(t)
 	ctx := context.Background()
@@ -155,21 +156,21 @@ func checkSameAsSQLite(t *testing.T, b sidebar.Backend) {
 			t.Errorf("lookup %s: summary %d orders, last %v; want %d, %v", openid, got.OrderCount, got.LastOrderAt, len(want.Orders), want.Orders[0].CreatedAt)
 		}
 	}
-	if _, err := b.Lookup(ctx, "oNobodyKnowsThisOpenID000000"); !errors.Is(err, sidebar.ErrNotFound) {
+	if _, err := b.Lookup(ctx, "oNobodyKnowsThisOpenID000000"); !errors.Is(err, shop.ErrNotFound) {
 		t.Errorf("unknown openid: err = %v, want ErrNotFound", err)
 	}
 }
 
 // checkCustomerAndSearch checks Customer(id) and the three searches on the
 // demo shop (张伟 is customer 10135 with phone 18627103349).
-func checkCustomerAndSearch(t *testing.T, b sidebar.Backend) {
+func checkCustomerAndSearch(t *testing.T, b shop.Backend) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := b.Customer(ctx, "10135")
 	if err != nil || c.Name != "张伟" || c.ID != "10135" || len(c.Orders) == 0 {
 		t.Fatalf("Customer(10135) = %+v, %v; want 张伟 with orders", c, err)
 	}
-	if _, err := b.Customer(ctx, "99999"); !errors.Is(err, sidebar.ErrNotFound) {
+	if _, err := b.Customer(ctx, "99999"); !errors.Is(err, shop.ErrNotFound) {
 		t.Errorf("Customer(99999): err = %v, want ErrNotFound", err)
 	}
 	firstOrder := c.Orders[len(c.Orders)-1].OrderNo
@@ -227,9 +228,9 @@ func TestHTTPBackendSignatureRefused(t *testing.T) {
 		tweak   func(*sidebar.HTTPOptions)
 		wantErr error
 	}{
-		{"wrong secret", func(o *sidebar.HTTPOptions) { o.Secret = []byte("not-the-shops-secret-at-all") }, shop.ErrBadSignature},
-		{"clock 10 minutes slow", func(o *sidebar.HTTPOptions) { o.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } }, shop.ErrStale},
-		{"clock 10 minutes fast", func(o *sidebar.HTTPOptions) { o.Now = func() time.Time { return time.Now().Add(10 * time.Minute) } }, shop.ErrStale},
+		{"wrong secret", func(o *sidebar.HTTPOptions) { o.Secret = []byte("not-the-shops-secret-at-all") }, shopapi.ErrBadSignature},
+		{"clock 10 minutes slow", func(o *sidebar.HTTPOptions) { o.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } }, shopapi.ErrStale},
+		{"clock 10 minutes fast", func(o *sidebar.HTTPOptions) { o.Now = func() time.Time { return time.Now().Add(10 * time.Minute) } }, shopapi.ErrStale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,7 +252,7 @@ func TestHTTPBackendSignatureRefused(t *testing.T) {
 
 // TestExampleVerifierRejectsReplay sends one signed request twice.
 func TestExampleVerifierRejectsReplay(t *testing.T) {
-	v := &shop.Verifier{Secret: []byte(testSecret)}
+	v := &shopapi.Verifier{Secret: []byte(testSecret)}
 	req := httptest.NewRequest(http.MethodGet, "/kfsidebar/customers/by-openid/oA1", nil)
 	if err := sidebar.Sign(req, nil, []byte(testSecret), time.Now()); err != nil {
 		t.Fatal(err)
@@ -259,7 +260,7 @@ func TestExampleVerifierRejectsReplay(t *testing.T) {
 	if err := v.Verify(req, nil); err != nil {
 		t.Fatalf("first: %v", err)
 	}
-	if err := v.Verify(req, nil); !errors.Is(err, shop.ErrReplay) {
+	if err := v.Verify(req, nil); !errors.Is(err, shopapi.ErrReplay) {
 		t.Fatalf("replay: err = %v, want ErrReplay", err)
 	}
 	// A changed path, body or method breaks the signature.
@@ -278,11 +279,11 @@ func TestExampleVerifierRejectsReplay(t *testing.T) {
 	} {
 		r, body := change()
 		r.Header.Set(sidebar.HeaderNonce, "0123456789abcdef0123456789abcdef")
-		if err := v.Verify(r, body); !errors.Is(err, shop.ErrBadSignature) {
+		if err := v.Verify(r, body); !errors.Is(err, shopapi.ErrBadSignature) {
 			t.Errorf("changed request: err = %v, want ErrBadSignature", err)
 		}
 	}
-	if err := v.Verify(httptest.NewRequest(http.MethodGet, "/", nil), nil); !errors.Is(err, shop.ErrUnsigned) {
+	if err := v.Verify(httptest.NewRequest(http.MethodGet, "/", nil), nil); !errors.Is(err, shopapi.ErrUnsigned) {
 		t.Errorf("unsigned: err = %v", err)
 	}
 }
@@ -309,9 +310,9 @@ func TestSignatureKnownAnswers(t *testing.T) {
 }
 
 // handlerShop serves h over TLS behind the example verifier.
-func handlerShop(t *testing.T, h http.HandlerFunc) (sidebar.HTTPOptions, *shop.Verifier) {
+func handlerShop(t *testing.T, h http.HandlerFunc) (sidebar.HTTPOptions, *shopapi.Verifier) {
 	t.Helper()
-	v := &shop.Verifier{Secret: []byte(testSecret)}
+	v := &shopapi.Verifier{Secret: []byte(testSecret)}
 	srv := httptest.NewTLSServer(v.Require(h))
 	t.Cleanup(srv.Close)
 	return sidebar.HTTPOptions{
@@ -372,7 +373,7 @@ func TestHTTPBackendBadAnswers(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("err = %v\nwant it to contain %s", err, want)
 			}
-			if errors.Is(err, sidebar.ErrNotFound) {
+			if errors.Is(err, shop.ErrNotFound) {
 				t.Fatalf("err = %v is ErrNotFound", err)
 			}
 		})
@@ -399,7 +400,7 @@ func TestHTTPBackendGoodAnswer(t *testing.T) {
 
 func TestHTTPBackendNotFound(t *testing.T) {
 	opts, _ := handlerShop(t, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
-	if _, err := newHTTPBackend(t, opts).Lookup(context.Background(), "oA1"); !errors.Is(err, sidebar.ErrNotFound) {
+	if _, err := newHTTPBackend(t, opts).Lookup(context.Background(), "oA1"); !errors.Is(err, shop.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
 	if _, err := newHTTPBackend(t, opts).Search(context.Background(), "1234", 5); err == nil || !strings.Contains(err.Error(), `must answer {"customers": []}`) {

@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Defaults of SQLOptions.
@@ -144,7 +146,7 @@ type SQLBackend struct {
 	mysqlSet string // the statement that sets MySQL's or MariaDB's timeout, once known
 }
 
-var _ Backend = (*SQLBackend)(nil)
+var _ shop.Backend = (*SQLBackend)(nil)
 
 // orderParams are the parameters of the orders and order_items queries.
 var orderParams = []string{"customer_id", "openid", "limit"}
@@ -166,7 +168,7 @@ func NewSQLBackend(db *sql.DB, driver string, opts SQLOptions) (*SQLBackend, err
 		b.timeout = DefaultStatementTimeout
 	}
 	if b.limit <= 0 {
-		b.limit = DefaultRecentOrders
+		b.limit = shop.DefaultRecentOrders
 	}
 	if b.tz == nil {
 		b.tz = time.Local
@@ -204,7 +206,7 @@ func NewSQLBackend(db *sql.DB, driver string, opts SQLOptions) (*SQLBackend, err
 }
 
 // Lookup runs customer_by_openid, then orders and order_items.
-func (b *SQLBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (b *SQLBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	c, err := b.customerBy(ctx, b.byOpenID, map[string]any{"openid": openid}, openid)
 	if err != nil {
 		return nil, fmt.Errorf("lookup: %w", err)
@@ -213,7 +215,7 @@ func (b *SQLBackend) Lookup(ctx context.Context, openid string) (*Customer, erro
 }
 
 // Customer runs customer_by_id (or customer_by_openid), then the orders.
-func (b *SQLBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+func (b *SQLBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	q, params, openid := b.byID, map[string]any{"id": id}, ""
 	if q == nil {
 		q, params, openid = b.byOpenID, map[string]any{"openid": id}, id
@@ -225,15 +227,15 @@ func (b *SQLBackend) Customer(ctx context.Context, id string) (*Customer, error)
 	return c, nil
 }
 
-func (b *SQLBackend) customerBy(ctx context.Context, q *namedQuery, params map[string]any, openid string) (*Customer, error) {
-	var c *Customer
+func (b *SQLBackend) customerBy(ctx context.Context, q *namedQuery, params map[string]any, openid string) (*shop.Customer, error) {
+	var c *shop.Customer
 	err := b.readOnly(ctx, func(tx *sql.Tx) error {
 		rows, err := b.query(ctx, tx, q, params, 1)
 		if err != nil {
 			return err
 		}
 		if len(rows) == 0 {
-			return ErrNotFound
+			return shop.ErrNotFound
 		}
 		cust := rows[0]
 		if s, ok := cust.values["openid"].(string); ok && openid == "" {
@@ -279,7 +281,7 @@ func (b *SQLBackend) customerBy(ctx context.Context, q *namedQuery, params map[s
 		if err != nil {
 			return err
 		}
-		if c, err = decodeContractCustomer(raw, openid); err != nil {
+		if c, err = shop.DecodeCustomer(raw, openid); err != nil {
 			return fmt.Errorf("the shop's answer: %w", err)
 		}
 		return nil
@@ -289,9 +291,9 @@ func (b *SQLBackend) customerBy(ctx context.Context, q *namedQuery, params map[s
 
 // Search runs the configured searches that fit the query, in the order
 // phone, order number, name, and returns the first limit customers.
-func (b *SQLBackend) Search(ctx context.Context, query string, limit int) ([]Customer, error) {
+func (b *SQLBackend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
 	q := strings.TrimSpace(query)
-	out := []Customer{}
+	out := []shop.Customer{}
 	if q == "" || limit <= 0 {
 		return out, nil
 	}
@@ -325,7 +327,7 @@ func (b *SQLBackend) Search(ctx context.Context, query string, limit int) ([]Cus
 				if err != nil {
 					return err
 				}
-				c, err := decodeContractCustomer(raw, "")
+				c, err := shop.DecodeCustomer(raw, "")
 				if err != nil {
 					return fmt.Errorf("%s, row %d: %w", s.q.key, i+1, err)
 				}
@@ -459,7 +461,7 @@ func (b *SQLBackend) query(ctx context.Context, tx *sql.Tx, q *namedQuery, param
 			}
 			v, err := columnValue(c, vals[i], b.tz)
 			if err != nil {
-				return nil, fmt.Errorf("%s query, row %d: %w", q.key, len(out)+1, &ContractError{Field: c, Reason: err.Error()})
+				return nil, fmt.Errorf("%s query, row %d: %w", q.key, len(out)+1, &shop.ContractError{Field: c, Reason: err.Error()})
 			}
 			if v != nil {
 				r.values[c] = v

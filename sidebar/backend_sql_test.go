@@ -13,6 +13,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // The sql backend is tested against real servers with the sample shop
@@ -224,7 +225,7 @@ func TestSQLBackendRowErrorsNameTheColumn(t *testing.T) {
 			_, opts, open := sampleSQL(t, sdb.config, sdb.env)
 			opts.Queries.Orders = yuan[sdb.name]
 			_, err := open(opts).Lookup(context.Background(), "oVx3k5PtYgjmUhBel31iEl2hpChY")
-			var ce *sidebar.ContractError
+			var ce *shop.ContractError
 			if !errors.As(err, &ce) || ce.Field != "amount_fen" || !strings.Contains(err.Error(), "orders query, row 1: amount_fen: must be a whole number") {
 				t.Fatalf("err = %v, want the orders query's amount_fen named", err)
 			}

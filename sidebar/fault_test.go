@@ -24,6 +24,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // The fault tests put the hub behind the real proxy, with the real session
@@ -46,7 +47,7 @@ func faultAvatar(openid string) string { return "https://wx.qlogo.cn/mmhead/" + 
 // startFaultWorld starts a console, the proxy with a session map on db
 // (nil: a file of its own) and a hub with backend, runs beforeAccept (if
 // any), and has the agent accept the given users.
-func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout time.Duration, beforeAccept func(), users ...string) *faultWorld {
+func startFaultWorld(t *testing.T, backend shop.Backend, db *sql.DB, lookupTimeout time.Duration, beforeAccept func(), users ...string) *faultWorld {
 	t.Helper()
 	upCA, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
@@ -216,7 +217,7 @@ type hangingBackend struct{}
 
 var errShopDown = errors.New("shop api: dial tcp 10.0.0.8:443: connect: connection refused")
 
-func (hangingBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (hangingBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	if openid == "oDown" {
 		return nil, errShopDown
 	}
@@ -224,11 +225,11 @@ func (hangingBackend) Lookup(ctx context.Context, openid string) (*Customer, err
 	return nil, ctx.Err()
 }
 
-func (b hangingBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+func (b hangingBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	return b.Lookup(ctx, id)
 }
 
-func (hangingBackend) Search(context.Context, string, int) ([]Customer, error) {
+func (hangingBackend) Search(context.Context, string, int) ([]shop.Customer, error) {
 	return nil, errShopDown
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Resolver is what the hub needs from the session map: it turns what the
@@ -62,13 +63,6 @@ type RevealRecorder interface {
 	Record(ctx context.Context, openid, field string) error
 }
 
-// HealthReporter is implemented by backends that know when they are in
-// trouble (see Cache): the sidebar then says the shop is degraded, or
-// unavailable until a retry time, instead of a bare error.
-type HealthReporter interface {
-	Health() Health
-}
-
 var (
 	_ QuickReplySource = (*QuickReplies)(nil)
 	_ BindingStore     = (*Bindings)(nil)
@@ -93,7 +87,7 @@ type HubOptions struct {
 	// Resolver maps a chat in the page to a known user. Required.
 	Resolver Resolver
 	// Backend answers who a user is in the shop. Required.
-	Backend Backend
+	Backend shop.Backend
 	// Token is the secret carried by the injected script URL
 	// (?t=) and checked on the websocket, so that no other page and no
 	// other local program can ask for customer data. Required.
@@ -136,7 +130,7 @@ type HubOptions struct {
 // cancels the one before) and one per reveal being recorded.
 type Hub struct {
 	resolver      Resolver
-	backend       Backend
+	backend       shop.Backend
 	replies       QuickReplySource
 	bindings      BindingStore
 	reveals       RevealRecorder

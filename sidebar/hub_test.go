@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 const testToken = "test-token-0123456789"
@@ -104,21 +105,21 @@ func (f *fakeResolver) lastQuery() console.Query {
 // fakeBackend is a Backend with function fields; a nil search finds nobody
 // and Customer looks the id up as an openid.
 type fakeBackend struct {
-	lookup func(ctx context.Context, openid string) (*Customer, error)
-	search func(ctx context.Context, query string, limit int) ([]Customer, error)
+	lookup func(ctx context.Context, openid string) (*shop.Customer, error)
+	search func(ctx context.Context, query string, limit int) ([]shop.Customer, error)
 }
 
-func (f fakeBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (f fakeBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	return f.lookup(ctx, openid)
 }
 
-func (f fakeBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+func (f fakeBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	return f.lookup(ctx, id)
 }
 
-func (f fakeBackend) Search(ctx context.Context, query string, limit int) ([]Customer, error) {
+func (f fakeBackend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
 	if f.search == nil {
-		return []Customer{}, nil
+		return []shop.Customer{}, nil
 	}
 	return f.search(ctx, query, limit)
 }
@@ -152,12 +153,12 @@ func byAvatar(table map[string]console.Resolution) func(console.Query) console.R
 }
 
 // customers answers lookups from a fixed table; other openids are not found.
-func customers(table map[string]*Customer) fakeBackend {
-	return fakeBackend{lookup: func(ctx context.Context, openid string) (*Customer, error) {
+func customers(table map[string]*shop.Customer) fakeBackend {
+	return fakeBackend{lookup: func(ctx context.Context, openid string) (*shop.Customer, error) {
 		if c, ok := table[openid]; ok {
 			return c, nil
 		}
-		return nil, ErrNotFound
+		return nil, shop.ErrNotFound
 	}}
 }
 
@@ -319,8 +320,8 @@ var (
 	twinA    = record("oTwinA", "小明", avatarTwins)
 	twinB    = record("oTwinB", "小明", avatarTwins)
 	ghost    = record("oGhost", "路人", avatarGhost)
-	custA    = &Customer{OpenID: "oAlice", Name: "Alice Wang", Phone: "13812345678"}
-	custTwin = &Customer{OpenID: "oTwinB", Name: "Twin B"}
+	custA    = &shop.Customer{OpenID: "oAlice", Name: "Alice Wang", Phone: "13812345678"}
+	custTwin = &shop.Customer{OpenID: "oTwinB", Name: "Twin B"}
 )
 
 func standardResolver() *fakeResolver {
@@ -332,7 +333,7 @@ func standardResolver() *fakeResolver {
 }
 
 func standardBackend() fakeBackend {
-	return customers(map[string]*Customer{"oAlice": custA, "oTwinB": custTwin})
+	return customers(map[string]*shop.Customer{"oAlice": custA, "oTwinB": custTwin})
 }
 
 func TestNewHubRequiresOptions(t *testing.T) {
@@ -479,17 +480,17 @@ func TestAmbiguousThenPick(t *testing.T) {
 func TestBackendFailures(t *testing.T) {
 	tests := []struct {
 		name   string
-		lookup func(ctx context.Context, openid string) (*Customer, error)
+		lookup func(ctx context.Context, openid string) (*shop.Customer, error)
 		want   string
 	}{
-		{"error", func(context.Context, string) (*Customer, error) {
+		{"error", func(context.Context, string) (*shop.Customer, error) {
 			return nil, errors.New("shop api: 500 for oAlice")
 		}, msgLookupFailed},
-		{"timeout", func(ctx context.Context, _ string) (*Customer, error) {
+		{"timeout", func(ctx context.Context, _ string) (*shop.Customer, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}, msgTimeout},
-		{"timeout wrapped by backend", func(ctx context.Context, _ string) (*Customer, error) {
+		{"timeout wrapped by backend", func(ctx context.Context, _ string) (*shop.Customer, error) {
 			<-ctx.Done()
 			return nil, errors.New("shop api: request canceled")
 		}, msgTimeout},
@@ -514,7 +515,7 @@ func TestBackendFailures(t *testing.T) {
 func TestNewerSelectSupersedesSlowLookup(t *testing.T) {
 	started := make(chan struct{})
 	returned := make(chan struct{})
-	backend := fakeBackend{lookup: func(ctx context.Context, openid string) (*Customer, error) {
+	backend := fakeBackend{lookup: func(ctx context.Context, openid string) (*shop.Customer, error) {
 		if openid != "oAlice" {
 			return custTwin, nil
 		}
@@ -584,12 +585,12 @@ func TestPushAfterResolverChange(t *testing.T) {
 }
 
 func TestSlowClientIsDropped(t *testing.T) {
-	big := &Customer{OpenID: "oAlice", Name: "big", Note: strings.Repeat("备", 1<<19)}
+	big := &shop.Customer{OpenID: "oAlice", Name: "big", Note: strings.Repeat("备", 1<<19)}
 	var mu sync.Mutex
 	bigLookups := 0
-	backend := fakeBackend{lookup: func(_ context.Context, openid string) (*Customer, error) {
+	backend := fakeBackend{lookup: func(_ context.Context, openid string) (*shop.Customer, error) {
 		if openid != "oAlice" {
-			return nil, ErrNotFound
+			return nil, shop.ErrNotFound
 		}
 		mu.Lock()
 		defer mu.Unlock()
@@ -703,14 +704,14 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	func() {
 		blocked := make(chan struct{})
 		searching := make(chan struct{})
-		backend := fakeBackend{lookup: func(ctx context.Context, openid string) (*Customer, error) {
+		backend := fakeBackend{lookup: func(ctx context.Context, openid string) (*shop.Customer, error) {
 			if openid == "oAlice" {
 				close(blocked)
 				<-ctx.Done()
 				return nil, ctx.Err()
 			}
-			return nil, ErrNotFound
-		}, search: func(ctx context.Context, _ string, _ int) ([]Customer, error) {
+			return nil, shop.ErrNotFound
+		}, search: func(ctx context.Context, _ string, _ int) ([]shop.Customer, error) {
 			close(searching)
 			<-ctx.Done()
 			return nil, ctx.Err()
@@ -890,7 +891,7 @@ func TestNoCustomerDataAtInfo(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	backend := fakeBackend{lookup: func(_ context.Context, openid string) (*Customer, error) {
+	backend := fakeBackend{lookup: func(_ context.Context, openid string) (*shop.Customer, error) {
 		if openid == "oGhost" {
 			return nil, errors.New("shop api: GET /customers/oGhost: 502")
 		}

@@ -193,36 +193,6 @@ func TestImportBadFiles(t *testing.T) {
 	checkLookups(t, b, wantFromImportFiles(t, "good.json"))
 }
 
-func TestNormalizeOrderStatus(t *testing.T) {
-	tests := []struct {
-		in     string
-		want   string
-		wantOK bool
-	}{
-		{"shipped", "shipped", true},
-		{" Shipped ", "shipped", true},
-		{"PARTIALLY-SHIPPED", "partially_shipped", true},
-		{"partially shipped", "partially_shipped", true},
-		{"canceled", "cancelled", true},
-		{"已发货", "shipped", true},
-		{"待付款", "pending", true},
-		{"20", "paid", true},
-		{"250", "cancelled", true},
-		{"WAIT_BUYER_CONFIRM_GOODS", "shipped", true},
-		{"TRADE_FINISHED", "completed", true},
-		{"TRADE_CLOSED", "closed", true},
-		{"sent", "", false},
-		{"", "", false},
-		{"99", "", false},
-	}
-	for _, tt := range tests {
-		got, ok := normalizeOrderStatus(tt.in)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("normalizeOrderStatus(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
 func TestImportStoresNormalizedStatus(t *testing.T) {
 	b, _ := newSQLiteTestBackend(t)
 	in := `{"orders": [{"order_no": "S-1", "openid": "oS", "created_at": "2026-11-20T10:00:00+08:00",

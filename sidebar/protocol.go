@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Message types of the websocket protocol. The package comment documents
@@ -119,14 +120,14 @@ func (r request) query() console.Query {
 // message is any message to a sidebar. Seq echoes the request it answers,
 // so the sidebar can ignore answers to requests it has since replaced.
 type message struct {
-	Type       string      `json:"type"`
-	Seq        int64       `json:"seq"`
-	OpenID     string      `json:"openid,omitempty"`
-	Nickname   string      `json:"nickname,omitempty"`
-	Customer   *Customer   `json:"customer,omitempty"`
-	Reason     string      `json:"reason,omitempty"`
-	Candidates []candidate `json:"candidates,omitempty"`
-	Message    string      `json:"message,omitempty"`
+	Type       string         `json:"type"`
+	Seq        int64          `json:"seq"`
+	OpenID     string         `json:"openid,omitempty"`
+	Nickname   string         `json:"nickname,omitempty"`
+	Customer   *shop.Customer `json:"customer,omitempty"`
+	Reason     string         `json:"reason,omitempty"`
+	Candidates []candidate    `json:"candidates,omitempty"`
+	Message    string         `json:"message,omitempty"`
 	// loading, customer, unknown (not_in_shop): how the sidebar knows
 	// who the chat is
 	Identity string `json:"identity,omitempty"`

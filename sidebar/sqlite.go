@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// DefaultRecentOrders is how many orders Lookup returns when
-// SQLiteBackend.RecentOrders is not set: enough for an agent to answer "where
-// is my order?", few enough that a lookup stays a few index probes.
-const DefaultRecentOrders = 20
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+)
 
 // SQLiteBackend is the embedded default order backend: customers and orders
 // in the workstation's SQLite database, loaded with Import. It lets a shop
@@ -47,7 +44,7 @@ type SQLiteBackend struct {
 	insertItem     *sql.Stmt
 }
 
-var _ Backend = (*SQLiteBackend)(nil)
+var _ shop.Backend = (*SQLiteBackend)(nil)
 
 // sqliteSchema is idempotent so that every start can run it. Items hang off
 // the order's integer id rather than its order_no to keep the items table
@@ -217,10 +214,10 @@ func (b *SQLiteBackend) Close() error {
 // the orders are what the agent needs. An openid with neither is ErrNotFound.
 // All reads happen in one transaction, so a concurrent import is seen
 // entirely or not at all.
-func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	limit := b.RecentOrders
 	if limit <= 0 {
-		limit = DefaultRecentOrders
+		limit = shop.DefaultRecentOrders
 	}
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -228,7 +225,7 @@ func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, e
 	}
 	defer tx.Rollback() // read-only: nothing to undo
 
-	c := &Customer{OpenID: openid}
+	c := &shop.Customer{OpenID: openid}
 	var tags, extra string
 	err = tx.StmtContext(ctx, b.lookupCustomer).QueryRowContext(ctx, openid).
 		Scan(&c.Name, &c.Phone, &c.Level, &tags, &c.Note, &c.AdminURL, &extra)
@@ -253,7 +250,7 @@ func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, e
 		return nil, err
 	}
 	if !known && len(c.Orders) == 0 {
-		return nil, fmt.Errorf("lookup: %w", ErrNotFound)
+		return nil, fmt.Errorf("lookup: %w", shop.ErrNotFound)
 	}
 	if len(c.Orders) > 0 {
 		if err := tx.StmtContext(ctx, b.lookupSummary).QueryRowContext(ctx, openid).
@@ -267,8 +264,8 @@ func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*Customer, e
 }
 
 // unmarshalExtras reads an extra column: a JSON array, "[]" when empty.
-func unmarshalExtras(s string) ([]Extra, error) {
-	var out []Extra
+func unmarshalExtras(s string) ([]shop.Extra, error) {
+	var out []shop.Extra
 	if err := json.Unmarshal([]byte(s), &out); err != nil {
 		return nil, err
 	}
@@ -279,7 +276,7 @@ func unmarshalExtras(s string) ([]Extra, error) {
 }
 
 // marshalExtras is the extra column's value for fields already validated.
-func marshalExtras(extras []Extra) (string, error) {
+func marshalExtras(extras []shop.Extra) (string, error) {
 	if len(extras) == 0 {
 		return "[]", nil
 	}
@@ -321,19 +318,19 @@ func addMissingColumns(ctx context.Context, db *sql.DB) error {
 }
 
 // recentOrders reads the orders and then their items in two indexed queries.
-func (b *SQLiteBackend) recentOrders(ctx context.Context, tx *sql.Tx, openid string, limit int) ([]Order, error) {
+func (b *SQLiteBackend) recentOrders(ctx context.Context, tx *sql.Tx, openid string, limit int) ([]shop.Order, error) {
 	rows, err := tx.StmtContext(ctx, b.lookupOrders).QueryContext(ctx, openid, limit)
 	if err != nil {
 		return nil, fmt.Errorf("lookup orders: %w", err)
 	}
 	defer rows.Close()
-	var orders []Order
+	var orders []shop.Order
 	byID := map[int64]int{}
 	for rows.Next() {
 		var (
 			id                         int64
 			created, trackingAt, extra string
-			o                          = Order{OpenID: openid}
+			o                          = shop.Order{OpenID: openid}
 		)
 		if err := rows.Scan(&id, &o.OrderNo, &created, &o.Status, &o.AmountFen, &o.Carrier,
 			&o.TrackingNo, &o.Address, &o.Refund.Status, &o.Refund.AmountFen, &o.Refund.Reason,
@@ -371,7 +368,7 @@ func (b *SQLiteBackend) recentOrders(ctx context.Context, tx *sql.Tx, openid str
 	for items.Next() {
 		var (
 			id int64
-			it Item
+			it shop.Item
 		)
 		if err := items.Scan(&id, &it.Title, &it.SKU, &it.Qty, &it.PriceFen); err != nil {
 			return nil, fmt.Errorf("lookup order items: %w", err)

@@ -4,21 +4,23 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Customer returns the customer with this id. The embedded database keys
 // customers by openid, so the id is the openid.
-func (b *SQLiteBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+func (b *SQLiteBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	return b.Lookup(ctx, id)
 }
 
 // Search finds customers whose phone number ends with query (at least four
 // digits: agents ask for "the last four"), who placed the order numbered
 // query, or whose name contains query. Results carry no orders.
-func (b *SQLiteBackend) Search(ctx context.Context, query string, limit int) ([]Customer, error) {
+func (b *SQLiteBackend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
 	q := strings.TrimSpace(query)
 	if q == "" || limit <= 0 {
-		return []Customer{}, nil
+		return []shop.Customer{}, nil
 	}
 	phoneSuffix := ""
 	if digits := strings.Map(keepDigit, q); len(digits) >= 4 && len(digits) == len(strings.ReplaceAll(strings.ReplaceAll(q, " ", ""), "-", "")) {
@@ -34,9 +36,9 @@ func (b *SQLiteBackend) Search(ctx context.Context, query string, limit int) ([]
 		return nil, fmt.Errorf("search customers: %w", err)
 	}
 	defer rows.Close()
-	out := []Customer{}
+	out := []shop.Customer{}
 	for rows.Next() {
-		var c Customer
+		var c shop.Customer
 		if err := rows.Scan(&c.OpenID, &c.Name, &c.Phone, &c.Level); err != nil {
 			return nil, fmt.Errorf("search customers: %w", err)
 		}

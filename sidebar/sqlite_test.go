@@ -16,6 +16,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // openSQLiteTestDB opens a fresh database file the way the CLI does.
@@ -66,18 +68,18 @@ func importTestFile(t testing.TB, b *SQLiteBackend, name string) ImportStats {
 // wantFromImportFiles computes what Lookup should return after importing
 // the files in order, using only encoding/json and the Customer types, so
 // that it shares no code with the importer it checks.
-func wantFromImportFiles(t *testing.T, names ...string) map[string]*Customer {
+func wantFromImportFiles(t *testing.T, names ...string) map[string]*shop.Customer {
 	t.Helper()
-	customers := map[string]*Customer{}
-	orders := map[string]Order{}
+	customers := map[string]*shop.Customer{}
+	orders := map[string]shop.Order{}
 	for _, name := range names {
 		data, err := os.ReadFile(filepath.Join("testdata", "import", name))
 		if err != nil {
 			t.Fatal(err)
 		}
 		var f struct {
-			Customers []Customer `json:"customers"`
-			Orders    []Order    `json:"orders"`
+			Customers []shop.Customer `json:"customers"`
+			Orders    []shop.Order    `json:"orders"`
 		}
 		if err := json.Unmarshal(data, &f); err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -98,13 +100,13 @@ func wantFromImportFiles(t *testing.T, names ...string) map[string]*Customer {
 	for _, o := range orders {
 		c := customers[o.OpenID]
 		if c == nil {
-			c = &Customer{OpenID: o.OpenID}
+			c = &shop.Customer{OpenID: o.OpenID}
 			customers[o.OpenID] = c
 		}
 		c.Orders = append(c.Orders, o)
 	}
 	for _, c := range customers {
-		slices.SortFunc(c.Orders, func(a, b Order) int {
+		slices.SortFunc(c.Orders, func(a, b shop.Order) int {
 			if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
 				return c
 			}
@@ -132,7 +134,7 @@ func wantFromImportFiles(t *testing.T, names ...string) map[string]*Customer {
 
 // checkLookups compares every customer's Lookup with want by JSON encoding,
 // which is what the sidebar receives.
-func checkLookups(t *testing.T, b *SQLiteBackend, want map[string]*Customer) {
+func checkLookups(t *testing.T, b *SQLiteBackend, want map[string]*shop.Customer) {
 	t.Helper()
 	for openid, w := range want {
 		got, err := b.Lookup(context.Background(), openid)
@@ -172,12 +174,12 @@ func TestSQLiteLookupOrdersWithoutCustomer(t *testing.T) {
 func TestSQLiteLookupNotFound(t *testing.T) {
 	b, _ := newSQLiteTestBackend(t)
 	for _, openid := range []string{"oNobody", ""} {
-		if _, err := b.Lookup(context.Background(), openid); !errors.Is(err, ErrNotFound) {
+		if _, err := b.Lookup(context.Background(), openid); !errors.Is(err, shop.ErrNotFound) {
 			t.Errorf("empty db: Lookup(%q) error = %v, want ErrNotFound", openid, err)
 		}
 	}
 	importTestFile(t, b, "good.json")
-	if _, err := b.Lookup(context.Background(), "oNobody"); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Lookup(context.Background(), "oNobody"); !errors.Is(err, shop.ErrNotFound) {
 		t.Errorf("Lookup(oNobody) error = %v, want ErrNotFound", err)
 	}
 }
@@ -419,7 +421,7 @@ func BenchmarkLookup(b *testing.B) {
 	})
 	b.Run("unknown", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := be.Lookup(ctx, "oNobody"); !errors.Is(err, ErrNotFound) {
+			if _, err := be.Lookup(ctx, "oNobody"); !errors.Is(err, shop.ErrNotFound) {
 				b.Fatal(err)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	_ "time/tzdata" // time_zone = "Asia/Shanghai" also where the OS has no zone files (Windows)
 
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // startupCheckTimeout bounds the check of an sql backend's queries at
@@ -25,7 +26,7 @@ const startupCheckTimeout = 15 * time.Second
 // the cached backend (a *sidebar.Cache, which is also a sidebar.Fresher
 // and reports Health) and how to release it.
 type orderBackend struct {
-	sidebar.Backend
+	shop.Backend
 	close func() error
 }
 
@@ -36,16 +37,16 @@ type orderBackend struct {
 // at start-up shows as an error in the sidebar, and the console works
 // anyway. An sql backend's queries are checked in the background and
 // problems logged. close releases everything.
-func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (sidebar.Backend, func() error, error) {
+func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (shop.Backend, func() error, error) {
 	o := cfg.Orders
 	if ps := o.problems(); len(ps) > 0 {
 		return nil, nil, fmt.Errorf("%s: %s", ps[0].key, ps[0].reason)
 	}
 	log = log.With("component", "orders")
 	var (
-		inner   sidebar.Backend
+		inner   shop.Backend
 		closers []func() error
-		timeout = sidebar.DefaultCallTimeout
+		timeout = shop.DefaultCallTimeout
 		checker interface{ Check(context.Context) error }
 	)
 	switch o.Backend {
@@ -74,10 +75,10 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 		}
 		inner, closers, checker = b, append(closers, shopDB.Close), b
 		// A lookup is a few statements, each under the server's timeout.
-		timeout = max(2*o.SQL.StatementTimeout.Duration+time.Second, sidebar.DefaultCallTimeout)
+		timeout = max(2*o.SQL.StatementTimeout.Duration+time.Second, shop.DefaultCallTimeout)
 		log.Info("order backend: the shop's database", "driver", o.SQL.Driver, "statement_timeout", o.SQL.StatementTimeout.Duration)
 	}
-	cache := sidebar.NewCache(inner, sidebar.CacheOptions{
+	cache := shop.NewCache(inner, shop.CacheOptions{
 		TTL:              o.CacheTTL.Duration,
 		FailureThreshold: o.FailureThreshold,
 		OpenFor:          o.OpenFor.Duration,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // configFileName is the config file kfsidebar reads from the data
@@ -90,10 +91,10 @@ type SQLConfig struct {
 func DefaultOrdersConfig() OrdersConfig {
 	return OrdersConfig{
 		Backend:          backendSQLite,
-		RecentOrders:     sidebar.DefaultRecentOrders,
-		CacheTTL:         duration{sidebar.DefaultCacheTTL},
-		FailureThreshold: sidebar.DefaultFailureThreshold,
-		OpenFor:          duration{sidebar.DefaultOpenFor},
+		RecentOrders:     shop.DefaultRecentOrders,
+		CacheTTL:         duration{shop.DefaultCacheTTL},
+		FailureThreshold: shop.DefaultFailureThreshold,
+		OpenFor:          duration{shop.DefaultOpenFor},
 		HTTP: HTTPConfig{
 			Method:          "GET",
 			Timeout:         duration{sidebar.DefaultHTTPTimeout},

@@ -1,4 +1,4 @@
-package sidebar
+package shop
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 // funcBackend is a Backend with function fields; nil fields find nobody.
@@ -101,7 +103,7 @@ func (s *scripted) backend() funcBackend {
 func newTestCache(t *testing.T, b Backend, opts CacheOptions) *Cache {
 	t.Helper()
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = kftest.Logger(t)
 	}
 	c := NewCache(b, opts)
 	t.Cleanup(func() { c.Close() })

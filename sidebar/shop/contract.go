@@ -1,4 +1,4 @@
-package sidebar
+package shop
 
 import (
 	"encoding/json"
@@ -75,10 +75,12 @@ func contractError(e *jsonrecord.FieldError) *ContractError {
 	return &ContractError{Field: e.Field, Reason: e.Reason}
 }
 
-// decodeContractCustomer validates one customer object of a backend's
-// answer and returns it with statuses normalized. openid, when not empty,
-// is the openid that was asked for: an answer without one gets it.
-func decodeContractCustomer(raw []byte, openid string) (*Customer, error) {
+// DecodeCustomer validates one customer object of a live backend's answer
+// (the Customer JSON, or an SQL row as a JSON object keyed by column name)
+// and returns it with statuses normalized. openid, when not empty, is the
+// openid that was asked for: an answer without one gets it. A customer
+// that breaks the contract is a *ContractError naming the field.
+func DecodeCustomer(raw []byte, openid string) (*Customer, error) {
 	var rec contractCustomerRecord
 	if e := jsonrecord.Decode(raw, &rec); e != nil {
 		return nil, contractError(e)

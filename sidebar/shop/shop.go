@@ -1,4 +1,16 @@
-package sidebar
+// Package shop is the shop's side of the sidebar as kfsidebar sees it: the
+// customer and order domain (Customer, Order, …), the Backend interface
+// every order backend implements, the contract their answers must meet and
+// its validation (the JSON a shop's API answers with, the rows its database
+// returns, the records of an import file), and the Cache that puts any
+// backend behind a short cache and a circuit breaker and reports its Health.
+//
+// It is the vocabulary the sidebar and the backends share, so it imports
+// the standard library only: each backend (the embedded SQLite one, the
+// shop's HTTP API, the shop's SQL database) lives in a package of its own
+// beside it, with its own dependencies, and the sidebar depends on none of
+// them.
+package shop
 
 import (
 	"context"
@@ -102,8 +114,9 @@ type Backend interface {
 
 // Result is a lookup as the sidebar shows it: the customer, when the shop
 // answered, and whether that answer is stale because the last refresh
-// failed. Backends that cache (see the HTTP and SQL backends) provide it
-// through Fresher; a plain Backend's answer is always fresh.
+// failed. A backend that caches (the Cache that wraps every configured
+// backend) provides it through Fresher; a plain Backend's answer is always
+// fresh.
 type Result struct {
 	Customer  *Customer
 	FetchedAt time.Time
@@ -117,3 +130,8 @@ type Result struct {
 type Fresher interface {
 	LookupResult(ctx context.Context, openid string) Result
 }
+
+// DefaultRecentOrders is how many orders a backend's Lookup returns unless
+// configured otherwise: enough for an agent to answer "where is my
+// order?", few enough that a lookup stays a few index probes.
+const DefaultRecentOrders = 20
