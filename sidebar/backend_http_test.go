@@ -24,6 +24,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 const testSecret = "kfsidebar-example-secret-0123456789"
@@ -81,14 +82,14 @@ func newHTTPBackend(t testing.TB, opts sidebar.HTTPOptions) *sidebar.HTTPBackend
 
 // demoSQLite is the embedded backend with the demo shop imported: the
 // reference every other backend must agree with.
-func demoSQLite(t testing.TB) *sidebar.SQLiteBackend {
+func demoSQLite(t testing.TB) *embedded.Backend {
 	t.Helper()
 	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "kf.db")+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	b, err := sidebar.NewSQLiteBackend(context.Background(), db)
+	b, err := embedded.New(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func TestBindingsRoundTripAndRestart(t *testing.T) {
 
 func TestBindingsRejectEmpty(t *testing.T) {
 	ctx := context.Background()
-	b, err := OpenBindings(ctx, openSQLiteTestDB(t))
+	b, err := OpenBindings(ctx, openDBFile(t, filepath.Join(t.TempDir(), "kf.db")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // The fault tests put the hub behind the real proxy, with the real session
@@ -302,7 +303,7 @@ func TestFaultBackendDownOrSlow(t *testing.T) {
 // the sidebar say the lookup failed. The console never notices.
 func TestFaultOrderDatabase(t *testing.T) {
 	const who = "oA1bC2dE3fG4hI5jK6lM7nO8pQ9r" // 张三 in good.json
-	good, err := os.ReadFile(filepath.Join("testdata", "import", "good.json"))
+	good, err := os.ReadFile(filepath.Join("shop", "embedded", "testdata", "import", "good.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +364,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "orders.db")
 			setup := open(t, path, "")
-			b, err := NewSQLiteBackend(context.Background(), setup)
+			b, err := embedded.New(context.Background(), setup)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -383,7 +384,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 			if tt.ro {
 				db = open(t, path, "&mode=ro")
 			}
-			backend, err := NewSQLiteBackend(context.Background(), db)
+			backend, err := embedded.New(context.Background(), db)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // startupCheckTimeout bounds the check of an sql backend's queries at
@@ -54,7 +55,7 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 		if db == nil {
 			return nil, nil, errors.New("the sqlite order backend needs the embedded database")
 		}
-		b, err := sidebar.NewSQLiteBackend(ctx, db)
+		b, err := embedded.New(ctx, db)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open order database: %w", err)
 		}

@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -49,7 +49,7 @@ func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	backend, err := embedded.New(ctx, db)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 
 	"context"
 	"crypto/x509"
@@ -36,8 +37,8 @@ type server struct {
 	caCreated bool
 	db        *sql.DB
 	sessions  *chats.Sessions
-	backend   *sidebar.SQLiteBackend // the embedded database: the demo and orders import fill it
-	orders    orderBackend           // the configured order backend, cached: what the sidebar asks
+	backend   *embedded.Backend // the embedded database: the demo and orders import fill it
+	orders    orderBackend      // the configured order backend, cached: what the sidebar asks
 	quick     *sidebar.QuickReplies
 	hub       *sidebar.Hub
 	proxy     *proxy.Proxy
@@ -75,7 +76,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	if err != nil {
 		return nil, fmt.Errorf("open session map: %w", err)
 	}
-	if s.backend, err = sidebar.NewSQLiteBackend(ctx, s.db); err != nil {
+	if s.backend, err = embedded.New(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("open order database: %w", err)
 	}
 	if s.orders.Backend, s.orders.close, err = newBackend(ctx, cfg, s.db, log); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 
 	"context"
 	"crypto/rand"
@@ -135,7 +136,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 	if err != nil {
 		return err
 	}
-	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	backend, err := embedded.New(ctx, db)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package sidebar
+package embedded
 
 import (
 	"bytes"
@@ -72,7 +72,7 @@ func countRows(t *testing.T, db *sql.DB, table string) int {
 }
 
 func TestImportUpserts(t *testing.T) {
-	b, db := newSQLiteTestBackend(t)
+	b, db := newTestBackend(t)
 	importTestFile(t, b, "good.json")
 	got := importTestFile(t, b, "update.json")
 	if want := (ImportStats{Customers: 1, Orders: 2, Items: 2}); got != want {
@@ -88,7 +88,7 @@ func TestImportUpserts(t *testing.T) {
 }
 
 func TestImportSameFileTwiceChangesNothing(t *testing.T) {
-	b, db := newSQLiteTestBackend(t)
+	b, db := newTestBackend(t)
 	importTestFile(t, b, "good.json")
 	first := dumpOrderTables(t, db)
 	importTestFile(t, b, "good.json")
@@ -98,7 +98,7 @@ func TestImportSameFileTwiceChangesNothing(t *testing.T) {
 }
 
 func TestImportEmptySections(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	for _, in := range []string{`{}`, ` {"customers": null, "orders": []} `, "{\"orders\": []}\n\n"} {
 		got, err := b.Import(context.Background(), strings.NewReader(in))
 		if err != nil || got != (ImportStats{}) {
@@ -165,7 +165,7 @@ func TestImportBadFiles(t *testing.T) {
 		}
 	}
 
-	b, db := newSQLiteTestBackend(t)
+	b, db := newTestBackend(t)
 	importTestFile(t, b, "good.json")
 	before := dumpOrderTables(t, db)
 	for _, tt := range tests {
@@ -194,7 +194,7 @@ func TestImportBadFiles(t *testing.T) {
 }
 
 func TestImportStoresNormalizedStatus(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	in := `{"orders": [{"order_no": "S-1", "openid": "oS", "created_at": "2026-11-20T10:00:00+08:00",
 		"status": "已发货", "amount_fen": 1, "items": [{"title": "a", "qty": 1, "price_fen": 1}],
 		"refund": {"status": "Requested", "amount_fen": 1}}]}`
@@ -211,7 +211,7 @@ func TestImportStoresNormalizedStatus(t *testing.T) {
 }
 
 func TestImportReadFailureIsNotImportError(t *testing.T) {
-	b, db := newSQLiteTestBackend(t)
+	b, db := newTestBackend(t)
 	errDisk := errors.New("disk on fire")
 	good, err := os.ReadFile(filepath.Join("testdata", "import", "good.json"))
 	if err != nil {
@@ -229,7 +229,7 @@ func TestImportReadFailureIsNotImportError(t *testing.T) {
 }
 
 func TestImportHonoursContext(t *testing.T) {
-	b, db := newSQLiteTestBackend(t)
+	b, db := newTestBackend(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	f, err := os.Open(filepath.Join("testdata", "import", "good.json"))
@@ -246,7 +246,7 @@ func TestImportHonoursContext(t *testing.T) {
 }
 
 func TestImportGeneratedStream(t *testing.T) {
-	b, db := newSQLiteTestBackend(t)
+	b, db := newTestBackend(t)
 	got := importGenerated(t, b, 300, 3000)
 	if want := (ImportStats{Customers: 300, Orders: 3000, Items: 6000}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
@@ -267,7 +267,7 @@ func TestImportGeneratedStream(t *testing.T) {
 // before, while an import holds its write transaction open, and see all of
 // the import once it commits.
 func TestLookupDuringImport(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	importTestFile(t, b, "good.json")
 	update, err := os.ReadFile(filepath.Join("testdata", "import", "update.json"))
 	if err != nil {
@@ -322,7 +322,7 @@ func FuzzImport(f *testing.F) {
 	f.Add([]byte("1" + strings.Repeat("0", 400)))
 	f.Add([]byte(`{"orders": [{"order_no": "x", "openid": "o", "created_at": "2026-01-01T00:00:00Z",
 		"status": "paid", "amount_fen": 0, "items": [{"title": "t", "qty": 1, "price_fen": 0}], "refund": {}}]}`))
-	b, _ := newSQLiteTestBackend(f)
+	b, _ := newTestBackend(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := b.Import(context.Background(), bytes.NewReader(data))
 		var ie *jsonrecord.ImportError
@@ -343,7 +343,7 @@ func BenchmarkImport(b *testing.B) {
 	b.SetBytes(int64(buf.Len()))
 	for b.Loop() {
 		b.StopTimer()
-		be, _ := newSQLiteTestBackend(b)
+		be, _ := newTestBackend(b)
 		b.StartTimer()
 		if _, err := be.Import(context.Background(), bytes.NewReader(buf.Bytes())); err != nil {
 			b.Fatal(err)

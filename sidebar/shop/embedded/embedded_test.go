@@ -1,4 +1,4 @@
-package sidebar
+package embedded
 
 import (
 	"bufio"
@@ -20,8 +20,8 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
-// openSQLiteTestDB opens a fresh database file the way the CLI does.
-func openSQLiteTestDB(t testing.TB) *sql.DB {
+// openTestDB opens a fresh database file the way the CLI does.
+func openTestDB(t testing.TB) *sql.DB {
 	t.Helper()
 	dsn := "file:" + filepath.Join(t.TempDir(), "kf.db") + "?_journal_mode=WAL&_busy_timeout=5000"
 	db, err := sql.Open("sqlite3", dsn)
@@ -36,10 +36,10 @@ func openSQLiteTestDB(t testing.TB) *sql.DB {
 	return db
 }
 
-func newSQLiteTestBackend(t testing.TB) (*SQLiteBackend, *sql.DB) {
+func newTestBackend(t testing.TB) (*Backend, *sql.DB) {
 	t.Helper()
-	db := openSQLiteTestDB(t)
-	b, err := NewSQLiteBackend(context.Background(), db)
+	db := openTestDB(t)
+	b, err := New(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func newSQLiteTestBackend(t testing.TB) (*SQLiteBackend, *sql.DB) {
 	return b, db
 }
 
-func importTestFile(t testing.TB, b *SQLiteBackend, name string) ImportStats {
+func importTestFile(t testing.TB, b *Backend, name string) ImportStats {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "import", name))
 	if err != nil {
@@ -134,7 +134,7 @@ func wantFromImportFiles(t *testing.T, names ...string) map[string]*shop.Custome
 
 // checkLookups compares every customer's Lookup with want by JSON encoding,
 // which is what the sidebar receives.
-func checkLookups(t *testing.T, b *SQLiteBackend, want map[string]*shop.Customer) {
+func checkLookups(t *testing.T, b *Backend, want map[string]*shop.Customer) {
 	t.Helper()
 	for openid, w := range want {
 		got, err := b.Lookup(context.Background(), openid)
@@ -151,7 +151,7 @@ func checkLookups(t *testing.T, b *SQLiteBackend, want map[string]*shop.Customer
 }
 
 func TestSQLiteLookupReturnsImport(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	got := importTestFile(t, b, "good.json")
 	if want := (ImportStats{Customers: 3, Orders: 5, Items: 7}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
@@ -160,7 +160,7 @@ func TestSQLiteLookupReturnsImport(t *testing.T) {
 }
 
 func TestSQLiteLookupOrdersWithoutCustomer(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	importTestFile(t, b, "good.json")
 	c, err := b.Lookup(context.Background(), "oD4_guest_only")
 	if err != nil {
@@ -172,7 +172,7 @@ func TestSQLiteLookupOrdersWithoutCustomer(t *testing.T) {
 }
 
 func TestSQLiteLookupNotFound(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	for _, openid := range []string{"oNobody", ""} {
 		if _, err := b.Lookup(context.Background(), openid); !errors.Is(err, shop.ErrNotFound) {
 			t.Errorf("empty db: Lookup(%q) error = %v, want ErrNotFound", openid, err)
@@ -185,7 +185,7 @@ func TestSQLiteLookupNotFound(t *testing.T) {
 }
 
 func TestSQLiteLookupNewestFirstAndLimited(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	// Text order and time order differ on purpose: +08:00 and Z times
 	// interleave, and two orders share an instant (ties go by order_no).
 	created := map[string]string{
@@ -240,7 +240,7 @@ func TestSQLiteLookupNewestFirstAndLimited(t *testing.T) {
 }
 
 func TestSQLiteLookupHonoursContext(t *testing.T) {
-	b, _ := newSQLiteTestBackend(t)
+	b, _ := newTestBackend(t)
 	importTestFile(t, b, "good.json")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -258,7 +258,7 @@ func TestSQLiteLookupHonoursContext(t *testing.T) {
 // TestSQLiteLookupUsesIndex guards the query plans: a lookup must be a few
 // index probes, never a scan or a sort, whatever the table size.
 func TestSQLiteLookupUsesIndex(t *testing.T) {
-	_, db := newSQLiteTestBackend(t)
+	_, db := newTestBackend(t)
 	tests := []struct {
 		name  string
 		query string
@@ -306,7 +306,7 @@ func TestSQLiteLookupUsesIndex(t *testing.T) {
 // and tracking events: its orders survive and the new fields can be
 // imported.
 func TestSQLiteUpgradesOlderTables(t *testing.T) {
-	db := openSQLiteTestDB(t)
+	db := openTestDB(t)
 	const older = `
 CREATE TABLE kf_customers (openid TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
 	phone TEXT NOT NULL DEFAULT '', level TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT '[]',
@@ -323,7 +323,7 @@ INSERT INTO kf_orders (order_no, openid, created_unix_ns, created_at, status, am
 	if _, err := db.Exec(older); err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewSQLiteBackend(context.Background(), db)
+	b, err := New(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,15 +337,15 @@ INSERT INTO kf_orders (order_no, openid, created_unix_ns, created_at, status, am
 	}
 	importTestFile(t, b, "good.json")
 	checkLookups(t, b, wantFromImportFiles(t, "good.json"))
-	if _, err := NewSQLiteBackend(context.Background(), db); err != nil {
+	if _, err := New(context.Background(), db); err != nil {
 		t.Errorf("second open of the upgraded database: %v", err)
 	}
 }
 
-func TestNewSQLiteBackendTwiceKeepsData(t *testing.T) {
-	b, db := newSQLiteTestBackend(t)
+func TestNewTwiceKeepsData(t *testing.T) {
+	b, db := newTestBackend(t)
 	importTestFile(t, b, "good.json")
-	again, err := NewSQLiteBackend(context.Background(), db)
+	again, err := New(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +382,7 @@ func writeGeneratedImport(w io.Writer, n, m int) error {
 }
 
 // importGenerated streams a generated file into b through a pipe.
-func importGenerated(t testing.TB, b *SQLiteBackend, n, m int) ImportStats {
+func importGenerated(t testing.TB, b *Backend, n, m int) ImportStats {
 	t.Helper()
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(writeGeneratedImport(pw, n, m)) }()
@@ -398,7 +398,7 @@ func importGenerated(t testing.TB, b *SQLiteBackend, n, m int) ImportStats {
 // (10 orders of 2 items each per customer), built once by Import.
 func BenchmarkLookup(b *testing.B) {
 	const customers, orders = 10_000, 100_000
-	be, _ := newSQLiteTestBackend(b)
+	be, _ := newTestBackend(b)
 	start := time.Now()
 	stats := importGenerated(b, be, customers, orders)
 	took := time.Since(start)

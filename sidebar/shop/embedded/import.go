@@ -1,4 +1,4 @@
-package sidebar
+package embedded
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
-// Import file sections, also the ImportError.Section values.
+// Import file sections, also the jsonrecord.ImportError.Section values.
 const (
 	sectionCustomers = "customers"
 	sectionOrders    = "orders"
@@ -78,7 +78,7 @@ type ImportStats struct{ Customers, Orders, Items int }
 //
 // The file is read as a stream, one record at a time, so a large export
 // needs memory for one record (plus the set of seen ids), not for the file.
-func (b *SQLiteBackend) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
+func (b *Backend) Import(ctx context.Context, r io.Reader) (ImportStats, error) {
 	tx, err := b.db.BeginTx(ctx, nil)
 	if err != nil {
 		return ImportStats{}, fmt.Errorf("import: %w", err)

@@ -1,4 +1,13 @@
-package sidebar
+// Package embedded is the default order backend: customers and orders kept
+// in kfsidebar's own SQLite database on the workstation, loaded from an
+// import file (`kfsidebar orders import`, and the demo). It lets a shop
+// without an API, or before one is wired, still see its customers in the
+// sidebar, and it is the reference the other backends are tested against.
+//
+// Its import is the one place the import format is read as a whole file;
+// each record is checked by package shop, which the live backends' answers
+// are checked by too.
+package embedded
 
 import (
 	"context"
@@ -11,10 +20,8 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
-// SQLiteBackend is the embedded default order backend: customers and orders
-// in the workstation's SQLite database, loaded with Import. It lets a shop
-// without an API (or before one is wired) still see its customers in the
-// sidebar.
+// Backend is the embedded order backend: customers and orders in the
+// workstation's SQLite database, loaded with Import.
 //
 // Times are stored twice: as unix nanoseconds, which orders and indexes
 // them, and as the RFC 3339 text they were imported with, so Lookup returns
@@ -25,10 +32,10 @@ import (
 // prefixed kf_. Open it with WAL and a busy timeout (go-sqlite3 DSN
 // "?_journal_mode=WAL&_busy_timeout=5000") and allow more than one
 // connection: then lookups keep answering while an import runs.
-type SQLiteBackend struct {
+type Backend struct {
 	// RecentOrders is how many of a customer's most recent orders Lookup
-	// returns. Zero means DefaultRecentOrders (20). Set it before the first
-	// Lookup.
+	// returns. Zero means shop.DefaultRecentOrders (20). Set it before the
+	// first Lookup.
 	RecentOrders int
 
 	db *sql.DB
@@ -44,14 +51,14 @@ type SQLiteBackend struct {
 	insertItem     *sql.Stmt
 }
 
-var _ shop.Backend = (*SQLiteBackend)(nil)
+var _ shop.Backend = (*Backend)(nil)
 
-// sqliteSchema is idempotent so that every start can run it. Items hang off
+// schema is idempotent so that every start can run it. Items hang off
 // the order's integer id rather than its order_no to keep the items table
 // and its key small. The orders index serves Lookup's "this openid, newest
 // first" without a sort; order_no breaks ties so equal times come back in a
 // stable order.
-const sqliteSchema = `
+const schema = `
 CREATE TABLE IF NOT EXISTS kf_customers (
 	openid    TEXT PRIMARY KEY NOT NULL,
 	name      TEXT NOT NULL,
@@ -94,10 +101,10 @@ CREATE TABLE IF NOT EXISTS kf_order_items (
 ) WITHOUT ROWID;
 `
 
-// sqliteAddedColumns are the columns added to the tables after their first
-// release; NewSQLiteBackend adds those an older database lacks, so an
+// addedColumns are the columns added to the tables after their first
+// release; New adds those an older database lacks, so an
 // upgrade keeps every imported order.
-var sqliteAddedColumns = []struct{ table, column, decl string }{
+var addedColumns = []struct{ table, column, decl string }{
 	{"kf_customers", "extra", "TEXT NOT NULL DEFAULT '[]'"},
 	{"kf_orders", "tracking_event", "TEXT NOT NULL DEFAULT ''"},
 	{"kf_orders", "tracking_at", "TEXT NOT NULL DEFAULT ''"},
@@ -157,18 +164,18 @@ RETURNING id`
 VALUES (?, ?, ?, ?, ?, ?)`
 )
 
-// NewSQLiteBackend creates the kf_ tables if needed and prepares the
+// New creates the kf_ tables if needed and prepares the
 // statements, so a schema problem shows at start-up rather than on the first
 // chat. db must use the "sqlite3" driver (github.com/mattn/go-sqlite3); it
 // stays owned by the caller.
-func NewSQLiteBackend(ctx context.Context, db *sql.DB) (*SQLiteBackend, error) {
-	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
+func New(ctx context.Context, db *sql.DB) (*Backend, error) {
+	if _, err := db.ExecContext(ctx, schema); err != nil {
 		return nil, fmt.Errorf("create order tables: %w", err)
 	}
 	if err := addMissingColumns(ctx, db); err != nil {
 		return nil, fmt.Errorf("upgrade order tables: %w", err)
 	}
-	b := &SQLiteBackend{db: db}
+	b := &Backend{db: db}
 	for _, p := range []struct {
 		stmt **sql.Stmt
 		sql  string
@@ -194,7 +201,7 @@ func NewSQLiteBackend(ctx context.Context, db *sql.DB) (*SQLiteBackend, error) {
 
 // Close releases the prepared statements. It does not close the database,
 // which belongs to the caller.
-func (b *SQLiteBackend) Close() error {
+func (b *Backend) Close() error {
 	var errs []error
 	for _, s := range []*sql.Stmt{b.lookupCustomer, b.lookupSummary, b.lookupOrders, b.lookupItems,
 		b.upsertCustomer, b.upsertOrder, b.deleteItems, b.insertItem} {
@@ -214,7 +221,7 @@ func (b *SQLiteBackend) Close() error {
 // the orders are what the agent needs. An openid with neither is ErrNotFound.
 // All reads happen in one transaction, so a concurrent import is seen
 // entirely or not at all.
-func (b *SQLiteBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
+func (b *Backend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	limit := b.RecentOrders
 	if limit <= 0 {
 		limit = shop.DefaultRecentOrders
@@ -285,7 +292,7 @@ func marshalExtras(extras []shop.Extra) (string, error) {
 }
 
 // addMissingColumns brings a database made by an older kfsidebar up to the
-// current tables (sqliteAddedColumns).
+// current tables (addedColumns).
 func addMissingColumns(ctx context.Context, db *sql.DB) error {
 	have := map[string]bool{}
 	for _, table := range []string{"kf_customers", "kf_orders"} {
@@ -305,7 +312,7 @@ func addMissingColumns(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 	}
-	for _, c := range sqliteAddedColumns {
+	for _, c := range addedColumns {
 		if have[c.table+"."+c.column] {
 			continue
 		}
@@ -318,7 +325,7 @@ func addMissingColumns(ctx context.Context, db *sql.DB) error {
 }
 
 // recentOrders reads the orders and then their items in two indexed queries.
-func (b *SQLiteBackend) recentOrders(ctx context.Context, tx *sql.Tx, openid string, limit int) ([]shop.Order, error) {
+func (b *Backend) recentOrders(ctx context.Context, tx *sql.Tx, openid string, limit int) ([]shop.Order, error) {
 	rows, err := tx.StmtContext(ctx, b.lookupOrders).QueryContext(ctx, openid, limit)
 	if err != nil {
 		return nil, fmt.Errorf("lookup orders: %w", err)

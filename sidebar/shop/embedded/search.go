@@ -1,4 +1,4 @@
-package sidebar
+package embedded
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 
 // Customer returns the customer with this id. The embedded database keys
 // customers by openid, so the id is the openid.
-func (b *SQLiteBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
+func (b *Backend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	return b.Lookup(ctx, id)
 }
 
 // Search finds customers whose phone number ends with query (at least four
 // digits: agents ask for "the last four"), who placed the order numbered
 // query, or whose name contains query. Results carry no orders.
-func (b *SQLiteBackend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
+func (b *Backend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
 	q := strings.TrimSpace(query)
 	if q == "" || limit <= 0 {
 		return []shop.Customer{}, nil
