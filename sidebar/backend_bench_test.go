@@ -12,6 +12,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shoptest"
 )
 
 // BenchmarkBackendLookup measures one uncached Lookup of a demo customer
@@ -27,12 +28,12 @@ import (
 // servers, so the figures are kfsidebar's own cost plus a loopback round
 // trip per statement, not a LAN's.
 func BenchmarkBackendLookup(b *testing.B) {
-	openids := demoOpenIDs(b)
+	openids := shoptest.OpenIDs(b, mpkftest.DemoOrdersJSON)
 	backends := []struct {
 		name string
 		open func(b *testing.B) shop.Backend
 	}{
-		{"sqlite", func(b *testing.B) shop.Backend { return demoSQLite(b) }},
+		{"sqlite", func(b *testing.B) shop.Backend { return shoptest.Embedded(b, mpkftest.DemoOrdersJSON) }},
 		{"http", func(b *testing.B) shop.Backend {
 			data, err := shopapi.Load(mpkftest.DemoOrdersJSON)
 			if err != nil {

@@ -1,17 +1,12 @@
 package sidebar_test
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +19,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
-	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shoptest"
 )
 
 const testSecret = "kfsidebar-example-secret-0123456789"
@@ -80,142 +75,11 @@ func newHTTPBackend(t testing.TB, opts sidebar.HTTPOptions) *sidebar.HTTPBackend
 	return b
 }
 
-// demoSQLite is the embedded backend with the demo shop imported: the
-// reference every other backend must agree with.
-func demoSQLite(t testing.TB) *embedded.Backend {
-	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "kf.db")+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b, err := embedded.New(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	if _, err := b.Import(context.Background(), bytes.NewReader(mpkftest.DemoOrdersJSON)); err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// common is what every backend answers for the demo shop: the import
-// format's fields, without what only some backends know (id, summary,
-// extra fields, tracking events).
-func common(c *shop.Customer) shop.Customer {
-	out := *c
-	out.ID, out.OrderCount, out.TotalSpentFen, out.LastOrderAt, out.Extra = "", 0, 0, nil, nil
-	out.Orders = nil
-	for _, o := range c.Orders {
-		o.TrackingEvent, o.TrackingAt, o.Extra = "", nil, nil
-		o.CreatedAt = o.CreatedAt.UTC()
-		out.Orders = append(out.Orders, o)
-	}
-	return out
-}
-
-func demoOpenIDs(t testing.TB) []string {
-	t.Helper()
-	var f struct {
-		Customers []struct {
-			OpenID string `json:"openid"`
-		} `json:"customers"`
-	}
-	if err := json.Unmarshal(mpkftest.DemoOrdersJSON, &f); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, c := range f.Customers {
-		ids = append(ids, c.OpenID)
-	}
-	return ids
-}
-
-// checkSameAsSQLite looks every demo customer up in b and in the embedded
-// backend and compares what both know.
-func checkSameAsSQLite(t *testing.T, b shop.Backend) {
-	t.Helper()
-	ref := demoSQLite(t)
-	ctx := context.Background()
-	for _, openid := range demoOpenIDs(t) {
-		want, err := ref.Lookup(ctx, openid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := b.Lookup(ctx, openid)
-		if err != nil {
-			t.Fatalf("lookup %s: %v", openid, err)
-		}
-		g, w := common(got), common(want)
-		gj, _ := json.Marshal(g)
-		wj, _ := json.Marshal(w)
-		if !bytes.Equal(gj, wj) {
-			t.Errorf("lookup %s:\ngot  %s\nwant %s", openid, gj, wj)
-		}
-		if got.OrderCount != len(want.Orders) || got.LastOrderAt == nil || !got.LastOrderAt.Equal(want.Orders[0].CreatedAt) {
-			t.Errorf("lookup %s: summary %d orders, last %v; want %d, %v", openid, got.OrderCount, got.LastOrderAt, len(want.Orders), want.Orders[0].CreatedAt)
-		}
-	}
-	if _, err := b.Lookup(ctx, "oNobodyKnowsThisOpenID000000"); !errors.Is(err, shop.ErrNotFound) {
-		t.Errorf("unknown openid: err = %v, want ErrNotFound", err)
-	}
-}
-
-// checkCustomerAndSearch checks Customer(id) and the three searches on the
-// demo shop (张伟 is customer 10135 with phone 18627103349).
-func checkCustomerAndSearch(t *testing.T, b shop.Backend) {
-	t.Helper()
-	ctx := context.Background()
-	c, err := b.Customer(ctx, "10135")
-	if err != nil || c.Name != "张伟" || c.ID != "10135" || len(c.Orders) == 0 {
-		t.Fatalf("Customer(10135) = %+v, %v; want 张伟 with orders", c, err)
-	}
-	if _, err := b.Customer(ctx, "99999"); !errors.Is(err, shop.ErrNotFound) {
-		t.Errorf("Customer(99999): err = %v, want ErrNotFound", err)
-	}
-	firstOrder := c.Orders[len(c.Orders)-1].OrderNo
-	tests := []struct {
-		query string
-		limit int
-		want  []string
-	}{
-		{"3349", 5, []string{"张伟"}},
-		{"186-2710-3349", 5, []string{"张伟"}},
-		{firstOrder, 5, []string{"张伟"}},
-		{"张", 5, []string{"张伟"}},
-		{"小", 5, []string{"林小满", "唐小桃"}},
-		{"小", 1, []string{"林小满"}},
-		{"nobody", 5, nil},
-		{"  ", 5, nil},
-	}
-	for _, tt := range tests {
-		got, err := b.Search(ctx, tt.query, tt.limit)
-		if err != nil {
-			t.Errorf("Search(%q): %v", tt.query, err)
-			continue
-		}
-		var names []string
-		for _, c := range got {
-			names = append(names, c.Name)
-			if len(c.Orders) > 0 {
-				t.Errorf("Search(%q): %s comes with orders", tt.query, c.Name)
-			}
-		}
-		slices.Sort(names)
-		want := slices.Clone(tt.want)
-		slices.Sort(want)
-		if !slices.Equal(names, want) {
-			t.Errorf("Search(%q, %d) = %v, want %v", tt.query, tt.limit, names, want)
-		}
-	}
-}
-
 func TestHTTPBackendAgainstExampleShop(t *testing.T) {
 	s := startExampleShop(t)
 	b := newHTTPBackend(t, s.options())
-	checkSameAsSQLite(t, b)
-	checkCustomerAndSearch(t, b)
+	shoptest.CheckLookups(t, b, mpkftest.DemoOrdersJSON)
+	shoptest.CheckDemoCustomerAndSearch(t, b)
 	if n := s.refused.Load(); n != 0 {
 		t.Fatalf("the example shop refused %d signed requests: %v", n, s.lastErr.Load())
 	}
@@ -223,7 +87,7 @@ func TestHTTPBackendAgainstExampleShop(t *testing.T) {
 
 func TestHTTPBackendSignatureRefused(t *testing.T) {
 	s := startExampleShop(t)
-	openid := demoOpenIDs(t)[0]
+	openid := shoptest.OpenIDs(t, mpkftest.DemoOrdersJSON)[0]
 	tests := []struct {
 		name    string
 		tweak   func(*sidebar.HTTPOptions)

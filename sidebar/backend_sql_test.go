@@ -12,8 +12,10 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shoptest"
 )
 
 // The sql backend is tested against real servers with the sample shop
@@ -114,8 +116,8 @@ func TestSQLBackendSampleShop(t *testing.T) {
 			if err := b.Check(context.Background()); err != nil {
 				t.Fatalf("Check: %v", err)
 			}
-			checkSameAsSQLite(t, b)
-			checkCustomerAndSearch(t, b)
+			shoptest.CheckLookups(t, b, mpkftest.DemoOrdersJSON)
+			shoptest.CheckDemoCustomerAndSearch(t, b)
 
 			// What only the shop's own database knows: the summary, an
 			// extra field, the latest tracking event, the refund.
