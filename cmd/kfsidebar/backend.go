@@ -17,6 +17,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 )
 
 // startupCheckTimeout bounds the check of an sql backend's queries at
@@ -97,7 +98,7 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 			case err == nil:
 				log.Info("order backend: every query checked")
 			case checkCtx.Err() != nil:
-			case sidebar.IsQueryError(err):
+			case shopsql.IsQueryError(err):
 				log.Error("order backend: a configured query does not work; fix it (kfsidebar config check --connect)", "err", err)
 			default:
 				log.Warn("order backend: cannot check the queries now; lookups will retry", "err", err)
@@ -159,7 +160,7 @@ func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error
 
 // newSQLBackend opens the shop's database for [orders.sql]; the DSN and
 // password may come from the environment.
-func newSQLBackend(o OrdersConfig, log *slog.Logger) (*sidebar.SQLBackend, *sql.DB, error) {
+func newSQLBackend(o OrdersConfig, log *slog.Logger) (*shopsql.Backend, *sql.DB, error) {
 	s := o.SQL
 	dsn := s.DSN
 	if s.DSNEnv != "" {
@@ -173,12 +174,12 @@ func newSQLBackend(o OrdersConfig, log *slog.Logger) (*sidebar.SQLBackend, *sql.
 	if err != nil {
 		return nil, nil, fmt.Errorf("time_zone: %w", err)
 	}
-	db, err := sidebar.OpenSQLDB(s.Driver, dsn, password)
+	db, err := shopsql.Open(s.Driver, dsn, password)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := sidebar.NewSQLBackend(db, s.Driver, sidebar.SQLOptions{
-		Queries: sidebar.SQLQueries{
+	b, err := shopsql.New(db, s.Driver, shopsql.Options{
+		Queries: shopsql.Queries{
 			CustomerByOpenID: s.CustomerByOpenID,
 			CustomerByID:     s.CustomerByID,
 			Orders:           s.Orders,

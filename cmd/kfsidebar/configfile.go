@@ -19,6 +19,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 )
 
 // configFileName is the config file kfsidebar reads from the data
@@ -101,7 +102,7 @@ func DefaultOrdersConfig() OrdersConfig {
 			MaxResponseSize: sidebar.DefaultMaxResponseSize,
 		},
 		SQL: SQLConfig{
-			StatementTimeout: duration{sidebar.DefaultStatementTimeout},
+			StatementTimeout: duration{shopsql.DefaultStatementTimeout},
 			TimeZone:         "Local",
 		},
 	}
@@ -461,7 +462,7 @@ func (o *OrdersConfig) problems() []problem {
 	case backendSQL:
 		s := &o.SQL
 		switch s.Driver {
-		case sidebar.DriverPostgres, sidebar.DriverMySQL:
+		case shopsql.DriverPostgres, shopsql.DriverMySQL:
 		case "":
 			add("orders.sql.driver", `required with backend = "sql": "postgres" or "mysql" (also for MariaDB)`)
 		default:

@@ -1,4 +1,4 @@
-package sidebar_test
+package shopsql_test
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 // compare:
 //
 //	eval "$(.ci/run databases)"
-//	go test ./sidebar -run x -bench BackendLookup -benchtime 2000x
+//	go test ./sidebar/shop/shopsql -run x -bench BackendLookup -benchtime 2000x
 //
 // Besides ns/op it reports the p50 and p95 latency of the lookups. The
 // http backend talks to the example shop API (signatures checked) over
@@ -28,6 +28,7 @@ import (
 // servers, so the figures are kfsidebar's own cost plus a loopback round
 // trip per statement, not a LAN's.
 func BenchmarkBackendLookup(b *testing.B) {
+	const secret = "kfsidebar-example-secret-0123456789"
 	openids := shoptest.OpenIDs(b, mpkftest.DemoOrdersJSON)
 	backends := []struct {
 		name string
@@ -39,14 +40,18 @@ func BenchmarkBackendLookup(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			v := &shopapi.Verifier{Secret: []byte(testSecret)}
+			v := &shopapi.Verifier{Secret: []byte(secret)}
 			srv := httptest.NewServer(v.Require(data.Handler()))
 			b.Cleanup(srv.Close)
-			return newHTTPBackend(b, sidebar.HTTPOptions{
+			hb, err := sidebar.NewHTTPBackend(sidebar.HTTPOptions{
 				LookupURL: srv.URL + "/kfsidebar/customers/by-openid/{openid}",
-				Secret:    []byte(testSecret),
+				Secret:    []byte(secret),
 				Client:    &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}},
 			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return hb
 		}},
 		{"postgres", func(b *testing.B) shop.Backend {
 			_, opts, open := sampleSQL(b, "postgres.toml", "KFSIDEBAR_TEST_POSTGRES_DSN")

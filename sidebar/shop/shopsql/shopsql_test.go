@@ -1,4 +1,4 @@
-package sidebar_test
+package shopsql_test
 
 import (
 	"context"
@@ -13,13 +13,13 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
-	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/shoptest"
 )
 
 // The sql backend is tested against real servers with the sample shop
-// (testdata/shop) loaded: .ci/run starts them and exports the DSNs.
+// (testdata) loaded: .ci/run starts them and exports the DSNs.
 var sampleDatabases = []struct{ name, config, env string }{
 	{"postgres", "postgres.toml", "KFSIDEBAR_TEST_POSTGRES_DSN"},
 	{"mariadb", "mysql.toml", "KFSIDEBAR_TEST_MYSQL_DSN"},
@@ -61,10 +61,10 @@ func requireDSN(t testing.TB, env string) string {
 }
 
 // sampleSQL reads a sample configuration and opens its database.
-func sampleSQL(t testing.TB, config, env string) (driver string, opts sidebar.SQLOptions, backend func(sidebar.SQLOptions) *sidebar.SQLBackend) {
+func sampleSQL(t testing.TB, config, env string) (driver string, opts shopsql.Options, backend func(shopsql.Options) *shopsql.Backend) {
 	t.Helper()
 	dsn := requireDSN(t, env)
-	data, err := os.ReadFile(filepath.Join("testdata", "shop", config))
+	data, err := os.ReadFile(filepath.Join("testdata", config))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +84,13 @@ func sampleSQL(t testing.TB, config, env string) (driver string, opts sidebar.SQ
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sidebar.OpenSQLDB(s.Driver, dsn, "")
+	db, err := shopsql.Open(s.Driver, dsn, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	opts = sidebar.SQLOptions{
-		Queries: sidebar.SQLQueries{
+	opts = shopsql.Options{
+		Queries: shopsql.Queries{
 			CustomerByOpenID: s.CustomerByOpenID, CustomerByID: s.CustomerByID,
 			Orders: s.Orders, OrderItems: s.OrderItems,
 			SearchByPhone: s.SearchByPhone, SearchByOrderNo: s.SearchByOrderNo, SearchByName: s.SearchByName,
@@ -98,9 +98,9 @@ func sampleSQL(t testing.TB, config, env string) (driver string, opts sidebar.SQ
 		StatementTimeout: max(timeout, 30*time.Second), // a busy CI machine is not a slow shop
 		TimeZone:         tz,
 	}
-	return s.Driver, opts, func(o sidebar.SQLOptions) *sidebar.SQLBackend {
+	return s.Driver, opts, func(o shopsql.Options) *shopsql.Backend {
 		t.Helper()
-		b, err := sidebar.NewSQLBackend(db, s.Driver, o)
+		b, err := shopsql.New(db, s.Driver, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,22 +181,22 @@ func TestSQLBackendConfigProblems(t *testing.T) {
 			_, opts, open := sampleSQL(t, sdb.config, sdb.env)
 			tests := []struct {
 				name       string
-				tweak      func(*sidebar.SQLQueries)
+				tweak      func(*shopsql.Queries)
 				want       string
 				queryError bool
 			}{
-				{"unknown column", func(q *sidebar.SQLQueries) {
+				{"unknown column", func(q *shopsql.Queries) {
 					q.CustomerByOpenID = "SELECT real_name AS name, mobile FROM customers WHERE wx_openid = :openid"
 				}, `customer_by_openid: column "mobile" is not a field kfsidebar knows`, false},
-				{"missing required column", func(q *sidebar.SQLQueries) {
+				{"missing required column", func(q *shopsql.Queries) {
 					q.OrderItems = "SELECT o.order_no, i.product_title AS title FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.customer_id = :customer_id"
 				}, `order_items: must return the "qty" column`, false},
-				{"no items at all", func(q *sidebar.SQLQueries) { q.OrderItems = "" },
+				{"no items at all", func(q *shopsql.Queries) { q.OrderItems = "" },
 					`orders: returns no items column, and there is no order_items query`, false},
-				{"missing table", func(q *sidebar.SQLQueries) {
+				{"missing table", func(q *shopsql.Queries) {
 					q.SearchByName = "SELECT id, real_name AS name FROM members WHERE real_name = :name LIMIT :limit"
 				}, `search_by_name: `, true},
-				{"syntax", func(q *sidebar.SQLQueries) {
+				{"syntax", func(q *shopsql.Queries) {
 					q.CustomerByID = "SELEKT id FROM customers WHERE id = :id"
 				}, `customer_by_id: `, true},
 			}
@@ -207,7 +207,7 @@ func TestSQLBackendConfigProblems(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Errorf("%s: Check = %v, want %s", tt.name, err, tt.want)
 				}
-				if got := sidebar.IsQueryError(err); got != tt.queryError {
+				if got := shopsql.IsQueryError(err); got != tt.queryError {
 					t.Errorf("%s: IsQueryError(%v) = %v", tt.name, err, got)
 				}
 			}

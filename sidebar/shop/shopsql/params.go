@@ -1,4 +1,4 @@
-package sidebar
+package shopsql
 
 import (
 	"fmt"
