@@ -1,6 +1,9 @@
 // Package sidebar is everything the agent sees: the embedded custom element
 // (plain JS and CSS, no build step), the websocket hub that answers "which
-// customer is this chat?", and the order backends behind it.
+// customer is this chat?", the masking of what it shows, and the bindings
+// and reveals the agent leaves behind. The order backends behind it are in
+// sidebar/shop and the packages beside it; the sidebar knows them only as
+// a shop.Backend.
 //
 // # Serving
 //

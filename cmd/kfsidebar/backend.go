@@ -14,9 +14,9 @@ import (
 	"time"
 	_ "time/tzdata" // time_zone = "Asia/Shanghai" also where the OS has no zone files (Windows)
 
-	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 )
 
@@ -119,7 +119,7 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 
 // newHTTPBackend turns [orders.http] into the backend, with the secret
 // from the environment when secret_env says so.
-func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error) {
+func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*shophttp.Backend, error) {
 	secret := h.Secret
 	if h.SecretEnv != "" {
 		secret = os.Getenv(h.SecretEnv)
@@ -128,7 +128,7 @@ func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error
 	for k, v := range h.Headers {
 		header.Set(k, v)
 	}
-	opts := sidebar.HTTPOptions{
+	opts := shophttp.Options{
 		LookupURL:       h.LookupURL,
 		CustomerURL:     h.CustomerURL,
 		SearchURL:       h.SearchURL,
@@ -155,7 +155,7 @@ func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		opts.Client = &http.Client{Transport: t}
 	}
-	return sidebar.NewHTTPBackend(opts)
+	return shophttp.New(opts)
 }
 
 // newSQLBackend opens the shop's database for [orders.sql]; the DSN and

@@ -17,8 +17,8 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
-	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 )
 
@@ -98,8 +98,8 @@ func DefaultOrdersConfig() OrdersConfig {
 		OpenFor:          duration{shop.DefaultOpenFor},
 		HTTP: HTTPConfig{
 			Method:          "GET",
-			Timeout:         duration{sidebar.DefaultHTTPTimeout},
-			MaxResponseSize: sidebar.DefaultMaxResponseSize,
+			Timeout:         duration{shophttp.DefaultTimeout},
+			MaxResponseSize: shophttp.DefaultMaxResponseSize,
 		},
 		SQL: SQLConfig{
 			StatementTimeout: duration{shopsql.DefaultStatementTimeout},

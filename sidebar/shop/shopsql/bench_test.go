@@ -10,8 +10,8 @@ import (
 
 	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
-	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/shoptest"
 )
 
@@ -43,7 +43,7 @@ func BenchmarkBackendLookup(b *testing.B) {
 			v := &shopapi.Verifier{Secret: []byte(secret)}
 			srv := httptest.NewServer(v.Require(data.Handler()))
 			b.Cleanup(srv.Close)
-			hb, err := sidebar.NewHTTPBackend(sidebar.HTTPOptions{
+			hb, err := shophttp.New(shophttp.Options{
 				LookupURL: srv.URL + "/kfsidebar/customers/by-openid/{openid}",
 				Secret:    []byte(secret),
 				Client:    &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}},

@@ -1,4 +1,4 @@
-package sidebar_test
+package shophttp_test
 
 import (
 	"context"
@@ -17,8 +17,8 @@ import (
 
 	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
-	"github.com/kfsidebar/kfsidebar/sidebar"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/shoptest"
 )
 
@@ -55,8 +55,8 @@ func startExampleShop(t testing.TB) *exampleShop {
 	return s
 }
 
-func (s *exampleShop) options() sidebar.HTTPOptions {
-	return sidebar.HTTPOptions{
+func (s *exampleShop) options() shophttp.Options {
+	return shophttp.Options{
 		LookupURL:   s.URL + "/kfsidebar/customers/by-openid/{openid}",
 		CustomerURL: s.URL + "/kfsidebar/customers/{id}",
 		SearchURL:   s.URL + "/kfsidebar/search?q={query}&limit={limit}",
@@ -66,9 +66,9 @@ func (s *exampleShop) options() sidebar.HTTPOptions {
 	}
 }
 
-func newHTTPBackend(t testing.TB, opts sidebar.HTTPOptions) *sidebar.HTTPBackend {
+func newBackend(t testing.TB, opts shophttp.Options) *shophttp.Backend {
 	t.Helper()
-	b, err := sidebar.NewHTTPBackend(opts)
+	b, err := shophttp.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func newHTTPBackend(t testing.TB, opts sidebar.HTTPOptions) *sidebar.HTTPBackend
 
 func TestHTTPBackendAgainstExampleShop(t *testing.T) {
 	s := startExampleShop(t)
-	b := newHTTPBackend(t, s.options())
+	b := newBackend(t, s.options())
 	shoptest.CheckLookups(t, b, mpkftest.DemoOrdersJSON)
 	shoptest.CheckDemoCustomerAndSearch(t, b)
 	if n := s.refused.Load(); n != 0 {
@@ -90,18 +90,18 @@ func TestHTTPBackendSignatureRefused(t *testing.T) {
 	openid := shoptest.OpenIDs(t, mpkftest.DemoOrdersJSON)[0]
 	tests := []struct {
 		name    string
-		tweak   func(*sidebar.HTTPOptions)
+		tweak   func(*shophttp.Options)
 		wantErr error
 	}{
-		{"wrong secret", func(o *sidebar.HTTPOptions) { o.Secret = []byte("not-the-shops-secret-at-all") }, shopapi.ErrBadSignature},
-		{"clock 10 minutes slow", func(o *sidebar.HTTPOptions) { o.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } }, shopapi.ErrStale},
-		{"clock 10 minutes fast", func(o *sidebar.HTTPOptions) { o.Now = func() time.Time { return time.Now().Add(10 * time.Minute) } }, shopapi.ErrStale},
+		{"wrong secret", func(o *shophttp.Options) { o.Secret = []byte("not-the-shops-secret-at-all") }, shopapi.ErrBadSignature},
+		{"clock 10 minutes slow", func(o *shophttp.Options) { o.Now = func() time.Time { return time.Now().Add(-10 * time.Minute) } }, shopapi.ErrStale},
+		{"clock 10 minutes fast", func(o *shophttp.Options) { o.Now = func() time.Time { return time.Now().Add(10 * time.Minute) } }, shopapi.ErrStale},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := s.options()
 			tt.tweak(&opts)
-			_, err := newHTTPBackend(t, opts).Lookup(context.Background(), openid)
+			_, err := newBackend(t, opts).Lookup(context.Background(), openid)
 			if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") || !strings.Contains(err.Error(), "same secret") {
 				t.Fatalf("err = %v, want a 401 that says to check the secret", err)
 			}
@@ -115,72 +115,13 @@ func TestHTTPBackendSignatureRefused(t *testing.T) {
 	}
 }
 
-// TestExampleVerifierRejectsReplay sends one signed request twice.
-func TestExampleVerifierRejectsReplay(t *testing.T) {
-	v := &shopapi.Verifier{Secret: []byte(testSecret)}
-	req := httptest.NewRequest(http.MethodGet, "/kfsidebar/customers/by-openid/oA1", nil)
-	if err := sidebar.Sign(req, nil, []byte(testSecret), time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Verify(req, nil); err != nil {
-		t.Fatalf("first: %v", err)
-	}
-	if err := v.Verify(req, nil); !errors.Is(err, shopapi.ErrReplay) {
-		t.Fatalf("replay: err = %v, want ErrReplay", err)
-	}
-	// A changed path, body or method breaks the signature.
-	for _, change := range []func() (*http.Request, []byte){
-		func() (*http.Request, []byte) {
-			r := req.Clone(context.Background())
-			r.RequestURI = "/kfsidebar/customers/by-openid/oB2"
-			return r, nil
-		},
-		func() (*http.Request, []byte) { return req.Clone(context.Background()), []byte("x") },
-		func() (*http.Request, []byte) {
-			r := req.Clone(context.Background())
-			r.Method = http.MethodPost
-			return r, nil
-		},
-	} {
-		r, body := change()
-		r.Header.Set(sidebar.HeaderNonce, "0123456789abcdef0123456789abcdef")
-		if err := v.Verify(r, body); !errors.Is(err, shopapi.ErrBadSignature) {
-			t.Errorf("changed request: err = %v, want ErrBadSignature", err)
-		}
-	}
-	if err := v.Verify(httptest.NewRequest(http.MethodGet, "/", nil), nil); !errors.Is(err, shopapi.ErrUnsigned) {
-		t.Errorf("unsigned: err = %v", err)
-	}
-}
-
-// TestSignatureKnownAnswers pins the scheme to values computed with
-// Python's hmac module, as in the README.
-func TestSignatureKnownAnswers(t *testing.T) {
-	tests := []struct {
-		method, target string
-		body           string
-		want           string
-	}{
-		{"GET", "/kfsidebar/customers/by-openid/oVx3k5PtYgjmUhBel31iEl2hpChY", "",
-			"246ff43f89a146feac458732380f5a02de1d6c0b72a8605f2a99e57a20da34bc"},
-		{"post", "/api/kf?shop=7", `{"openid":"oA1"}`,
-			"cd00c3b3f1e877996e6413d0c0114fc32b6a784240ac8b0852a688350a085291"},
-	}
-	for _, tt := range tests {
-		got := sidebar.Signature([]byte(testSecret), tt.method, tt.target, "1795400000", "0123456789abcdef0123456789abcdef", []byte(tt.body))
-		if got != tt.want {
-			t.Errorf("%s %s: got %s, want %s", tt.method, tt.target, got, tt.want)
-		}
-	}
-}
-
 // handlerShop serves h over TLS behind the example verifier.
-func handlerShop(t *testing.T, h http.HandlerFunc) (sidebar.HTTPOptions, *shopapi.Verifier) {
+func handlerShop(t *testing.T, h http.HandlerFunc) (shophttp.Options, *shopapi.Verifier) {
 	t.Helper()
 	v := &shopapi.Verifier{Secret: []byte(testSecret)}
 	srv := httptest.NewTLSServer(v.Require(h))
 	t.Cleanup(srv.Close)
-	return sidebar.HTTPOptions{
+	return shophttp.Options{
 		LookupURL: srv.URL + "/c/{openid}",
 		SearchURL: srv.URL + "/search?q={query}&n={limit}",
 		Secret:    []byte(testSecret),
@@ -230,7 +171,7 @@ func TestHTTPBackendBadAnswers(t *testing.T) {
 				io.WriteString(w, tt.body)
 			})
 			opts.MaxResponseSize = tt.maxSize
-			_, err := newHTTPBackend(t, opts).Lookup(context.Background(), "oA1")
+			_, err := newBackend(t, opts).Lookup(context.Background(), "oA1")
 			want := tt.want
 			if strings.Contains(want, "%s") {
 				want = fmt.Sprintf(want, strings.TrimSuffix(opts.LookupURL, "/c/{openid}"))
@@ -251,7 +192,7 @@ func TestHTTPBackendGoodAnswer(t *testing.T) {
 		gotPath.Store(r.URL.EscapedPath())
 		io.WriteString(w, strings.Replace(goodCustomer, `"oA1"`, `"o/A?1#%"`, 1))
 	})
-	c, err := newHTTPBackend(t, opts).Lookup(context.Background(), "o/A?1#%")
+	c, err := newBackend(t, opts).Lookup(context.Background(), "o/A?1#%")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,10 +206,10 @@ func TestHTTPBackendGoodAnswer(t *testing.T) {
 
 func TestHTTPBackendNotFound(t *testing.T) {
 	opts, _ := handlerShop(t, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
-	if _, err := newHTTPBackend(t, opts).Lookup(context.Background(), "oA1"); !errors.Is(err, shop.ErrNotFound) {
+	if _, err := newBackend(t, opts).Lookup(context.Background(), "oA1"); !errors.Is(err, shop.ErrNotFound) {
 		t.Fatalf("err = %v, want ErrNotFound", err)
 	}
-	if _, err := newHTTPBackend(t, opts).Search(context.Background(), "1234", 5); err == nil || !strings.Contains(err.Error(), `must answer {"customers": []}`) {
+	if _, err := newBackend(t, opts).Search(context.Background(), "1234", 5); err == nil || !strings.Contains(err.Error(), `must answer {"customers": []}`) {
 		t.Fatalf("search 404: err = %v", err)
 	}
 }
@@ -286,7 +227,7 @@ func TestHTTPBackendSearchAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		opts, _ := handlerShop(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tt.body) })
-		got, err := newHTTPBackend(t, opts).Search(context.Background(), "张", 5)
+		got, err := newBackend(t, opts).Search(context.Background(), "张", 5)
 		if tt.want == "" {
 			if err != nil || got == nil {
 				t.Errorf("%s: %v, %v", tt.body, got, err)
@@ -305,7 +246,7 @@ func TestHTTPBackendSearchEscapesQuery(t *testing.T) {
 		got.Store(r.URL.Query().Get("q") + "|" + r.URL.Query().Get("n"))
 		io.WriteString(w, `{"customers": []}`)
 	})
-	if _, err := newHTTPBackend(t, opts).Search(context.Background(), " 张 伟&x=1 ", 7); err != nil {
+	if _, err := newBackend(t, opts).Search(context.Background(), " 张 伟&x=1 ", 7); err != nil {
 		t.Fatal(err)
 	}
 	if g := got.Load(); g != "张 伟&x=1|7" {
@@ -323,7 +264,7 @@ func TestHTTPBackendPOST(t *testing.T) {
 	opts.Method = "post"
 	opts.LookupURL = strings.Replace(opts.LookupURL, "/c/{openid}", "/kf/lookup", 1)
 	opts.Header = http.Header{"X-Shop": {"7"}}
-	if _, err := newHTTPBackend(t, opts).Lookup(context.Background(), "oA1"); err != nil {
+	if _, err := newBackend(t, opts).Lookup(context.Background(), "oA1"); err != nil {
 		t.Fatal(err)
 	}
 	if g := got.Load(); g != `POST application/json {"openid":"oA1"} 7` {
@@ -350,7 +291,7 @@ func TestHTTPBackendTimeout(t *testing.T) {
 		})
 		opts.Timeout = 300 * time.Millisecond
 		start := time.Now()
-		_, err := newHTTPBackend(t, opts).Lookup(context.Background(), "oA1")
+		_, err := newBackend(t, opts).Lookup(context.Background(), "oA1")
 		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "within 300ms") {
 			t.Fatalf("half=%v: err = %v, want a timeout after 300ms", half, err)
 		}
@@ -361,33 +302,33 @@ func TestHTTPBackendTimeout(t *testing.T) {
 }
 
 func TestNewHTTPBackendChecksOptions(t *testing.T) {
-	good := sidebar.HTTPOptions{LookupURL: "https://shop.example/c/{openid}", Secret: []byte(testSecret)}
+	good := shophttp.Options{LookupURL: "https://shop.example/c/{openid}", Secret: []byte(testSecret)}
 	tests := []struct {
 		name  string
-		tweak func(*sidebar.HTTPOptions)
+		tweak func(*shophttp.Options)
 		want  string
 	}{
-		{"no lookup URL", func(o *sidebar.HTTPOptions) { o.LookupURL = "" }, `lookup_url: required`},
-		{"no placeholder", func(o *sidebar.HTTPOptions) { o.LookupURL = "https://shop.example/c" }, `lookup_url: must contain {openid} where the openid goes`},
-		{"unknown placeholder", func(o *sidebar.HTTPOptions) { o.LookupURL = "https://shop.example/c/{open_id}" }, `lookup_url: unknown placeholder {open_id}; this URL can use {openid}`},
-		{"relative", func(o *sidebar.HTTPOptions) { o.LookupURL = "/c/{openid}" }, `must be an absolute http(s) URL`},
-		{"ftp", func(o *sidebar.HTTPOptions) { o.LookupURL = "ftp://shop.example/{openid}" }, `must be an absolute http(s) URL`},
-		{"search placeholder", func(o *sidebar.HTTPOptions) { o.SearchURL = "https://shop.example/s?q={q}" }, `search_url: unknown placeholder {q}; this URL can use {query}, {limit}`},
-		{"short secret", func(o *sidebar.HTTPOptions) { o.Secret = []byte("short") }, `secret: must be at least 16 characters (got 5)`},
-		{"method", func(o *sidebar.HTTPOptions) { o.Method = "PUT" }, `method "PUT": want GET or POST`},
-		{"signature header", func(o *sidebar.HTTPOptions) { o.Header = http.Header{"X-Kfsidebar-Nonce": {"1"}} }, `headers: X-Kfsidebar-Nonce is set by kfsidebar`},
+		{"no lookup URL", func(o *shophttp.Options) { o.LookupURL = "" }, `lookup_url: required`},
+		{"no placeholder", func(o *shophttp.Options) { o.LookupURL = "https://shop.example/c" }, `lookup_url: must contain {openid} where the openid goes`},
+		{"unknown placeholder", func(o *shophttp.Options) { o.LookupURL = "https://shop.example/c/{open_id}" }, `lookup_url: unknown placeholder {open_id}; this URL can use {openid}`},
+		{"relative", func(o *shophttp.Options) { o.LookupURL = "/c/{openid}" }, `must be an absolute http(s) URL`},
+		{"ftp", func(o *shophttp.Options) { o.LookupURL = "ftp://shop.example/{openid}" }, `must be an absolute http(s) URL`},
+		{"search placeholder", func(o *shophttp.Options) { o.SearchURL = "https://shop.example/s?q={q}" }, `search_url: unknown placeholder {q}; this URL can use {query}, {limit}`},
+		{"short secret", func(o *shophttp.Options) { o.Secret = []byte("short") }, `secret: must be at least 16 characters (got 5)`},
+		{"method", func(o *shophttp.Options) { o.Method = "PUT" }, `method "PUT": want GET or POST`},
+		{"signature header", func(o *shophttp.Options) { o.Header = http.Header{"X-Kfsidebar-Nonce": {"1"}} }, `headers: X-Kfsidebar-Nonce is set by kfsidebar`},
 	}
 	for _, tt := range tests {
 		opts := good
 		tt.tweak(&opts)
-		_, err := sidebar.NewHTTPBackend(opts)
+		_, err := shophttp.New(opts)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err = %v, want %s", tt.name, err, tt.want)
 		}
 	}
 	post := good
 	post.Method, post.LookupURL = "POST", "https://shop.example/kf/lookup"
-	if _, err := sidebar.NewHTTPBackend(post); err != nil {
+	if _, err := shophttp.New(post); err != nil {
 		t.Errorf("POST without placeholders: %v", err)
 	}
 }

@@ -1,21 +1,20 @@
-package sidebar
+// Package shophttp is the order backend that asks the shop's own HTTP API:
+// one signed request per lookup (HMAC-SHA256 over the method, the target,
+// a timestamp, a nonce and the body; see Backend), answered with the
+// Customer JSON that package shop checks. The example shop API
+// (examples/shopapi) is its other half, as a shop would write it.
+package shophttp
 
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -25,24 +24,17 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
-// Defaults of HTTPOptions.
+// Defaults of Options.
 const (
-	DefaultHTTPTimeout     = 3 * time.Second
+	DefaultTimeout         = 3 * time.Second
 	DefaultMaxResponseSize = 2 << 20
-)
-
-// The request headers of the signature scheme (see HTTPBackend).
-const (
-	HeaderTimestamp = "X-Kfsidebar-Timestamp"
-	HeaderNonce     = "X-Kfsidebar-Nonce"
-	HeaderSignature = "X-Kfsidebar-Signature"
 )
 
 // minSecretLen keeps the HMAC key out of guessing range.
 const minSecretLen = 16
 
-// HTTPOptions configure an HTTPBackend.
-type HTTPOptions struct {
+// Options configure an Backend.
+type Options struct {
 	// LookupURL is the customer-by-openid URL template; {openid} is
 	// replaced by the URL-escaped openid. Required. E.g.
 	// "https://shop.example/kfsidebar/customers/by-openid/{openid}".
@@ -74,7 +66,7 @@ type HTTPOptions struct {
 	Logger *slog.Logger
 }
 
-// HTTPBackend asks the shop's own API. Every request is signed so that
+// Backend asks the shop's own API. Every request is signed so that
 // the shop can tell it from anyone else's, and replays of it from fresh
 // ones:
 //
@@ -92,7 +84,7 @@ type HTTPOptions struct {
 // Answers are the Customer JSON (a lookup), 404 for "not found", and
 // {"customers": [...]} for a search; anything else is an error that names
 // the field at fault.
-type HTTPBackend struct {
+type Backend struct {
 	lookup, customer, search *urlTemplate
 	method                   string
 	header                   http.Header
@@ -103,11 +95,11 @@ type HTTPBackend struct {
 	now                      func() time.Time
 }
 
-var _ shop.Backend = (*HTTPBackend)(nil)
+var _ shop.Backend = (*Backend)(nil)
 
-// NewHTTPBackend checks the options; it does not contact the shop.
-func NewHTTPBackend(opts HTTPOptions) (*HTTPBackend, error) {
-	b := &HTTPBackend{
+// New checks the options; it does not contact the shop.
+func New(opts Options) (*Backend, error) {
+	b := &Backend{
 		method:  strings.ToUpper(opts.Method),
 		header:  opts.Header.Clone(),
 		secret:  opts.Secret,
@@ -149,7 +141,7 @@ func NewHTTPBackend(opts HTTPOptions) (*HTTPBackend, error) {
 		}
 	}
 	if b.timeout <= 0 {
-		b.timeout = DefaultHTTPTimeout
+		b.timeout = DefaultTimeout
 	}
 	if b.maxSize <= 0 {
 		b.maxSize = DefaultMaxResponseSize
@@ -176,7 +168,7 @@ func NewHTTPBackend(opts HTTPOptions) (*HTTPBackend, error) {
 }
 
 // Lookup asks the shop for the customer with this openid.
-func (b *HTTPBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
+func (b *Backend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	body, err := b.do(ctx, b.lookup, map[string]string{"openid": openid}, map[string]any{"openid": openid})
 	if err != nil {
 		return nil, fmt.Errorf("lookup: %w", err)
@@ -192,7 +184,7 @@ func (b *HTTPBackend) Lookup(ctx context.Context, openid string) (*shop.Customer
 }
 
 // Customer asks the shop for the customer with its own id.
-func (b *HTTPBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
+func (b *Backend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	if b.customer == nil {
 		return b.Lookup(ctx, id)
 	}
@@ -216,7 +208,7 @@ type searchAnswer struct {
 }
 
 // Search asks the shop to find customers by phone, order number or name.
-func (b *HTTPBackend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
+func (b *Backend) Search(ctx context.Context, query string, limit int) ([]shop.Customer, error) {
 	query = strings.TrimSpace(query)
 	if b.search == nil || query == "" || limit <= 0 {
 		return []shop.Customer{}, nil
@@ -264,7 +256,7 @@ func joinField(prefix, field string) string {
 // do sends one signed request and returns the body of a 200 answer;
 // 404 is ErrNotFound. Errors name the URL template, never the filled-in
 // URL, so that no openid reaches a log.
-func (b *HTTPBackend) do(ctx context.Context, t *urlTemplate, params map[string]string, post map[string]any) ([]byte, error) {
+func (b *Backend) do(ctx context.Context, t *urlTemplate, params map[string]string, post map[string]any) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	var body []byte
@@ -349,106 +341,4 @@ func snippet(data []byte) string {
 		s += "…"
 	}
 	return ": " + strconv.Quote(s)
-}
-
-// Sign adds the timestamp, nonce and signature headers to req, whose body
-// is body (nil for none). See HTTPBackend for the scheme.
-func Sign(req *http.Request, body, secret []byte, now time.Time) error {
-	var nonce [16]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return fmt.Errorf("sign request: %w", err)
-	}
-	ts := strconv.FormatInt(now.Unix(), 10)
-	n := hex.EncodeToString(nonce[:])
-	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderNonce, n)
-	req.Header.Set(HeaderSignature, Signature(secret, req.Method, req.URL.RequestURI(), ts, n, body))
-	return nil
-}
-
-// Signature computes the X-Kfsidebar-Signature value.
-func Signature(secret []byte, method, pathWithQuery, timestamp, nonce string, body []byte) string {
-	sum := sha256.Sum256(body)
-	mac := hmac.New(sha256.New, secret)
-	io.WriteString(mac, strings.ToUpper(method)+"\n"+pathWithQuery+"\n"+timestamp+"\n"+nonce+"\n"+hex.EncodeToString(sum[:]))
-	return hex.EncodeToString(mac.Sum(nil))
-}
-
-// urlTemplate is a URL with {name} placeholders.
-type urlTemplate struct {
-	raw   string
-	query int // index of the "?", or len(raw): placeholders after it are query-escaped
-}
-
-var placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
-
-// parseURLTemplate checks that the template is an absolute http(s) URL
-// whose placeholders are among names, with the first name required when
-// the parameters go in the URL.
-func parseURLTemplate(key, raw string, required bool, names ...string) (*urlTemplate, error) {
-	if raw == "" {
-		return nil, fmt.Errorf("%s: required, e.g. \"https://shop.example/kfsidebar/customers/by-openid/{openid}\"", key)
-	}
-	t := &urlTemplate{raw: raw, query: len(raw)}
-	if i := strings.IndexByte(raw, '?'); i >= 0 {
-		t.query = i
-	}
-	seen := map[string]bool{}
-	for _, p := range placeholderRE.FindAllString(raw, -1) {
-		name := p[1 : len(p)-1]
-		ok := false
-		for _, n := range names {
-			ok = ok || n == name
-		}
-		if !ok {
-			return nil, fmt.Errorf("%s: unknown placeholder %s; this URL can use {%s}", key, p, strings.Join(names, "}, {"))
-		}
-		seen[name] = true
-	}
-	if required && !seen[names[0]] {
-		return nil, fmt.Errorf("%s: must contain {%s} where the %s goes", key, names[0], names[0])
-	}
-	example := map[string]string{}
-	for _, n := range names {
-		example[n] = "x"
-	}
-	u, err := url.Parse(t.expand(example))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s %q: must be an absolute http(s) URL", key, raw)
-	}
-	return t, nil
-}
-
-// expand fills in the placeholders, path-escaped in the path and
-// query-escaped in the query.
-func (t *urlTemplate) expand(params map[string]string) string {
-	var b strings.Builder
-	last := 0
-	for _, loc := range placeholderRE.FindAllStringIndex(t.raw, -1) {
-		b.WriteString(t.raw[last:loc[0]])
-		v := params[t.raw[loc[0]+1:loc[1]-1]]
-		if loc[0] > t.query {
-			b.WriteString(url.QueryEscape(v))
-		} else {
-			b.WriteString(url.PathEscape(v))
-		}
-		last = loc[1]
-	}
-	b.WriteString(t.raw[last:])
-	return b.String()
-}
-
-// plainRemote says whether the template sends data unencrypted to another
-// machine.
-func (t *urlTemplate) plainRemote() bool {
-	u, err := url.Parse(t.expand(nil))
-	if err != nil || u.Scheme != "http" {
-		return false
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
 }
