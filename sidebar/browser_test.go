@@ -23,6 +23,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
@@ -176,21 +177,21 @@ func (s *consoleShop) Health() shop.Health { return *s.health.Load() }
 
 // testReplies are the quick replies of the stand-in console: a local
 // group with variables and the console's own group.
-func testReplies() []ReplyGroup {
-	r := func(id, title, text string) Reply {
-		initials := Initials(text)
+func testReplies() []quickreply.Group {
+	r := func(id, title, text string) quickreply.Reply {
+		initials := quickreply.Initials(text)
 		if title != "" {
-			initials = Initials(title) + " " + initials
+			initials = quickreply.Initials(title) + " " + initials
 		}
-		return Reply{ID: id, Title: title, Text: text, Initials: initials}
+		return quickreply.Reply{ID: id, Title: title, Text: text, Initials: initials}
 	}
-	return []ReplyGroup{
-		{Name: "售后常用", Source: ReplySourceLocal, Replies: []Reply{
+	return []quickreply.Group{
+		{Name: "售后常用", Source: quickreply.SourceLocal, Replies: []quickreply.Reply{
 			r("1", "物流查询", "{nickname}您好，您的订单{order_no}已由{carrier}发出，运单号{tracking_no}。"),
 			r("2", "退款进度", "订单{order_no}的退款{amount}已原路退回，1-3个工作日到账。"),
 			r("3", "结束语", "感谢您的耐心等待，祝您生活愉快！"),
 		}},
-		{Name: ConsoleGroupName, Source: ReplySourceConsole, Replies: []Reply{
+		{Name: quickreply.ConsoleGroupName, Source: quickreply.SourceConsole, Replies: []quickreply.Reply{
 			r("c1", "", "您好，请问有什么可以帮您？"),
 		}},
 	}
@@ -678,7 +679,7 @@ func TestBrowserQuickReplies(t *testing.T) {
 		t.Fatalf("quick replies = %s, want all four", got)
 	}
 	groups := tb.shadowText(".qr-list")
-	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, ConsoleGroupName+"\n控制台") {
+	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, quickreply.ConsoleGroupName+"\n控制台") {
 		t.Errorf("groups not shown: %q", groups)
 	}
 	// The variables are filled from the customer and the latest order.

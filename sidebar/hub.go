@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
@@ -37,7 +38,7 @@ type Resolver interface {
 // implements it; tests use a fake.
 type QuickReplySource interface {
 	// Groups returns every group, in the order the sidebar lists them.
-	Groups(ctx context.Context) ([]ReplyGroup, error)
+	Groups(ctx context.Context) ([]quickreply.Group, error)
 	// Subscribe signals after every change, so open sidebars show an
 	// edited reply at once; cancel stops the signals and closes the
 	// channel.
@@ -64,7 +65,7 @@ type RevealRecorder interface {
 }
 
 var (
-	_ QuickReplySource = (*QuickReplies)(nil)
+	_ QuickReplySource = (*quickreply.Store)(nil)
 	_ BindingStore     = (*Bindings)(nil)
 	_ RevealRecorder   = (*RevealLog)(nil)
 )
@@ -374,7 +375,7 @@ func (h *Hub) loadReplies() {
 		return
 	}
 	if groups == nil {
-		groups = []ReplyGroup{}
+		groups = []quickreply.Group{}
 	}
 	data, err := json.Marshal(message{Type: typeQuickReplies, Groups: groups})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
@@ -145,7 +146,7 @@ type message struct {
 	Query     string      `json:"query,omitempty"`
 	Customers []searchHit `json:"customers,omitzero"`
 	// quick_replies
-	Groups []ReplyGroup `json:"groups,omitzero"`
+	Groups []quickreply.Group `json:"groups,omitzero"`
 }
 
 // candidate is one user the agent can pick when several share an avatar.

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
@@ -93,16 +94,16 @@ func (f *fakeReveals) records() []string {
 type fakeReplies struct {
 	fakeResolver // for its Subscribe and signal
 	mu           sync.Mutex
-	groups       []ReplyGroup
+	groups       []quickreply.Group
 }
 
-func (f *fakeReplies) Groups(context.Context) ([]ReplyGroup, error) {
+func (f *fakeReplies) Groups(context.Context) ([]quickreply.Group, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.groups, nil
 }
 
-func (f *fakeReplies) set(g []ReplyGroup) {
+func (f *fakeReplies) set(g []quickreply.Group) {
 	f.mu.Lock()
 	f.groups = g
 	f.mu.Unlock()
@@ -378,7 +379,7 @@ func TestSearchSupersededAndTimedOut(t *testing.T) {
 }
 
 func TestQuickRepliesPushed(t *testing.T) {
-	replies := &fakeReplies{groups: []ReplyGroup{{Name: "常用", Source: "local", Replies: []Reply{{ID: "1", Text: "您好"}}}}}
+	replies := &fakeReplies{groups: []quickreply.Group{{Name: "常用", Source: "local", Replies: []quickreply.Reply{{ID: "1", Text: "您好"}}}}}
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: standardBackend(), QuickReplies: replies})
 	a := th.dial(t)
 	b := th.dial(t)
@@ -388,9 +389,9 @@ func TestQuickRepliesPushed(t *testing.T) {
 			t.Fatalf("first message %+v, want the quick replies", m)
 		}
 	}
-	replies.set([]ReplyGroup{
-		{Name: "常用", Source: "local", Replies: []Reply{{ID: "1", Text: "您好，{nickname}"}}},
-		{Name: "控制台", Source: "console", Replies: []Reply{{ID: "c1", Text: "稍等"}}},
+	replies.set([]quickreply.Group{
+		{Name: "常用", Source: "local", Replies: []quickreply.Reply{{ID: "1", Text: "您好，{nickname}"}}},
+		{Name: "控制台", Source: "console", Replies: []quickreply.Reply{{ID: "c1", Text: "稍等"}}},
 	})
 	for _, conn := range []*websocket.Conn{a, b} {
 		m := recv(t, conn)

@@ -17,7 +17,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 )
 
 // The sidebar as an agent uses it, end to end: the real `kfsidebar run`
@@ -183,7 +183,7 @@ func TestE2EQuickReplySentByTheConsole(t *testing.T) {
 	waitJS(t, ctx, "the search focused", sidebarRoot+`.shadowRoot.activeElement?.classList.contains('qr-search')`)
 	// The console's own quick replies, scanned from its settings, are a
 	// group of their own.
-	waitJS(t, ctx, "the console's group", sidebarRoot+`.shadowRoot.querySelector('.qr-list').innerText.includes(`+jsQuote(sidebar.ConsoleGroupName)+`)`)
+	waitJS(t, ctx, "the console's group", sidebarRoot+`.shadowRoot.querySelector('.qr-list').innerText.includes(`+jsQuote(quickreply.ConsoleGroupName)+`)`)
 	if list := shadowText(t, ctx, ".qr-list"); !strings.Contains(list, "您好，请问有什么可以帮您？") || !strings.Contains(list, "工作时间：周一至周日 9:00-22:00") {
 		t.Errorf("the console's replies are not listed:\n%s", list)
 	}

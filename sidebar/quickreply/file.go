@@ -1,4 +1,4 @@
-package sidebar
+package quickreply
 
 import (
 	"bytes"
@@ -43,7 +43,7 @@ type replyRecord struct {
 // written and written in one transaction: all of it or none. A bad record
 // is a *jsonrecord.ImportError naming it, e.g. groups[1].replies[3].text;
 // unknown keys are errors too (a misspelt "txet" must not import as empty).
-func (q *QuickReplies) Import(ctx context.Context, r io.Reader) (int, error) {
+func (q *Store) Import(ctx context.Context, r io.Reader) (int, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxReplyFile+1))
 	if err != nil {
 		return 0, fmt.Errorf("import quick replies: read: %w", err)
@@ -165,7 +165,7 @@ func parseReplyFile(data []byte) ([]parsedGroup, error) {
 // Export writes the local groups in the format Import reads, indented for
 // a person to read and edit. The console's group is left out: it belongs
 // to the console, which sends it again.
-func (q *QuickReplies) Export(ctx context.Context, w io.Writer) error {
+func (q *Store) Export(ctx context.Context, w io.Writer) error {
 	local, err := q.localGroups(ctx)
 	if err != nil {
 		return fmt.Errorf("export quick replies: %w", err)

@@ -1,8 +1,9 @@
-package sidebar
+package quickreply
 
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -10,12 +11,27 @@ import (
 	"strings"
 	"testing"
 
+	_ "github.com/mattn/go-sqlite3"
+
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
-func openQuickReplies(t *testing.T, path string) *QuickReplies {
+// openDBFile opens path the way the CLI does; the database is closed when
+// the test ends.
+func openDBFile(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	q, err := OpenQuickReplies(context.Background(), openDBFile(t, path), testLogger(t))
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func openStore(t *testing.T, path string) *Store {
+	t.Helper()
+	q, err := Open(context.Background(), openDBFile(t, path), kftest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,12 +39,12 @@ func openQuickReplies(t *testing.T, path string) *QuickReplies {
 	return q
 }
 
-func newQuickReplies(t *testing.T) *QuickReplies {
+func newStore(t *testing.T) *Store {
 	t.Helper()
-	return openQuickReplies(t, filepath.Join(t.TempDir(), "kf.db"))
+	return openStore(t, filepath.Join(t.TempDir(), "kf.db"))
 }
 
-func groupsOf(t *testing.T, q *QuickReplies) []ReplyGroup {
+func groupsOf(t *testing.T, q *Store) []Group {
 	t.Helper()
 	g, err := q.Groups(context.Background())
 	if err != nil {
@@ -38,7 +54,7 @@ func groupsOf(t *testing.T, q *QuickReplies) []ReplyGroup {
 }
 
 // texts summarizes groups as "name(source): text|text".
-func texts(groups []ReplyGroup) []string {
+func texts(groups []Group) []string {
 	var out []string
 	for _, g := range groups {
 		var ts []string
@@ -50,7 +66,7 @@ func texts(groups []ReplyGroup) []string {
 	return out
 }
 
-func exportString(t *testing.T, q *QuickReplies) string {
+func exportString(t *testing.T, q *Store) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := q.Export(context.Background(), &buf); err != nil {
@@ -73,9 +89,9 @@ func signalled(ch <-chan struct{}) bool {
 func TestQuickRepliesSeedOnlyOnFirstRun(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "kf.db")
-	q := openQuickReplies(t, path)
+	q := openStore(t, path)
 	groups := groupsOf(t, q)
-	if len(groups) != 1 || groups[0].Name != seedGroup.name || groups[0].Source != ReplySourceLocal ||
+	if len(groups) != 1 || groups[0].Name != seedGroup.name || groups[0].Source != SourceLocal ||
 		len(groups[0].Replies) != len(seedGroup.replies) {
 		t.Fatalf("first run groups = %v, want the seed group", texts(groups))
 	}
@@ -96,14 +112,14 @@ func TestQuickRepliesSeedOnlyOnFirstRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The agent deleted the seed group: a restart must not bring it back.
-	if groups := groupsOf(t, openQuickReplies(t, path)); len(groups) != 0 {
+	if groups := groupsOf(t, openStore(t, path)); len(groups) != 0 {
 		t.Errorf("after deleting the seed and a restart: %v, want no groups", texts(groups))
 	}
 }
 
 func TestConsoleRepliesPersistedAndSignalledOnChange(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kf.db")
-	q := openQuickReplies(t, path)
+	q := openStore(t, path)
 	ch, cancel := q.Subscribe()
 	defer cancel()
 
@@ -133,15 +149,15 @@ func TestConsoleRepliesPersistedAndSignalledOnChange(t *testing.T) {
 	if err := q.Close(); err != nil {
 		t.Fatal(err)
 	}
-	checkConsoleGroup(t, "after restart", groupsOf(t, openQuickReplies(t, path)), []string{"在的"})
+	checkConsoleGroup(t, "after restart", groupsOf(t, openStore(t, path)), []string{"在的"})
 }
 
-func checkConsoleGroup(t *testing.T, step string, groups []ReplyGroup, want []string) {
+func checkConsoleGroup(t *testing.T, step string, groups []Group, want []string) {
 	t.Helper()
 	var got []string
 	var ids []string
 	for _, g := range groups {
-		if g.Source != ReplySourceConsole {
+		if g.Source != SourceConsole {
 			continue
 		}
 		if g.Name != ConsoleGroupName {
@@ -155,7 +171,7 @@ func checkConsoleGroup(t *testing.T, step string, groups []ReplyGroup, want []st
 	if !slices.Equal(got, want) {
 		t.Errorf("%s: console replies = %q, want %q", step, got, want)
 	}
-	if groups[len(groups)-1].Source != ReplySourceConsole && want != nil {
+	if groups[len(groups)-1].Source != SourceConsole && want != nil {
 		t.Errorf("%s: console group is not last: %v", step, texts(groups))
 	}
 	slices.Sort(ids)
@@ -165,7 +181,7 @@ func checkConsoleGroup(t *testing.T, step string, groups []ReplyGroup, want []st
 }
 
 func TestSubscribeCancelClosesChannel(t *testing.T) {
-	q := newQuickReplies(t)
+	q := newStore(t)
 	ch, cancel := q.Subscribe()
 	cancel()
 	cancel() // twice is harmless
@@ -202,7 +218,7 @@ func TestImportAllOrNothing(t *testing.T) {
 			"groups[0].replies[0].title: must be at most 40 characters"},
 		{"reply null", `{"groups": [{"name": "a", "replies": [null]}]}`, "groups[0].replies[0]: must be a JSON object (got null)"},
 	}
-	q := newQuickReplies(t)
+	q := newStore(t)
 	before := exportString(t, q)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -223,7 +239,7 @@ func TestImportAllOrNothing(t *testing.T) {
 
 func TestImportMergesByGroupName(t *testing.T) {
 	ctx := context.Background()
-	q := newQuickReplies(t)
+	q := newStore(t)
 	ch, cancel := q.Subscribe()
 	defer cancel()
 	file := `{"groups": [
@@ -254,7 +270,7 @@ func TestImportMergesByGroupName(t *testing.T) {
 
 func TestExportImportRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	src := newQuickReplies(t)
+	src := newStore(t)
 	gid, err := src.addGroup(ctx, "活动 <b>&</b>")
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +308,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 		t.Errorf("export = %s", exported)
 	}
 
-	dst := newQuickReplies(t)
+	dst := newStore(t)
 	if _, err := dst.deleteFirstGroup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +322,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 }
 
 // deleteFirstGroup empties a new store of its seed group.
-func (q *QuickReplies) deleteFirstGroup(ctx context.Context) (int64, error) {
+func (q *Store) deleteFirstGroup(ctx context.Context) (int64, error) {
 	local, err := q.localGroups(ctx)
 	if err != nil || len(local) == 0 {
 		return 0, err
@@ -319,7 +335,7 @@ func (q *QuickReplies) deleteFirstGroup(ctx context.Context) (int64, error) {
 // and other edits run.
 func TestConcurrentEditsWaitForTheLock(t *testing.T) {
 	ctx := context.Background()
-	q := newQuickReplies(t)
+	q := newStore(t)
 	if _, err := q.deleteFirstGroup(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package sidebar
+package quickreply
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 var errStaleOrder = errors.New("the list changed in another tab; reload the page")
 
 // edit runs fn in a transaction and signals subscribers when it commits.
-func (q *QuickReplies) edit(ctx context.Context, fn func(dbtx) error) error {
+func (q *Store) edit(ctx context.Context, fn func(dbtx) error) error {
 	if err := q.writeTx(ctx, fn); err != nil {
 		return err
 	}
@@ -26,7 +26,7 @@ func (q *QuickReplies) edit(ctx context.Context, fn func(dbtx) error) error {
 	return nil
 }
 
-func (q *QuickReplies) addGroup(ctx context.Context, name string) (int64, error) {
+func (q *Store) addGroup(ctx context.Context, name string) (int64, error) {
 	name, bad := cleanGroupName(name)
 	if bad != nil {
 		return 0, bad
@@ -43,7 +43,7 @@ func (q *QuickReplies) addGroup(ctx context.Context, name string) (int64, error)
 	return id, err
 }
 
-func (q *QuickReplies) renameGroup(ctx context.Context, id int64, name string) error {
+func (q *Store) renameGroup(ctx context.Context, id int64, name string) error {
 	name, bad := cleanGroupName(name)
 	if bad != nil {
 		return bad
@@ -72,7 +72,7 @@ func checkNameFree(ctx context.Context, tx dbtx, name string, id int64) error {
 
 // deleteGroup deletes the group and its replies (explicitly: the database
 // may not enforce foreign keys).
-func (q *QuickReplies) deleteGroup(ctx context.Context, id int64) error {
+func (q *Store) deleteGroup(ctx context.Context, id int64) error {
 	return q.edit(ctx, func(tx dbtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM kf_quick_replies WHERE group_id = ?`, id); err != nil {
 			return err
@@ -83,14 +83,14 @@ func (q *QuickReplies) deleteGroup(ctx context.Context, id int64) error {
 
 // orderGroups puts the groups in the order of ids, which must name every
 // group once.
-func (q *QuickReplies) orderGroups(ctx context.Context, ids []int64) error {
+func (q *Store) orderGroups(ctx context.Context, ids []int64) error {
 	return q.edit(ctx, func(tx dbtx) error {
 		return reorder(ctx, tx, `SELECT id FROM kf_quick_reply_groups`, nil,
 			`UPDATE kf_quick_reply_groups SET pos = ? WHERE id = ?`, ids)
 	})
 }
 
-func (q *QuickReplies) addReply(ctx context.Context, groupID int64, title, text string) (int64, error) {
+func (q *Store) addReply(ctx context.Context, groupID int64, title, text string) (int64, error) {
 	title, text, bad := cleanReply(title, text)
 	if bad != nil {
 		return 0, bad
@@ -109,7 +109,7 @@ func (q *QuickReplies) addReply(ctx context.Context, groupID int64, title, text 
 
 // updateReply changes a reply's title and text and, when groupID is not
 // its group, moves it to the end of that group.
-func (q *QuickReplies) updateReply(ctx context.Context, id, groupID int64, title, text string) error {
+func (q *Store) updateReply(ctx context.Context, id, groupID int64, title, text string) error {
 	title, text, bad := cleanReply(title, text)
 	if bad != nil {
 		return bad
@@ -137,7 +137,7 @@ func (q *QuickReplies) updateReply(ctx context.Context, id, groupID int64, title
 	})
 }
 
-func (q *QuickReplies) deleteReply(ctx context.Context, id int64) error {
+func (q *Store) deleteReply(ctx context.Context, id int64) error {
 	return q.edit(ctx, func(tx dbtx) error {
 		return mustChange(tx.ExecContext(ctx, `DELETE FROM kf_quick_replies WHERE id = ?`, id))
 	})
@@ -145,7 +145,7 @@ func (q *QuickReplies) deleteReply(ctx context.Context, id int64) error {
 
 // orderReplies puts a group's replies in the order of ids, which must
 // name each of them once.
-func (q *QuickReplies) orderReplies(ctx context.Context, groupID int64, ids []int64) error {
+func (q *Store) orderReplies(ctx context.Context, groupID int64, ids []int64) error {
 	return q.edit(ctx, func(tx dbtx) error {
 		if err := groupExists(ctx, tx, groupID); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package sidebar
+package quickreply
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 )
 
-// QuickRepliesPath is where the management page lives at the proxy's own
+// PagePath is where the management page lives at the proxy's own
 // address (http://127.0.0.1:8787/quick-replies/); mount Handler there.
-const QuickRepliesPath = "/quick-replies/"
+const PagePath = "/quick-replies/"
 
 //go:embed admin
 var adminAssets embed.FS
@@ -23,7 +23,7 @@ var adminAssets embed.FS
 // maxEditBody bounds the JSON of one edit from the page.
 const maxEditBody = 64 << 10
 
-// Handler serves the management page under QuickRepliesPath: the groups
+// Handler serves the management page under PagePath: the groups
 // and replies to add, edit, delete and reorder, the console's own group
 // (read only), and the file import and export.
 //
@@ -33,9 +33,9 @@ const maxEditBody = 64 << 10
 // bodies must be application/json, which no cross-site form can send.
 // Mount it behind admin.New, which answers only the proxy's own Host
 // (no DNS rebinding).
-func (q *QuickReplies) Handler() http.Handler {
+func (q *Store) Handler() http.Handler {
 	mux := http.NewServeMux()
-	p := QuickRepliesPath
+	p := PagePath
 	static, err := fs.Sub(adminAssets, "admin")
 	if err != nil {
 		panic(err) // the directory is embedded above
@@ -121,7 +121,7 @@ type pageList struct {
 	Variables []string     `json:"variables"`
 }
 
-func (q *QuickReplies) serveList(w http.ResponseWriter, r *http.Request) {
+func (q *Store) serveList(w http.ResponseWriter, r *http.Request) {
 	groups, err := q.localGroups(r.Context())
 	if err != nil {
 		q.serverError(w, err)
@@ -134,10 +134,10 @@ func (q *QuickReplies) serveList(w http.ResponseWriter, r *http.Request) {
 	if groups == nil {
 		groups = []localGroup{}
 	}
-	pageJSON(w, http.StatusOK, pageList{Groups: groups, Console: console, Variables: ReplyVariables})
+	pageJSON(w, http.StatusOK, pageList{Groups: groups, Console: console, Variables: Variables})
 }
 
-func (q *QuickReplies) serveExport(w http.ResponseWriter, r *http.Request) {
+func (q *Store) serveExport(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer
 	if err := q.Export(r.Context(), &buf); err != nil {
 		q.serverError(w, err)
@@ -149,7 +149,7 @@ func (q *QuickReplies) serveExport(w http.ResponseWriter, r *http.Request) {
 	w.Write(buf.Bytes())
 }
 
-func (q *QuickReplies) serveImport(w http.ResponseWriter, r *http.Request) {
+func (q *Store) serveImport(w http.ResponseWriter, r *http.Request) {
 	if !isJSONBody(r) {
 		pageJSON(w, http.StatusUnsupportedMediaType, pageError{"Content-Type must be application/json"})
 		return
@@ -166,7 +166,7 @@ func (q *QuickReplies) serveImport(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (q *QuickReplies) serverError(w http.ResponseWriter, err error) {
+func (q *Store) serverError(w http.ResponseWriter, err error) {
 	q.log.Warn("quick reply page failed", "err", err)
 	pageJSON(w, http.StatusInternalServerError, pageError{"kfsidebar 出错了，请查看日志 (internal error)"})
 }
@@ -186,7 +186,7 @@ type pageError struct {
 
 // editHandler decodes an edit, runs it and answers with its result or an
 // error the page can show.
-func (q *QuickReplies) editHandler(fn func(*http.Request, pageEdit) (any, error)) http.Handler {
+func (q *Store) editHandler(fn func(*http.Request, pageEdit) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in pageEdit
 		if r.Method != http.MethodDelete {

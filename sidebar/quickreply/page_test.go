@@ -1,4 +1,4 @@
-package sidebar
+package quickreply
 
 import (
 	"context"
@@ -14,18 +14,29 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 )
+
+// The management page runs in a real Chromium in TestQuickReplyPageInBrowser.
+var browser browsertest.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browser.Close()
+	os.Exit(code)
+}
 
 // pageServer serves the management page of a fresh store (seed group
 // removed) the way the proxy mounts it.
-func pageServer(t *testing.T) (*QuickReplies, *httptest.Server) {
+func pageServer(t *testing.T) (*Store, *httptest.Server) {
 	t.Helper()
-	q := newQuickReplies(t)
+	q := newStore(t)
 	if _, err := q.deleteFirstGroup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle(QuickRepliesPath, q.Handler())
+	mux.Handle(PagePath, q.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return q, srv
@@ -42,7 +53,7 @@ type pageRequest struct {
 // none).
 func (r pageRequest) do(t *testing.T, srv *httptest.Server) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(r.method, srv.URL+QuickRepliesPath+r.path, strings.NewReader(r.body))
+	req, err := http.NewRequest(r.method, srv.URL+PagePath+r.path, strings.NewReader(r.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +207,7 @@ func TestQuickReplyPageServesPageListAndExport(t *testing.T) {
 		{"export", "application/json; charset=utf-8", `"text": "x"`},
 	}
 	for _, tt := range tests {
-		resp, err := srv.Client().Get(srv.URL + QuickRepliesPath + tt.path)
+		resp, err := srv.Client().Get(srv.URL + PagePath + tt.path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +248,7 @@ func TestQuickReplyPageInBrowser(t *testing.T) {
 			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
 		}
 	}
-	run("open", chromedp.Navigate(srv.URL+QuickRepliesPath))
+	run("open", chromedp.Navigate(srv.URL+PagePath))
 	waitText("#groups", "客服工具快捷回复")
 	waitText("#group", "控制台里的回复")
 
@@ -278,7 +289,7 @@ func TestQuickReplyPageInBrowser(t *testing.T) {
 	checkTexts(t, q, "问候(local): 早上好", "客服工具快捷回复(console): 控制台里的回复")
 }
 
-func checkTexts(t *testing.T, q *QuickReplies, want ...string) {
+func checkTexts(t *testing.T, q *Store, want ...string) {
 	t.Helper()
 	if got := texts(groupsOf(t, q)); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("groups = %q, want %q", got, want)

@@ -1,9 +1,9 @@
-// Command pinyin writes sidebar/pinyin_initials.txt, the table behind
-// sidebar.Initials: the initial letter of the main reading of every
-// character of the CJK Unified Ideographs block (U+4E00–U+9FFF).
+// Command pinyin writes sidebar/quickreply/pinyin_initials.txt, the table
+// behind quickreply.Initials: the initial letter of the main reading of
+// every character of the CJK Unified Ideographs block (U+4E00–U+9FFF).
 //
-// Run it from sidebar/ with `go generate`; it needs the Go module proxy
-// once, to fetch the readings.
+// Run it from sidebar/quickreply/ with `go generate`; it needs the Go
+// module proxy once, to fetch the readings.
 //
 // Two public sources, so that the table needs neither a network nor a
 // 1 MB dictionary at run time:

@@ -1,4 +1,4 @@
-package sidebar
+package quickreply
 
 import (
 	_ "embed"
@@ -27,7 +27,7 @@ const (
 var hanInitials = sync.OnceValue(func() string {
 	t := strings.ReplaceAll(pinyinInitialsFile, "\n", "")
 	if len(t) != hanLast-hanFirst+1 {
-		panic("sidebar: pinyin_initials.txt is damaged; regenerate it with go generate")
+		panic("quickreply: pinyin_initials.txt is damaged; regenerate it with go generate")
 	}
 	return t
 })
