@@ -353,31 +353,6 @@ func TestBindRefused(t *testing.T) {
 	}
 }
 
-func TestSearchSupersededAndTimedOut(t *testing.T) {
-	started := make(chan string, 4)
-	backend := fakeBackend{lookup: standardBackend().lookup,
-		search: func(ctx context.Context, q string, _ int) ([]shop.Customer, error) {
-			started <- q
-			if q == "fast" {
-				return []shop.Customer{*custA}, nil
-			}
-			<-ctx.Done()
-			return nil, fmt.Errorf("shop api: %w", ctx.Err())
-		}}
-	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: backend, LookupTimeout: 300 * time.Millisecond})
-	conn := th.dial(t)
-	send(t, conn, request{Type: typeSearch, Seq: 1, Query: "slow"})
-	<-started
-	send(t, conn, request{Type: typeSearch, Seq: 2, Query: "fast"})
-	// The slow search was cancelled and never answers: the next message
-	// is the fast one's.
-	if m := recv(t, conn); m.Seq != 2 || m.Type != typeResults || len(m.Customers) != 1 {
-		t.Fatalf("got %s, want results of seq 2", summary(m))
-	}
-	send(t, conn, request{Type: typeSearch, Seq: 3, Query: "slow again"})
-	expect(t, conn, message{Type: typeError, Seq: 3, Message: msgSearchTimeout})
-}
-
 func TestQuickRepliesPushed(t *testing.T) {
 	replies := &fakeReplies{groups: []quickreply.Group{{Name: "常用", Source: "local", Replies: []quickreply.Reply{{ID: "1", Text: "您好"}}}}}
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: standardBackend(), QuickReplies: replies})
@@ -451,28 +426,5 @@ func TestFreshnessAndHealth(t *testing.T) {
 				t.Errorf("health = %+v, want %+v", got.Health, tt.wantHealth)
 			}
 		})
-	}
-}
-
-func TestChatKeys(t *testing.T) {
-	rec := &console.Record{OpenID: "oA"}
-	tests := []struct {
-		name string
-		q    console.Query
-		rec  *console.Record
-		want []string
-	}{
-		{"openid and uin", console.Query{UIN: "7", Avatar: avatarAlice}, rec, []string{"oA", "uin:7"}},
-		{"uin", console.Query{UIN: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
-		{"opened uin", console.Query{Opened: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
-		{"card and history request agree", console.Query{Opened: "7", UIN: "7"}, nil, []string{"uin:7"}},
-		{"card and history request disagree", console.Query{Opened: "7", UIN: "8"}, nil, nil},
-		{"never the avatar", console.Query{Avatar: avatarAlice, Nickname: "x"}, nil, nil},
-		{"nothing", console.Query{Nickname: "x"}, nil, nil},
-	}
-	for _, tt := range tests {
-		if got := chatKeys(tt.q, tt.rec); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: chatKeys = %q, want %q", tt.name, got, tt.want)
-		}
 	}
 }

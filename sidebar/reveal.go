@@ -93,3 +93,38 @@ ORDER BY at_unix_ns DESC, id DESC LIMIT ?`, limit)
 	}
 	return out, nil
 }
+
+// reveal answers a reveal request with the real value of a field of the
+// customer on screen, once the reveal is recorded. It runs off the read
+// loop: recording writes to the database.
+func (c *client) reveal(req request) {
+	c.mu.Lock()
+	sh := c.conv.shown
+	c.mu.Unlock()
+	var value string
+	ok := sh != nil
+	if ok {
+		value, ok = sh.fields[req.Field]
+	}
+	if !ok {
+		c.hub.log.Debug("reveal refused", "field", req.Field)
+		c.enqueue(message{Type: typeError, Seq: req.Seq, Field: req.Field, Message: msgBadReveal})
+		return
+	}
+	c.hub.wg.Add(1) // the read loop is counted, so Close is not waiting yet
+	go func() {
+		defer c.hub.wg.Done()
+		if rec := c.hub.reveals; rec != nil {
+			ctx, cancel := context.WithTimeout(c.ctx, c.hub.lookupTimeout)
+			err := rec.Record(ctx, sh.subject, req.Field)
+			cancel()
+			if err != nil {
+				c.hub.log.Warn("could not record a reveal; the value stays hidden", "err", err)
+				c.enqueue(message{Type: typeError, Seq: req.Seq, Field: req.Field, Message: msgRevealFailed})
+				return
+			}
+		}
+		c.hub.log.Debug("reveal", "subject", sh.subject, "field", req.Field)
+		c.enqueue(message{Type: typeRevealed, Seq: req.Seq, Field: req.Field, Value: value})
+	}()
+}
