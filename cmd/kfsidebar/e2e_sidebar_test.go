@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 )
@@ -99,13 +99,7 @@ func ensureOpen(t *testing.T, ctx context.Context, w *e2eWorld, f mpkftest.Fan) 
 // would (WAL lets both in).
 func worldDB(t *testing.T, w *e2eWorld) *sql.DB {
 	t.Helper()
-	q := url.Values{"_busy_timeout": {"5000"}}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(w.dataDir, "data", dbFile)+"?"+q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return sqlitedbtest.Open(t, filepath.Join(w.dataDir, "data", dbFile))
 }
 
 // sentTexts are the messages the console sent with kfmsg send.
