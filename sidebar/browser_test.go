@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
@@ -257,7 +258,7 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 		avatarStale: known(record("oStale", "旧资料", avatarStale)),
 		avatarDown:  known(record("oDown", "店铺挂了", avatarDown)),
 	})
-	db := openDBFile(t, filepath.Join(t.TempDir(), "kfsidebar.db"))
+	db := sqlitedbtest.Open(t, filepath.Join(t.TempDir(), "kfsidebar.db"))
 	ctx := context.Background()
 	bindings, err := OpenBindings(ctx, db)
 	if err != nil {

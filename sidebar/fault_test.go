@@ -21,6 +21,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
@@ -72,11 +74,7 @@ func startFaultWorld(t *testing.T, backend shop.Backend, db *sql.DB, lookupTimeo
 	t.Cleanup(upstream.Close)
 
 	if db == nil {
-		var err error
-		if db, err = sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "kf.db")+"?_journal_mode=WAL&_busy_timeout=5000"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db = sqlitedbtest.New(t)
 	}
 	sessions, err := chats.Open(context.Background(), db, chats.Options{Logger: testLogger(t)})
 	if err != nil {
@@ -307,15 +305,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(t *testing.T, path string, extra string) *sql.DB {
-		t.Helper()
-		db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000"+extra)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+
 	tests := []struct {
 		name string
 		// breakDB breaks the order database at path once the backend
@@ -326,7 +316,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 		want    string // "customer", or the error message
 	}{
 		{"locked by another writer", func(t *testing.T, path string, _ *sql.DB) {
-			conn, err := open(t, path, "").Conn(context.Background())
+			conn, err := sqlitedbtest.Open(t, path).Conn(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -363,7 +353,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "orders.db")
-			setup := open(t, path, "")
+			setup := sqlitedbtest.Open(t, path)
 			b, err := embedded.New(context.Background(), setup)
 			if err != nil {
 				t.Fatal(err)
@@ -382,7 +372,10 @@ func TestFaultOrderDatabase(t *testing.T) {
 			}
 			db := setup
 			if tt.ro {
-				db = open(t, path, "&mode=ro")
+				if db, err = sqlitedb.OpenReadOnly(context.Background(), path); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
 			}
 			backend, err := embedded.New(context.Background(), db)
 			if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // RevealLog records each time an agent unmasks a customer's phone number,
@@ -26,24 +28,29 @@ type Reveal struct {
 	Field  string    `json:"field"`
 }
 
-const revealSchema = `
+// revealMigrations are the schema steps of the reveal log (see
+// sqlitedb.Step: each ID names its step forever). The first is idempotent
+// because databases made before steps were recorded have the table.
+var revealMigrations = []sqlitedb.Step{
+	{ID: "create kf_reveals", Apply: sqlitedb.Exec(`
 CREATE TABLE IF NOT EXISTS kf_reveals (
 	id         INTEGER PRIMARY KEY,
 	at_unix_ns INTEGER NOT NULL,
 	openid     TEXT NOT NULL,
 	field      TEXT NOT NULL
 );
-`
+`)},
+}
 
 // maxRevealField bounds a field name from the page, which is not trusted
 // to keep it short.
 const maxRevealField = 100
 
 // OpenRevealLog creates the kf_reveals table if needed. now is the clock
-// (time.Now when nil). db must use the "sqlite3" driver; it stays owned by
+// (time.Now when nil). db is opened with sqlitedb.Open; it stays owned by
 // the caller.
 func OpenRevealLog(ctx context.Context, db *sql.DB, now func() time.Time) (*RevealLog, error) {
-	if _, err := db.ExecContext(ctx, revealSchema); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, "reveals", revealMigrations); err != nil {
 		return nil, fmt.Errorf("create reveal log: %w", err)
 	}
 	if now == nil {
