@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // The edits of the management page. Each runs in one transaction and
@@ -18,7 +20,7 @@ import (
 var errStaleOrder = errors.New("the list changed in another tab; reload the page")
 
 // edit runs fn in a transaction and signals subscribers when it commits.
-func (q *Store) edit(ctx context.Context, fn func(dbtx) error) error {
+func (q *Store) edit(ctx context.Context, fn func(sqlitedb.Tx) error) error {
 	if err := q.writeTx(ctx, fn); err != nil {
 		return err
 	}
@@ -32,7 +34,7 @@ func (q *Store) addGroup(ctx context.Context, name string) (int64, error) {
 		return 0, bad
 	}
 	var id int64
-	err := q.edit(ctx, func(tx dbtx) error {
+	err := q.edit(ctx, func(tx sqlitedb.Tx) error {
 		if err := checkNameFree(ctx, tx, name, 0); err != nil {
 			return err
 		}
@@ -48,7 +50,7 @@ func (q *Store) renameGroup(ctx context.Context, id int64, name string) error {
 	if bad != nil {
 		return bad
 	}
-	return q.edit(ctx, func(tx dbtx) error {
+	return q.edit(ctx, func(tx sqlitedb.Tx) error {
 		if err := checkNameFree(ctx, tx, name, id); err != nil {
 			return err
 		}
@@ -58,7 +60,7 @@ func (q *Store) renameGroup(ctx context.Context, id int64, name string) error {
 
 // checkNameFree refuses a group name another group (not id) has: Import
 // matches groups by name.
-func checkNameFree(ctx context.Context, tx dbtx, name string, id int64) error {
+func checkNameFree(ctx context.Context, tx sqlitedb.Tx, name string, id int64) error {
 	var other int64
 	err := tx.QueryRowContext(ctx, `SELECT id FROM kf_quick_reply_groups WHERE name = ?`, name).Scan(&other)
 	switch {
@@ -73,7 +75,7 @@ func checkNameFree(ctx context.Context, tx dbtx, name string, id int64) error {
 // deleteGroup deletes the group and its replies (explicitly: the database
 // may not enforce foreign keys).
 func (q *Store) deleteGroup(ctx context.Context, id int64) error {
-	return q.edit(ctx, func(tx dbtx) error {
+	return q.edit(ctx, func(tx sqlitedb.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM kf_quick_replies WHERE group_id = ?`, id); err != nil {
 			return err
 		}
@@ -84,7 +86,7 @@ func (q *Store) deleteGroup(ctx context.Context, id int64) error {
 // orderGroups puts the groups in the order of ids, which must name every
 // group once.
 func (q *Store) orderGroups(ctx context.Context, ids []int64) error {
-	return q.edit(ctx, func(tx dbtx) error {
+	return q.edit(ctx, func(tx sqlitedb.Tx) error {
 		return reorder(ctx, tx, `SELECT id FROM kf_quick_reply_groups`, nil,
 			`UPDATE kf_quick_reply_groups SET pos = ? WHERE id = ?`, ids)
 	})
@@ -96,7 +98,7 @@ func (q *Store) addReply(ctx context.Context, groupID int64, title, text string)
 		return 0, bad
 	}
 	var id int64
-	err := q.edit(ctx, func(tx dbtx) error {
+	err := q.edit(ctx, func(tx sqlitedb.Tx) error {
 		if err := groupExists(ctx, tx, groupID); err != nil {
 			return err
 		}
@@ -114,7 +116,7 @@ func (q *Store) updateReply(ctx context.Context, id, groupID int64, title, text 
 	if bad != nil {
 		return bad
 	}
-	return q.edit(ctx, func(tx dbtx) error {
+	return q.edit(ctx, func(tx sqlitedb.Tx) error {
 		var current int64
 		err := tx.QueryRowContext(ctx, `SELECT group_id FROM kf_quick_replies WHERE id = ?`, id).Scan(&current)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -138,7 +140,7 @@ func (q *Store) updateReply(ctx context.Context, id, groupID int64, title, text 
 }
 
 func (q *Store) deleteReply(ctx context.Context, id int64) error {
-	return q.edit(ctx, func(tx dbtx) error {
+	return q.edit(ctx, func(tx sqlitedb.Tx) error {
 		return mustChange(tx.ExecContext(ctx, `DELETE FROM kf_quick_replies WHERE id = ?`, id))
 	})
 }
@@ -146,7 +148,7 @@ func (q *Store) deleteReply(ctx context.Context, id int64) error {
 // orderReplies puts a group's replies in the order of ids, which must
 // name each of them once.
 func (q *Store) orderReplies(ctx context.Context, groupID int64, ids []int64) error {
-	return q.edit(ctx, func(tx dbtx) error {
+	return q.edit(ctx, func(tx sqlitedb.Tx) error {
 		if err := groupExists(ctx, tx, groupID); err != nil {
 			return err
 		}
@@ -157,7 +159,7 @@ func (q *Store) orderReplies(ctx context.Context, groupID int64, ids []int64) er
 
 // reorder checks that ids are exactly the ids the list query returns and
 // writes their positions.
-func reorder(ctx context.Context, tx dbtx, list string, listArgs []any, update string, ids []int64) error {
+func reorder(ctx context.Context, tx sqlitedb.Tx, list string, listArgs []any, update string, ids []int64) error {
 	rows, err := tx.QueryContext(ctx, list, listArgs...)
 	if err != nil {
 		return err
@@ -189,7 +191,7 @@ func reorder(ctx context.Context, tx dbtx, list string, listArgs []any, update s
 	return nil
 }
 
-func groupExists(ctx context.Context, tx dbtx, id int64) error {
+func groupExists(ctx context.Context, tx sqlitedb.Tx, id int64) error {
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM kf_quick_reply_groups WHERE id = ?`, id).Scan(&n); err != nil {
 		return err

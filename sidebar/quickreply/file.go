@@ -10,6 +10,7 @@ import (
 	"io"
 
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // sectionGroups is the ImportError.Section of a bad quick reply group.
@@ -56,7 +57,7 @@ func (q *Store) Import(ctx context.Context, r io.Reader) (int, error) {
 		return 0, err
 	}
 	added, created := 0, 0
-	err = q.writeTx(ctx, func(tx dbtx) error {
+	err = q.writeTx(ctx, func(tx sqlitedb.Tx) error {
 		added, created = 0, 0
 		for _, g := range groups {
 			var id int64

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // Quick reply sources, the Group.Source values.
@@ -100,36 +102,14 @@ type Store struct {
 
 // Open creates the quick reply tables if needed, seeds a default
 // after-sales group the first time (not again after the agent deletes it)
-// and loads the console replies seen before the restart. db must use the
-// "sqlite3" driver; it stays owned by the caller. log may be nil.
+// and loads the console replies seen before the restart. db is opened with
+// sqlitedb.Open; it stays owned by the caller. log may be nil.
 func Open(ctx context.Context, db *sql.DB, log *slog.Logger) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	q := &Store{db: db, log: log, subs: map[chan struct{}]struct{}{}}
-	err := q.writeTx(ctx, func(tx dbtx) error {
-		var existed int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master
-WHERE type = 'table' AND name = 'kf_quick_reply_groups'`).Scan(&existed); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, quickRepliesSchema); err != nil {
-			return err
-		}
-		if existed > 0 {
-			return nil
-		}
-		id, err := insertGroup(ctx, tx, seedGroup.name)
-		if err != nil {
-			return err
-		}
-		for _, r := range seedGroup.replies {
-			if _, err := insertReply(ctx, tx, id, r[0], r[1]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := sqlitedb.Migrate(ctx, db, "quick_replies", migrations)
 	if err != nil {
 		return nil, fmt.Errorf("open quick replies: %w", err)
 	}
@@ -246,7 +226,7 @@ func (q *Store) storeConsole() {
 		q.unstored = false
 		q.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := q.writeTx(ctx, func(tx dbtx) error {
+		err := q.writeTx(ctx, func(tx sqlitedb.Tx) error {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM kf_console_quick_replies`); err != nil {
 				return err
 			}

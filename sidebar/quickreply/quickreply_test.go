@@ -3,7 +3,6 @@ package quickreply
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"path/filepath"
@@ -11,27 +10,15 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 )
-
-// openDBFile opens path the way the CLI does; the database is closed when
-// the test ends.
-func openDBFile(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func openStore(t *testing.T, path string) *Store {
 	t.Helper()
-	q, err := Open(context.Background(), openDBFile(t, path), kftest.Logger(t))
+	q, err := Open(context.Background(), sqlitedbtest.Open(t, path), kftest.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +101,34 @@ func TestQuickRepliesSeedOnlyOnFirstRun(t *testing.T) {
 	// The agent deleted the seed group: a restart must not bring it back.
 	if groups := groupsOf(t, openStore(t, path)); len(groups) != 0 {
 		t.Errorf("after deleting the seed and a restart: %v, want no groups", texts(groups))
+	}
+}
+
+// TestOpenDatabaseOfAnEarlierRelease opens a database made before schema
+// steps were recorded, in which the agent had deleted the seed group and
+// kept one of their own: it is not seeded again, and the step is recorded
+// as applied.
+func TestOpenDatabaseOfAnEarlierRelease(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitedbtest.New(t)
+	// The tables as the releases before kf_migrations created them.
+	if _, err := db.Exec(quickRepliesSchema + `
+INSERT INTO kf_quick_reply_groups (id, pos, name) VALUES (7, 0, '我的');
+INSERT INTO kf_quick_replies (group_id, pos, title, text) VALUES (7, 0, '', '稍等');
+INSERT INTO kf_console_quick_replies (pos, text) VALUES (0, '控制台的');`); err != nil {
+		t.Fatal(err)
+	}
+	q, err := Open(ctx, db, kftest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	want := []string{"我的(local): 稍等", ConsoleGroupName + "(console): 控制台的"}
+	if got := texts(groupsOf(t, q)); !slices.Equal(got, want) {
+		t.Errorf("groups = %q, want %q", got, want)
+	}
+	if ids, err := sqlitedb.Applied(ctx, db, "quick_replies"); err != nil || len(ids) != 1 {
+		t.Errorf("applied %q, %v; want the one step", ids, err)
 	}
 }
 

@@ -2,10 +2,42 @@ package quickreply
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"fmt"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
+
+// migrations are the quick replies' schema steps (see sqlitedb.Step: each
+// ID names its step forever).
+var migrations = []sqlitedb.Step{
+	// The first creates the tables and seeds them, once: a database made
+	// before steps were recorded has the tables, and whatever the agent
+	// left in them (no seed group, if they deleted it), so it is seeded
+	// only when the groups table is new.
+	{ID: "create kf_quick_reply tables, seeded", Apply: func(ctx context.Context, tx sqlitedb.Tx) error {
+		var existed int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master
+WHERE type = 'table' AND name = 'kf_quick_reply_groups'`).Scan(&existed); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, quickRepliesSchema); err != nil {
+			return err
+		}
+		if existed > 0 {
+			return nil
+		}
+		id, err := insertGroup(ctx, tx, seedGroup.name)
+		if err != nil {
+			return err
+		}
+		for _, r := range seedGroup.replies {
+			if _, err := insertReply(ctx, tx, id, r[0], r[1]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
+}
 
 // quickRepliesSchema: positions order groups and replies; ids break ties
 // so that equal positions (which no write makes) still list stably.
@@ -64,7 +96,7 @@ type localReply struct {
 // so a concurrent edit is seen whole or not at all.
 func (q *Store) localGroups(ctx context.Context) ([]localGroup, error) {
 	var groups []localGroup
-	err := q.readTx(ctx, func(tx dbtx) error {
+	err := q.readTx(ctx, func(tx sqlitedb.Tx) error {
 		groups = nil
 		rows, err := tx.QueryContext(ctx, `SELECT id, name FROM kf_quick_reply_groups ORDER BY pos, id`)
 		if err != nil {
@@ -109,15 +141,8 @@ ORDER BY group_id, pos, id`)
 	return groups, nil
 }
 
-// dbtx is what a transaction body needs: *sql.Tx and *sql.Conn have it.
-type dbtx interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // readTx runs fn in a read transaction: one consistent snapshot.
-func (q *Store) readTx(ctx context.Context, fn func(dbtx) error) error {
+func (q *Store) readTx(ctx context.Context, fn func(sqlitedb.Tx) error) error {
 	tx, err := q.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -126,45 +151,20 @@ func (q *Store) readTx(ctx context.Context, fn func(dbtx) error) error {
 	return fn(tx)
 }
 
-// writeTx runs fn in a transaction that takes the write lock first (BEGIN
-// IMMEDIATE), committed when fn returns nil. A plain transaction that reads
-// and then writes fails at once with "database is locked" when another
-// connection wrote in between (its snapshot is stale, so SQLite cannot let
-// it wait); an immediate one waits for the lock (the busy timeout) instead.
-func (q *Store) writeTx(ctx context.Context, fn func(dbtx) error) (err error) {
-	conn, err := q.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return err
-	}
-	defer func() {
-		if err == nil {
-			return
-		}
-		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK"); rerr != nil {
-			// Never hand a connection still inside a transaction back to
-			// the pool: ErrBadConn makes database/sql close it.
-			conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
-	}()
-	if err := fn(conn); err != nil {
-		return err
-	}
-	_, err = conn.ExecContext(ctx, "COMMIT")
-	return err
+// writeTx runs fn in a transaction that waits for the write lock (see
+// sqlitedb.WriteTx), committed when fn returns nil.
+func (q *Store) writeTx(ctx context.Context, fn func(sqlitedb.Tx) error) error {
+	return sqlitedb.WriteTx(ctx, q.db, fn)
 }
 
-func insertGroup(ctx context.Context, tx dbtx, name string) (int64, error) {
+func insertGroup(ctx context.Context, tx sqlitedb.Tx, name string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO kf_quick_reply_groups (pos, name)
 VALUES ((SELECT coalesce(max(pos), -1) + 1 FROM kf_quick_reply_groups), ?) RETURNING id`, name).Scan(&id)
 	return id, err
 }
 
-func insertReply(ctx context.Context, tx dbtx, groupID int64, title, text string) (int64, error) {
+func insertReply(ctx context.Context, tx sqlitedb.Tx, groupID int64, title, text string) (int64, error) {
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO kf_quick_replies (group_id, pos, title, text)
 VALUES (?, (SELECT coalesce(max(pos), -1) + 1 FROM kf_quick_replies WHERE group_id = ?), ?, ?)
