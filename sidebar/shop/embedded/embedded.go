@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
@@ -29,9 +30,8 @@ import (
 // time reads 10:00+08:00, not 02:00Z).
 //
 // The database is shared with the rest of kfsidebar, so every table is
-// prefixed kf_. Open it with WAL and a busy timeout (go-sqlite3 DSN
-// "?_journal_mode=WAL&_busy_timeout=5000") and allow more than one
-// connection: then lookups keep answering while an import runs.
+// prefixed kf_. Open it with sqlitedb.Open (WAL, a busy timeout, more than
+// one connection): then lookups keep answering while an import runs.
 type Backend struct {
 	// RecentOrders is how many of a customer's most recent orders Lookup
 	// returns. Zero means shop.DefaultRecentOrders (20). Set it before the
@@ -53,11 +53,25 @@ type Backend struct {
 
 var _ shop.Backend = (*Backend)(nil)
 
-// schema is idempotent so that every start can run it. Items hang off
-// the order's integer id rather than its order_no to keep the items table
-// and its key small. The orders index serves Lookup's "this openid, newest
-// first" without a sort; order_no breaks ties so equal times come back in a
-// stable order.
+// migrations are the order tables' schema steps (see sqlitedb.Step: each
+// ID names its step forever). The first ones are idempotent, because
+// databases made before steps were recorded have the tables, with or
+// without the columns added since their first release.
+var migrations = []sqlitedb.Step{
+	{ID: "create kf_customers, kf_orders, kf_order_items", Apply: sqlitedb.Exec(schema)},
+	{ID: "add kf_customers.extra", Apply: sqlitedb.AddColumn("kf_customers", "extra", "TEXT NOT NULL DEFAULT '[]'")},
+	{ID: "add kf_orders.tracking_event", Apply: sqlitedb.AddColumn("kf_orders", "tracking_event", "TEXT NOT NULL DEFAULT ''")},
+	{ID: "add kf_orders.tracking_at", Apply: sqlitedb.AddColumn("kf_orders", "tracking_at", "TEXT NOT NULL DEFAULT ''")},
+	{ID: "add kf_orders.extra", Apply: sqlitedb.AddColumn("kf_orders", "extra", "TEXT NOT NULL DEFAULT '[]'")},
+}
+
+// schema is the first step: the tables as a new database got them when
+// steps began to be recorded, with the columns added before that (whose
+// steps then find them there). Like every released step it never changes;
+// a new column is a new step. Items hang off the order's integer id rather
+// than its order_no to keep the items table and its key small. The orders
+// index serves Lookup's "this openid, newest first" without a sort;
+// order_no breaks ties so equal times come back in a stable order.
 const schema = `
 CREATE TABLE IF NOT EXISTS kf_customers (
 	openid    TEXT PRIMARY KEY NOT NULL,
@@ -100,16 +114,6 @@ CREATE TABLE IF NOT EXISTS kf_order_items (
 	PRIMARY KEY (order_id, pos)
 ) WITHOUT ROWID;
 `
-
-// addedColumns are the columns added to the tables after their first
-// release; New adds those an older database lacks, so an
-// upgrade keeps every imported order.
-var addedColumns = []struct{ table, column, decl string }{
-	{"kf_customers", "extra", "TEXT NOT NULL DEFAULT '[]'"},
-	{"kf_orders", "tracking_event", "TEXT NOT NULL DEFAULT ''"},
-	{"kf_orders", "tracking_at", "TEXT NOT NULL DEFAULT ''"},
-	{"kf_orders", "extra", "TEXT NOT NULL DEFAULT '[]'"},
-}
 
 const (
 	lookupCustomerSQL = `SELECT name, phone, level, tags, note, admin_url, extra
@@ -164,16 +168,13 @@ RETURNING id`
 VALUES (?, ?, ?, ?, ?, ?)`
 )
 
-// New creates the kf_ tables if needed and prepares the
-// statements, so a schema problem shows at start-up rather than on the first
-// chat. db must use the "sqlite3" driver (github.com/mattn/go-sqlite3); it
-// stays owned by the caller.
+// New creates or upgrades the kf_ tables (migrations) and prepares the
+// statements, so a schema problem shows at start-up rather than on the
+// first chat. db is opened with sqlitedb.Open; it stays owned by the
+// caller.
 func New(ctx context.Context, db *sql.DB) (*Backend, error) {
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, "orders", migrations); err != nil {
 		return nil, fmt.Errorf("create order tables: %w", err)
-	}
-	if err := addMissingColumns(ctx, db); err != nil {
-		return nil, fmt.Errorf("upgrade order tables: %w", err)
 	}
 	b := &Backend{db: db}
 	for _, p := range []struct {
@@ -289,39 +290,6 @@ func marshalExtras(extras []shop.Extra) (string, error) {
 	}
 	b, err := json.Marshal(extras)
 	return string(b), err
-}
-
-// addMissingColumns brings a database made by an older kfsidebar up to the
-// current tables (addedColumns).
-func addMissingColumns(ctx context.Context, db *sql.DB) error {
-	have := map[string]bool{}
-	for _, table := range []string{"kf_customers", "kf_orders"} {
-		rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?)", table)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var name string
-			if err := rows.Scan(&name); err != nil {
-				rows.Close()
-				return err
-			}
-			have[table+"."+name] = true
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-	}
-	for _, c := range addedColumns {
-		if have[c.table+"."+c.column] {
-			continue
-		}
-		// Names and declarations are constants of this file, not input.
-		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c.table+" ADD COLUMN "+c.column+" "+c.decl); err != nil {
-			return fmt.Errorf("add %s.%s: %w", c.table, c.column, err)
-		}
-	}
-	return nil
 }
 
 // recentOrders reads the orders and then their items in two indexed queries.

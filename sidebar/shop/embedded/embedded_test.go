@@ -15,30 +15,14 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
-// openTestDB opens a fresh database file the way the CLI does.
-func openTestDB(t testing.TB) *sql.DB {
-	t.Helper()
-	dsn := "file:" + filepath.Join(t.TempDir(), "kf.db") + "?_journal_mode=WAL&_busy_timeout=5000"
-	db, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return db
-}
-
 func newTestBackend(t testing.TB) (*Backend, *sql.DB) {
 	t.Helper()
-	db := openTestDB(t)
+	db := sqlitedbtest.New(t)
 	b, err := New(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +290,7 @@ func TestSQLiteLookupUsesIndex(t *testing.T) {
 // and tracking events: its orders survive and the new fields can be
 // imported.
 func TestSQLiteUpgradesOlderTables(t *testing.T) {
-	db := openTestDB(t)
+	db := sqlitedbtest.New(t)
 	const older = `
 CREATE TABLE kf_customers (openid TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,
 	phone TEXT NOT NULL DEFAULT '', level TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT '[]',
@@ -337,8 +321,49 @@ INSERT INTO kf_orders (order_no, openid, created_unix_ns, created_at, status, am
 	}
 	importTestFile(t, b, "good.json")
 	checkLookups(t, b, wantFromImportFiles(t, "good.json"))
+	checkMigrated(t, db)
 	if _, err := New(context.Background(), db); err != nil {
 		t.Errorf("second open of the upgraded database: %v", err)
+	}
+}
+
+// TestOpensTheDatabaseOfThePreviousRelease opens a database that the
+// release before recorded migrations made: every table and column there,
+// no kf_migrations. Its data stays, and every step is recorded as applied.
+func TestOpensTheDatabaseOfThePreviousRelease(t *testing.T) {
+	db := sqlitedbtest.New(t)
+	// What that release's New ran on every start.
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO kf_customers (openid, name, extra) VALUES ('oPrev', '老李', '[{"label":"积分","value":"90"}]')`); err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := b.Lookup(context.Background(), "oPrev")
+	if err != nil || c.Name != "老李" || len(c.Extra) != 1 || c.Extra[0].Value != "90" {
+		t.Errorf("Lookup(oPrev) = %+v, %v", c, err)
+	}
+	checkMigrated(t, db)
+}
+
+// checkMigrated checks that every step of the order tables is recorded.
+func checkMigrated(t *testing.T, db *sql.DB) {
+	t.Helper()
+	ids, err := sqlitedb.Applied(context.Background(), db, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, s := range migrations {
+		want = append(want, s.ID)
+	}
+	if !slices.Equal(ids, want) {
+		t.Errorf("applied %q, want %q", ids, want)
 	}
 }
 

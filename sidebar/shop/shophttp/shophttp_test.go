@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
 )

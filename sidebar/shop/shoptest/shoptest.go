@@ -10,15 +10,12 @@ package shoptest
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 
-	_ "github.com/mattn/go-sqlite3" // the reference's database
-
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
@@ -27,12 +24,7 @@ import (
 // imported: the reference every other backend must agree with.
 func Embedded(t testing.TB, importJSON []byte) *embedded.Backend {
 	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "kf.db")+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	b, err := embedded.New(context.Background(), db)
+	b, err := embedded.New(context.Background(), sqlitedbtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
