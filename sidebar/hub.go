@@ -34,7 +34,7 @@ type Resolver interface {
 }
 
 // QuickReplySource is where the sidebar's quick replies come from: the
-// replies kept in the database plus the console's own. QuickReplies
+// replies kept in the database plus the console's own. quickreply.Store
 // implements it; tests use a fake.
 type QuickReplySource interface {
 	// Groups returns every group, in the order the sidebar lists them.

@@ -25,7 +25,7 @@ import (
 const startupCheckTimeout = 15 * time.Second
 
 // orderBackend is the configured order backend, as the server keeps it:
-// the cached backend (a *sidebar.Cache, which is also a sidebar.Fresher
+// the cached backend (a *shop.Cache, which is also a shop.Fresher
 // and reports Health) and how to release it.
 type orderBackend struct {
 	shop.Backend
@@ -33,7 +33,7 @@ type orderBackend struct {
 }
 
 // newBackend builds the order backend cfg.Orders names, behind the cache
-// and circuit breaker, so the hub gets a sidebar.Fresher and the status
+// and circuit breaker, so the hub gets a shop.Fresher and the status
 // page the cache's Health. db is the embedded database (used by the
 // sqlite backend only). Nothing is contacted here: a shop that is down
 // at start-up shows as an error in the sidebar, and the console works

@@ -51,7 +51,7 @@ type OrdersConfig struct {
 	SQL              SQLConfig  `toml:"sql"`
 }
 
-// HTTPConfig is [orders.http], the shop's API (see sidebar.HTTPOptions).
+// HTTPConfig is [orders.http], the shop's API (see shophttp.Options).
 type HTTPConfig struct {
 	LookupURL   string            `toml:"lookup_url"`
 	CustomerURL string            `toml:"customer_url"`
@@ -68,7 +68,7 @@ type HTTPConfig struct {
 	CAFile string `toml:"ca_file"`
 }
 
-// SQLConfig is [orders.sql], the shop's database (see sidebar.SQLOptions).
+// SQLConfig is [orders.sql], the shop's database (see shopsql.Options).
 type SQLConfig struct {
 	Driver string `toml:"driver"`
 	// DSN or DSNEnv (an environment variable holding it): exactly one.

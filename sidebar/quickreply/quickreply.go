@@ -174,7 +174,7 @@ func (q *Store) consoleReplies() []string {
 }
 
 // SetConsoleReplies replaces the console's replies with texts (as
-// proxy.ScanFastReplies finds them): blanks are dropped, duplicates kept
+// scan.FastReplies finds them): blanks are dropped, duplicates kept
 // once. Subscribers are signalled only when the list changed, since the
 // console asks for its settings on every page load. The list is stored in
 // the background, so that a restart still shows it before the console is
