@@ -22,7 +22,10 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // The sidebar runs in a real Chromium against a small stand-in for the
@@ -46,7 +49,7 @@ const (
 )
 
 // richAlice is a customer with everything the sidebar can show.
-var richAlice = &Customer{
+var richAlice = &shop.Customer{
 	OpenID: "oAlice", Name: "王爱丽", Phone: "13812345678", Level: "金卡会员",
 	Tags:          []string{"老客户", "爱买杯子", "已加企微"},
 	Note:          "喜欢保温杯，发货前请电话确认地址。",
@@ -54,29 +57,29 @@ var richAlice = &Customer{
 	OrderCount:    12,
 	TotalSpentFen: 358600,
 	LastOrderAt:   ptr(time.Date(2026, 11, 20, 10, 4, 0, 0, time.Local)),
-	Extra: []Extra{
+	Extra: []shop.Extra{
 		{Label: "积分", Value: "1,280"},
 		{Label: "企业微信", Value: "wxid_alice42", Copy: true},
 		{Label: "身份证", Value: "330106199001011234", Mask: true},
 		{Label: "会员中心", Value: "查看会员卡", Href: "https://shop.example/member/42"},
 	},
-	Orders: []Order{
+	Orders: []shop.Order{
 		{OrderNo: "2026112200001", OpenID: "oAlice", CreatedAt: time.Date(2026, 11, 20, 10, 4, 0, 0, time.Local),
 			Status: "shipped", AmountFen: 12900, Carrier: "顺丰速运", TrackingNo: "SF1234567890",
 			Address:       "浙江省杭州市西湖区文三路398号 东信大厦5楼 王爱丽 收",
 			TrackingEvent: "已到达杭州转运中心", TrackingAt: ptr(time.Date(2026, 11, 21, 8, 30, 0, 0, time.Local)),
-			Items:    []Item{{Title: "保温杯", SKU: "CUP-500", Qty: 1, PriceFen: 12900}, {Title: "杯套", Qty: 1}},
-			Refund:   Refund{Status: "none"},
+			Items:    []shop.Item{{Title: "保温杯", SKU: "CUP-500", Qty: 1, PriceFen: 12900}, {Title: "杯套", Qty: 1}},
+			Refund:   shop.Refund{Status: "none"},
 			AdminURL: "https://shop.example/admin/orders/2026112200001"},
 		{OrderNo: "2026111800017", OpenID: "oAlice", CreatedAt: time.Date(2026, 11, 18, 21, 30, 0, 0, time.Local),
 			Status: "completed", AmountFen: 5990, Carrier: "中通快递", TrackingNo: "ZT7788990011",
 			Address: "浙江省杭州市西湖区文三路398号 东信大厦5楼 王爱丽 收",
-			Items:   []Item{{Title: "不锈钢吸管（4支装）", Qty: 2, PriceFen: 2995}},
-			Refund:  Refund{Status: "approved", AmountFen: 2995, Reason: "少发了一包"}},
+			Items:   []shop.Item{{Title: "不锈钢吸管（4支装）", Qty: 2, PriceFen: 2995}},
+			Refund:  shop.Refund{Status: "approved", AmountFen: 2995, Reason: "少发了一包"}},
 		{OrderNo: "2026110300005", OpenID: "oAlice", CreatedAt: time.Date(2026, 11, 3, 9, 12, 0, 0, time.Local),
 			Status: "pending", AmountFen: 199900,
-			Items:  []Item{{Title: "家用意式咖啡机", Qty: 1, PriceFen: 199900}},
-			Refund: Refund{Status: "none"}},
+			Items:  []shop.Item{{Title: "家用意式咖啡机", Qty: 1, PriceFen: 199900}},
+			Refund: shop.Refund{Status: "none"}},
 	},
 }
 
@@ -91,14 +94,14 @@ const (
 // customers, and the troubles a real shop has. It is a Fresher and
 // reports its health, like the cache in front of a real backend.
 type consoleShop struct {
-	customers map[string]*Customer // by id, which is the openid unless ID is set
+	customers map[string]*shop.Customer // by id, which is the openid unless ID is set
 	flaky     atomic.Int32
-	health    atomic.Pointer[Health]
+	health    atomic.Pointer[shop.Health]
 }
 
 func newConsoleShop() *consoleShop {
-	s := &consoleShop{customers: map[string]*Customer{}}
-	for _, c := range []*Customer{
+	s := &consoleShop{customers: map[string]*shop.Customer{}}
+	for _, c := range []*shop.Customer{
 		richAlice,
 		{OpenID: "oTwinB", Name: "李小明", Level: "普通会员"},
 		{OpenID: "oPlain", Name: "钩子测试"},
@@ -107,8 +110,8 @@ func newConsoleShop() *consoleShop {
 		{OpenID: "oStale", Name: "孙旧", Phone: "13600001234"},
 		{OpenID: "oDown", Name: "周恢复"},
 		{ID: "c-77", Name: "吴绑定", Phone: "13700007777", Level: "银卡会员",
-			Orders: []Order{{OrderNo: "2026101000077", CreatedAt: time.Date(2026, 10, 10, 12, 0, 0, 0, time.Local),
-				Status: "delivered", AmountFen: 8800, Items: []Item{{Title: "围巾", Qty: 1, PriceFen: 8800}}, Refund: Refund{Status: "none"}}}},
+			Orders: []shop.Order{{OrderNo: "2026101000077", CreatedAt: time.Date(2026, 10, 10, 12, 0, 0, 0, time.Local),
+				Status: "delivered", AmountFen: 8800, Items: []shop.Item{{Title: "围巾", Qty: 1, PriceFen: 8800}}, Refund: shop.Refund{Status: "none"}}}},
 	} {
 		id := c.ID
 		if id == "" {
@@ -116,80 +119,80 @@ func newConsoleShop() *consoleShop {
 		}
 		s.customers[id] = c
 	}
-	s.health.Store(&Health{State: HealthOK})
+	s.health.Store(&shop.Health{State: shop.HealthOK})
 	return s
 }
 
 var (
-	_ Fresher        = (*consoleShop)(nil)
-	_ HealthReporter = (*consoleShop)(nil)
+	_ shop.Fresher        = (*consoleShop)(nil)
+	_ shop.HealthReporter = (*consoleShop)(nil)
 )
 
 // LookupResult: oFlaky's first lookup fails, oStale's data is five
 // minutes old and its refresh fails, oDown fails while the circuit is
 // open.
-func (s *consoleShop) LookupResult(_ context.Context, openid string) Result {
+func (s *consoleShop) LookupResult(_ context.Context, openid string) shop.Result {
 	switch {
 	case openid == "oFlaky" && s.flaky.Add(1) == 1:
-		return Result{Err: errors.New("shop api: 502")}
+		return shop.Result{Err: errors.New("shop api: 502")}
 	case openid == "oStale":
-		return Result{Customer: s.customers[openid], FetchedAt: time.Now().Add(-5 * time.Minute), Err: errors.New("shop api: 502")}
-	case openid == "oDown" && s.Health().State == HealthOpen:
-		return Result{Err: ErrCircuitOpen}
+		return shop.Result{Customer: s.customers[openid], FetchedAt: time.Now().Add(-5 * time.Minute), Err: errors.New("shop api: 502")}
+	case openid == "oDown" && s.Health().State == shop.HealthOpen:
+		return shop.Result{Err: shop.ErrCircuitOpen}
 	}
 	c, ok := s.customers[openid]
 	if !ok || c.ID != "" {
-		return Result{Err: ErrNotFound}
+		return shop.Result{Err: shop.ErrNotFound}
 	}
-	return Result{Customer: c, FetchedAt: time.Now()}
+	return shop.Result{Customer: c, FetchedAt: time.Now()}
 }
 
-func (s *consoleShop) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (s *consoleShop) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	r := s.LookupResult(ctx, openid)
 	return r.Customer, r.Err
 }
 
-func (s *consoleShop) Customer(_ context.Context, id string) (*Customer, error) {
+func (s *consoleShop) Customer(_ context.Context, id string) (*shop.Customer, error) {
 	if c, ok := s.customers[id]; ok {
 		return c, nil
 	}
-	return nil, ErrNotFound
+	return nil, shop.ErrNotFound
 }
 
 // Search finds by phone suffix, order number or name.
-func (s *consoleShop) Search(_ context.Context, q string, limit int) ([]Customer, error) {
-	out := []Customer{}
+func (s *consoleShop) Search(_ context.Context, q string, limit int) ([]shop.Customer, error) {
+	out := []shop.Customer{}
 	for _, c := range s.customers {
 		hit := strings.Contains(c.Name, q) || (len(q) >= 4 && strings.HasSuffix(c.Phone, q))
 		for _, o := range c.Orders {
 			hit = hit || o.OrderNo == q
 		}
 		if hit && len(out) < limit {
-			out = append(out, Customer{ID: c.ID, OpenID: c.OpenID, Name: c.Name, Phone: c.Phone, Level: c.Level})
+			out = append(out, shop.Customer{ID: c.ID, OpenID: c.OpenID, Name: c.Name, Phone: c.Phone, Level: c.Level})
 		}
 	}
 	return out, nil
 }
 
-func (s *consoleShop) Health() Health { return *s.health.Load() }
+func (s *consoleShop) Health() shop.Health { return *s.health.Load() }
 
 // testReplies are the quick replies of the stand-in console: a local
 // group with variables and the console's own group.
-func testReplies() []ReplyGroup {
-	r := func(id, title, text string) Reply {
-		initials := Initials(text)
+func testReplies() []quickreply.Group {
+	r := func(id, title, text string) quickreply.Reply {
+		initials := quickreply.Initials(text)
 		if title != "" {
-			initials = Initials(title) + " " + initials
+			initials = quickreply.Initials(title) + " " + initials
 		}
-		return Reply{ID: id, Title: title, Text: text, Initials: initials}
+		return quickreply.Reply{ID: id, Title: title, Text: text, Initials: initials}
 	}
-	return []ReplyGroup{
-		{Name: "售后常用", Source: ReplySourceLocal, Replies: []Reply{
+	return []quickreply.Group{
+		{Name: "售后常用", Source: quickreply.SourceLocal, Replies: []quickreply.Reply{
 			r("1", "物流查询", "{nickname}您好，您的订单{order_no}已由{carrier}发出，运单号{tracking_no}。"),
 			r("2", "退款进度", "订单{order_no}的退款{amount}已原路退回，1-3个工作日到账。"),
 			r("3", "结束语", "感谢您的耐心等待，祝您生活愉快！"),
 		}},
-		{Name: ConsoleGroupName, Source: ReplySourceConsole, Replies: []Reply{
+		{Name: quickreply.ConsoleGroupName, Source: quickreply.SourceConsole, Replies: []quickreply.Reply{
 			r("c1", "", "您好，请问有什么可以帮您？"),
 		}},
 	}
@@ -255,7 +258,7 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 		avatarStale: known(record("oStale", "旧资料", avatarStale)),
 		avatarDown:  known(record("oDown", "店铺挂了", avatarDown)),
 	})
-	db := openDBFile(t, filepath.Join(t.TempDir(), "kfsidebar.db"))
+	db := sqlitedbtest.Open(t, filepath.Join(t.TempDir(), "kfsidebar.db"))
 	ctx := context.Background()
 	bindings, err := OpenBindings(ctx, db)
 	if err != nil {
@@ -677,7 +680,7 @@ func TestBrowserQuickReplies(t *testing.T) {
 		t.Fatalf("quick replies = %s, want all four", got)
 	}
 	groups := tb.shadowText(".qr-list")
-	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, ConsoleGroupName+"\n控制台") {
+	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, quickreply.ConsoleGroupName+"\n控制台") {
 		t.Errorf("groups not shown: %q", groups)
 	}
 	// The variables are filled from the customer and the latest order.
@@ -826,7 +829,7 @@ func TestBrowserStaleData(t *testing.T) {
 
 func TestBrowserCircuitOpen(t *testing.T) {
 	fc := newFakeConsole(t)
-	fc.shop.health.Store(&Health{State: HealthOpen, RetryAt: time.Now().Add(3 * time.Second)})
+	fc.shop.health.Store(&shop.Health{State: shop.HealthOpen, RetryAt: time.Now().Add(3 * time.Second)})
 	tb := fc.open(t)
 	tb.clickCard("1008")
 	tb.waitState("error")
@@ -836,7 +839,7 @@ func TestBrowserCircuitOpen(t *testing.T) {
 	}
 	tb.screenshot("circuit-open")
 	// The shop recovers; at zero the sidebar asks again by itself.
-	fc.shop.health.Store(&Health{State: HealthOK})
+	fc.shop.health.Store(&shop.Health{State: shop.HealthOK})
 	tb.waitState("customer")
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oDown" {
 		t.Errorf("data-openid = %q after the retry", got)

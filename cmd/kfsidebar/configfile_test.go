@@ -164,8 +164,8 @@ secret_env = "SHOP_SECRET"
 		want    string
 	}{
 		{"good http", []string{"--config", good}, false, good + ": valid (order backend: http, https://shop.example/kf/customers/by-openid/{openid})"},
-		{"sample postgres", []string{"--config", "../../sidebar/testdata/shop/postgres.toml"}, false, "valid (order backend: sql, postgres)"},
-		{"sample mariadb", []string{"--config", "../../sidebar/testdata/shop/mysql.toml"}, false, "valid (order backend: sql, mysql)"},
+		{"sample postgres", []string{"--config", "../../sidebar/shop/shopsql/testdata/postgres.toml"}, false, "valid (order backend: sql, postgres)"},
+		{"sample mariadb", []string{"--config", "../../sidebar/shop/shopsql/testdata/mysql.toml"}, false, "valid (order backend: sql, mysql)"},
 		{"no file", []string{"--data-dir", t.TempDir()}, false, "no such file; kfsidebar runs with the defaults"},
 		{"bad template", []string{"--config", badTemplate}, true, "orders.http: lookup_url: unknown placeholder {open_id}; this URL can use {openid}"},
 		{"positional parameter", []string{"--config", badQuery}, true, "orders.sql: customer_by_openid: use a named parameter like :openid instead of $1"},

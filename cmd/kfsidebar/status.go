@@ -9,7 +9,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // scanClock hands scanned chats on to the session map and notes when that
@@ -35,7 +35,7 @@ func (s *scanClock) Last() time.Time {
 // backendHealth adapts the order backend's health for the status page and
 // doctor; nil (no row) when the backend does not report any.
 func backendHealth(backend any) func() admin.BackendHealth {
-	hr, ok := backend.(sidebar.HealthReporter)
+	hr, ok := backend.(shop.HealthReporter)
 	if !ok {
 		return nil
 	}

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,13 +22,14 @@ import (
 	"time"
 
 	"github.com/elazarl/goproxy"
-	_ "github.com/mattn/go-sqlite3" // kfsidebar's session map and order database
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // The in-process proxies run in child processes of the harness (it
@@ -121,12 +121,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(f.dir, "kfsidebar.db")+"?"+q.Encode())
+	db, err := sqlitedb.Open(ctx, filepath.Join(f.dir, "kfsidebar.db"))
 	if err != nil {
 		return err
 	}
@@ -135,7 +130,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 	if err != nil {
 		return err
 	}
-	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	backend, err := embedded.New(ctx, db)
 	if err != nil {
 		return err
 	}
