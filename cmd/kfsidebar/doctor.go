@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -24,6 +21,8 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 )
 
 // checkLevel is how bad a doctor finding is. Only failures make doctor

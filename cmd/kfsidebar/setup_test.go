@@ -1,10 +1,6 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/internal/logfile"
-	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"encoding/json"
 	"io"
 	"net"
@@ -18,6 +14,9 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/logfile"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"context"
 	"sync/atomic"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )

@@ -35,7 +35,7 @@ const BusyTimeoutMillis = 5000
 // foreign keys; and syncs NORMAL, which in WAL mode loses at most the last
 // transactions on a power cut, never the file. Allow more than one
 // connection (database/sql's default): WAL pays off only with several.
-func Open(ctx context.Context, path string) (*sql.DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*sql.DB, error) {
 	// Create the file before SQLite does, so that it, and the -wal and
 	// -shm files SQLite gives the same mode, are never readable by others.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -48,6 +48,9 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 	q.Set("_busy_timeout", fmt.Sprint(BusyTimeoutMillis))
 	q.Set("_foreign_keys", "on")
 	q.Set("_synchronous", "NORMAL")
+	for _, o := range opts {
+		o(q)
+	}
 	db, err := open(ctx, path, q)
 	if err != nil {
 		return nil, err
@@ -59,6 +62,17 @@ func Open(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return db, nil
+}
+
+// Option changes how Open's connections behave.
+type Option func(url.Values)
+
+// ImmediateTx makes every transaction begun with db.BeginTx take the write
+// lock at once (BEGIN IMMEDIATE), for stores whose transactions read and
+// then write while another process may write too (see WriteTx): they
+// wait for the lock instead of failing with "database is locked".
+func ImmediateTx() Option {
+	return func(q url.Values) { q.Set("_txlock", "immediate") }
 }
 
 // OpenReadOnly opens an existing database that no connection of db may

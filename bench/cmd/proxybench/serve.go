@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -26,6 +24,7 @@ import (
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
