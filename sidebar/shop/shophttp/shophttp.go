@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kfsidebar/kfsidebar/internal/hmacsign"
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
@@ -136,7 +137,7 @@ func New(opts Options) (*Backend, error) {
 	}
 	for name := range b.header {
 		switch http.CanonicalHeaderKey(name) {
-		case HeaderTimestamp, HeaderNonce, HeaderSignature, "Content-Type", "Content-Length", "Host":
+		case hmacsign.HeaderTimestamp, hmacsign.HeaderNonce, hmacsign.HeaderSignature, "Content-Type", "Content-Length", "Host":
 			return nil, fmt.Errorf("headers: %s is set by kfsidebar and cannot be configured", name)
 		}
 	}
@@ -280,7 +281,7 @@ func (b *Backend) do(ctx context.Context, t *urlTemplate, params map[string]stri
 	if b.method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if err := Sign(req, body, b.secret, b.now()); err != nil {
+	if err := hmacsign.Sign(req, body, b.secret, b.now()); err != nil {
 		return nil, err
 	}
 

@@ -9,14 +9,14 @@ import (
 	"time"
 
 	shopapi "github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
-	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
+	"github.com/kfsidebar/kfsidebar/internal/hmacsign"
 )
 
 // TestExampleVerifierRejectsReplay sends one signed request twice.
 func TestExampleVerifierRejectsReplay(t *testing.T) {
 	v := &shopapi.Verifier{Secret: []byte(testSecret)}
 	req := httptest.NewRequest(http.MethodGet, "/kfsidebar/customers/by-openid/oA1", nil)
-	if err := shophttp.Sign(req, nil, []byte(testSecret), time.Now()); err != nil {
+	if err := hmacsign.Sign(req, nil, []byte(testSecret), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Verify(req, nil); err != nil {
@@ -40,7 +40,7 @@ func TestExampleVerifierRejectsReplay(t *testing.T) {
 		},
 	} {
 		r, body := change()
-		r.Header.Set(shophttp.HeaderNonce, "0123456789abcdef0123456789abcdef")
+		r.Header.Set(hmacsign.HeaderNonce, "0123456789abcdef0123456789abcdef")
 		if err := v.Verify(r, body); !errors.Is(err, shopapi.ErrBadSignature) {
 			t.Errorf("changed request: err = %v, want ErrBadSignature", err)
 		}
@@ -64,7 +64,7 @@ func TestSignatureKnownAnswers(t *testing.T) {
 			"cd00c3b3f1e877996e6413d0c0114fc32b6a784240ac8b0852a688350a085291"},
 	}
 	for _, tt := range tests {
-		got := shophttp.Signature([]byte(testSecret), tt.method, tt.target, "1795400000", "0123456789abcdef0123456789abcdef", []byte(tt.body))
+		got := hmacsign.Signature([]byte(testSecret), tt.method, tt.target, "1795400000", "0123456789abcdef0123456789abcdef", []byte(tt.body))
 		if got != tt.want {
 			t.Errorf("%s %s: got %s, want %s", tt.method, tt.target, got, tt.want)
 		}
