@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
@@ -303,7 +304,7 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 // ends.
 func (fc *fakeConsole) newHub() *Hub {
 	h, err := NewHub(HubOptions{Resolver: fc.res, Backend: fc.shop, Token: testToken,
-		AllowedOrigins: []string{fc.origin}, Logger: slog.New(selectCounter{testLogger(fc.t).Handler(), &fc.selects}),
+		AllowedOrigins: []string{fc.origin}, Logger: slog.New(selectCounter{kftest.Logger(fc.t).Handler(), &fc.selects}),
 		QuickReplies: fc.replies, Bindings: fc.bindings, Reveals: fc.reveals, IdentifyWait: 300 * time.Millisecond})
 	if err != nil {
 		fc.t.Fatal(err)
@@ -341,7 +342,8 @@ func (fc *fakeConsole) use(h http.Handler) { fc.prefix.Store(&h) }
 // open loads the page in a new tab and waits for the sidebar to connect.
 func (fc *fakeConsole) open(t *testing.T) *tab {
 	t.Helper()
-	tb := &tab{t: t, ctx: browser.Tab(t)}
+	ctx := browser.Tab(t)
+	tb := &tab{t: t, ctx: ctx, Sidebar: browsertest.SidebarOf(t, ctx)}
 	if err := chromedp.Do(tb.ctx, chromedp.Navigate(fc.url)); err != nil {
 		t.Fatal(err)
 	}
@@ -349,13 +351,15 @@ func (fc *fakeConsole) open(t *testing.T) *tab {
 	return tb
 }
 
-// tab is one page of the console with the sidebar in it.
+// tab is one page of the console with the sidebar in it; the sidebar's
+// own page object does what it can.
 type tab struct {
 	t   *testing.T
 	ctx context.Context
+	*browsertest.Sidebar
 }
 
-const hostJS = `document.getElementById('kfsidebar-root')`
+const hostJS = browsertest.SidebarJS
 
 // eval evaluates a JS expression in the page.
 func eval[T any](tb *tab, expr string) T {
@@ -385,19 +389,13 @@ func (tb *tab) wait(what, cond string, show ...string) {
 			values = append(values, fmt.Sprintf("%s = %q", expr, eval[string](tb, expr)))
 		}
 		tb.t.Fatalf("waiting for %s: %v\nstate %q, sidebar text: %q\n%s", what, err,
-			eval[string](tb, hostJS+`?.dataset.state ?? "none"`), tb.text(), strings.Join(values, "\n"))
+			eval[string](tb, hostJS+`?.dataset.state ?? "none"`), tb.Text(), strings.Join(values, "\n"))
 	}
 }
 
 func (tb *tab) waitState(state string) {
 	tb.t.Helper()
-	tb.wait("data-state "+state, fmt.Sprintf(`%s?.dataset.state === %q`, hostJS, state))
-}
-
-// text is what the agent reads in the sidebar.
-func (tb *tab) text() string {
-	tb.t.Helper()
-	return eval[string](tb, hostJS+`?.shadowRoot?.querySelector('.panel')?.innerText ?? ""`)
+	tb.Wait(state, "")
 }
 
 func (tb *tab) clickCard(uin string) {
@@ -405,26 +403,6 @@ func (tb *tab) clickCard(uin string) {
 	if err := chromedp.Do(tb.ctx, chromedp.Click(chromedp.CSS(`.card[data-reactid$="$`+uin+`"] .card_content_nick`))); err != nil {
 		tb.t.Fatal(err)
 	}
-}
-
-// clickShadow clicks, with the mouse, the first element inside the
-// sidebar's shadow root that matches sel.
-func (tb *tab) clickShadow(sel string) {
-	tb.t.Helper()
-	tb.wait(sel, fmt.Sprintf(`%s.shadowRoot.querySelector(%q)?.getBoundingClientRect().width > 0`, hostJS, sel))
-	pt := eval[[]float64](tb, fmt.Sprintf(`(() => { const e = %s.shadowRoot.querySelector(%q);
-		e.scrollIntoView({block: 'nearest'});
-		const r = e.getBoundingClientRect();
-		return [r.left + r.width / 2, r.top + r.height / 2]; })()`, hostJS, sel))
-	if err := chromedp.Do(tb.ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
-		tb.t.Fatal(err)
-	}
-}
-
-// shadowText is the text of the first element in the sidebar matching sel.
-func (tb *tab) shadowText(sel string) string {
-	tb.t.Helper()
-	return eval[string](tb, fmt.Sprintf(`%s.shadowRoot.querySelector(%q)?.innerText ?? ""`, hostJS, sel))
 }
 
 // keys types with real key events into whatever has the focus.
@@ -560,7 +538,7 @@ func TestBrowserShowsCustomer(t *testing.T) {
 	if want := []string{"2026112200001", "2026111800017", "2026110300005"}; fmt.Sprint(orders) != fmt.Sprint(want) {
 		t.Errorf("orders = %v, want %v", orders, want)
 	}
-	text := tb.text()
+	text := tb.Text()
 	for _, want := range []string{
 		// header: name, level, tags, note, extras, the summary of all orders
 		"王爱丽", "金卡会员", "老客户", "138****5678", "喜欢保温杯", "积分", "1,280", "wxid_alice42",
@@ -601,9 +579,9 @@ func TestBrowserOrderDetail(t *testing.T) {
 	tb.clickCard("1001")
 	tb.waitState("customer")
 
-	tb.clickShadow(`[data-order-no="2026112200001"] .order-head`)
+	tb.Click(`[data-order-no="2026112200001"] .order-head`)
 	tb.wait("the order to open", hostJS+`.shadowRoot.querySelector('[data-order-no="2026112200001"] .order-detail')?.hidden === false`)
-	detail := tb.shadowText(`[data-order-no="2026112200001"] .order-detail`)
+	detail := tb.ShadowText(`[data-order-no="2026112200001"] .order-detail`)
 	for _, want := range []string{"保温杯", "CUP-500", "×1", "¥129.00", "杯套", "收货地址", "浙江省杭州市西湖区****",
 		"顺丰速运", "SF1234567890", "已到达杭州转运中心", "11-21 08:30", "复制单号", "插入到回复", "后台 ↗"} {
 		if !strings.Contains(detail, want) {
@@ -617,7 +595,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 		{`[data-order-no="2026112200001"] [data-copy="order_no"]`, "2026112200001"},
 		{`[data-order-no="2026112200001"] [data-copy="tracking_no"]`, "SF1234567890"},
 	} {
-		tb.clickShadow(c.sel)
+		tb.Click(c.sel)
 		tb.waitClipboard(c.want)
 	}
 	if got := fc.revealCount(t); got != 0 {
@@ -625,7 +603,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// Copying the hidden address reveals it: the reveal is recorded.
-	tb.clickShadow(`[data-order-no="2026112200001"] [data-copy="address"]`)
+	tb.Click(`[data-order-no="2026112200001"] [data-copy="address"]`)
 	tb.waitClipboard("浙江省杭州市西湖区文三路398号 东信大厦5楼 王爱丽 收")
 	tb.wait("the address shown", hostJS+`.shadowRoot.querySelector('[data-field="address:2026112200001"]').textContent.includes('文三路398号')`)
 	if got := fc.lastReveal(t); got != "oAlice address:2026112200001" {
@@ -633,7 +611,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// The phone: revealed with a click, recorded.
-	tb.clickShadow(`[data-reveal="phone"]`)
+	tb.Click(`[data-reveal="phone"]`)
 	tb.wait("the phone shown", hostJS+`.shadowRoot.querySelector('[data-field="phone"]').textContent === '13812345678'`)
 	if got := fc.lastReveal(t); got != "oAlice phone" {
 		t.Errorf("recorded reveal %q", got)
@@ -643,12 +621,12 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// After-sales: approved is the second of four steps.
-	tb.clickShadow(`[data-order-no="2026111800017"] .order-head`)
+	tb.Click(`[data-order-no="2026111800017"] .order-head`)
 	steps := eval[[]string](tb, `[...`+hostJS+`.shadowRoot.querySelectorAll('[data-refund="approved"] li')].map(l => l.dataset.step + ':' + l.className)`)
 	if want := "[requested:done approved:now returned: refunded:]"; fmt.Sprint(steps) != want {
 		t.Errorf("after-sales steps = %v, want %s", steps, want)
 	}
-	refund := tb.shadowText(`[data-order-no="2026111800017"] .refund`)
+	refund := tb.ShadowText(`[data-order-no="2026111800017"] .refund`)
 	for _, want := range []string{"售后：退款已同意", "¥29.95", "原因：少发了一包"} {
 		if !strings.Contains(refund, want) {
 			t.Errorf("after-sales lacks %q: %q", want, refund)
@@ -656,7 +634,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// "insert" puts a summary into the reply box, as typing would.
-	tb.clickShadow(`[data-order-no="2026112200001"] .insert`)
+	tb.Click(`[data-order-no="2026112200001"] .insert`)
 	want := "订单 2026112200001：保温杯 ×1 等2件，¥129.00，已发货，顺丰速运 SF1234567890"
 	tb.wait("the summary in the draft", fmt.Sprintf(`fakeConsole.draft() === %q`, want))
 	if n := eval[int](tb, `fakeConsole.sent.length`); n != 0 {
@@ -679,12 +657,12 @@ func TestBrowserQuickReplies(t *testing.T) {
 	if got := fmt.Sprint(items()); got != "[1 2 3 c1]" {
 		t.Fatalf("quick replies = %s, want all four", got)
 	}
-	groups := tb.shadowText(".qr-list")
+	groups := tb.ShadowText(".qr-list")
 	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, quickreply.ConsoleGroupName+"\n控制台") {
 		t.Errorf("groups not shown: %q", groups)
 	}
 	// The variables are filled from the customer and the latest order.
-	first := tb.shadowText(`[data-quick-reply="1"]`)
+	first := tb.ShadowText(`[data-quick-reply="1"]`)
 	if want := "爱丽丝您好，您的订单2026112200001已由顺丰速运发出，运单号SF1234567890。"; !strings.Contains(first, want) {
 		t.Errorf("reply preview %q, want %q", first, want)
 	}
@@ -729,9 +707,9 @@ func TestBrowserQuickReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.keys("好的。")
-	tb.clickShadow(`[data-tab="replies"]`)
+	tb.Click(`[data-tab="replies"]`)
 	tb.setSearch("结束")
-	tb.clickShadow(`[data-quick-reply="3"]`)
+	tb.Click(`[data-quick-reply="3"]`)
 	tb.wait("the reply after the typed text", `fakeConsole.draft() === "好的。感谢您的耐心等待，祝您生活愉快！"`, `fakeConsole.draft()`, `document.getElementById("editor").innerHTML`)
 	if n := eval[int](tb, `fakeConsole.sent.length`); n != 1 {
 		t.Errorf("a quick reply was sent (%d messages)", n)
@@ -744,18 +722,18 @@ func TestBrowserQuickReplyMissingVariable(t *testing.T) {
 	tb.clickCard("1001")
 	tb.waitState("customer")
 	// The agent opens the unpaid order: it has no parcel yet.
-	tb.clickShadow(`[data-order-no="2026110300005"] .order-head`)
-	tb.clickShadow(`[data-tab="replies"]`)
-	if ctx := tb.shadowText(".qr-context"); !strings.Contains(ctx, "2026110300005") {
+	tb.Click(`[data-order-no="2026110300005"] .order-head`)
+	tb.Click(`[data-tab="replies"]`)
+	if ctx := tb.ShadowText(".qr-context"); !strings.Contains(ctx, "2026110300005") {
 		t.Errorf("context %q does not name the opened order", ctx)
 	}
 	missing := eval[[]string](tb, `[...`+hostJS+`.shadowRoot.querySelectorAll('[data-quick-reply="1"] .var.missing')].map(v => v.dataset.var)`)
 	if fmt.Sprint(missing) != "[carrier tracking_no]" {
 		t.Errorf("missing variables marked %v", missing)
 	}
-	tb.clickShadow(`[data-quick-reply="1"]`)
+	tb.Click(`[data-quick-reply="1"]`)
 	tb.wait("the notice", hostJS+`.shadowRoot.querySelector('.qr-notice').hidden === false`)
-	if got := tb.shadowText(".qr-notice"); !strings.Contains(got, "快递公司 {carrier}") || !strings.Contains(got, "物流单号 {tracking_no}") {
+	if got := tb.ShadowText(".qr-notice"); !strings.Contains(got, "快递公司 {carrier}") || !strings.Contains(got, "物流单号 {tracking_no}") {
 		t.Errorf("notice %q does not name the missing variables", got)
 	}
 	tb.screenshot("quick-replies-missing")
@@ -763,7 +741,7 @@ func TestBrowserQuickReplyMissingVariable(t *testing.T) {
 		t.Errorf("a reply with a missing variable was inserted: %q", got)
 	}
 	// A reply it can fill still goes in.
-	tb.clickShadow(`[data-quick-reply="2"]`)
+	tb.Click(`[data-quick-reply="2"]`)
 	tb.wait("the refund reply", `fakeConsole.draft() === "订单2026110300005的退款¥1,999.00已原路退回，1-3个工作日到账。"`)
 }
 
@@ -772,16 +750,16 @@ func TestBrowserIdentityFallback(t *testing.T) {
 	tb := fc.open(t)
 	tb.clickCard("1002") // nobody known has this avatar
 	tb.waitState("unknown")
-	tb.clickShadow(".find-input")
+	tb.Click(".find-input")
 	tb.keys("7777")
 	tb.wait("a result", hostJS+`.shadowRoot.querySelector('[data-customer-id="c-77"]') !== null`)
-	if got := tb.shadowText(".find-results"); !strings.Contains(got, "吴绑定") || !strings.Contains(got, "137****7777") {
+	if got := tb.ShadowText(".find-results"); !strings.Contains(got, "吴绑定") || !strings.Contains(got, "137****7777") {
 		t.Errorf("results %q", got)
 	}
 	tb.screenshot("unknown-search")
-	tb.clickShadow(`[data-customer-id="c-77"]`)
+	tb.Click(`[data-customer-id="c-77"]`)
 	tb.wait("the bound customer", hostJS+`.dataset.state === 'customer' && `+hostJS+`.shadowRoot.querySelector('.bound-notice') !== null`)
-	if text := tb.text(); !strings.Contains(text, "吴绑定") || !strings.Contains(text, "2026101000077") {
+	if text := tb.Text(); !strings.Contains(text, "吴绑定") || !strings.Contains(text, "2026101000077") {
 		t.Errorf("bound customer not shown: %q", text)
 	}
 	if id, ok, err := fc.bindings.Lookup(context.Background(), "uin:1002"); err != nil || !ok || id != "c-77" {
@@ -795,7 +773,7 @@ func TestBrowserIdentityFallback(t *testing.T) {
 	tb.wait("the bound customer again", hostJS+`.dataset.state === 'customer' && `+hostJS+`.shadowRoot.querySelector('.panel').innerText.includes('吴绑定')`)
 
 	// Undo.
-	tb.clickShadow(".bound-notice .unbind")
+	tb.Click(".bound-notice .unbind")
 	tb.waitState("unknown")
 	if _, ok, _ := fc.bindings.Lookup(context.Background(), "uin:1002"); ok {
 		t.Error("binding still stored after undo")
@@ -804,9 +782,9 @@ func TestBrowserIdentityFallback(t *testing.T) {
 	// A known user the shop does not know: search by order number.
 	tb.clickCard("1005")
 	tb.wait("not in shop", hostJS+`.dataset.state === 'unknown' && `+hostJS+`.shadowRoot.querySelector('.panel').innerText.includes('店铺里没有这位客户')`)
-	tb.clickShadow(".find-input")
+	tb.Click(".find-input")
 	tb.keys("2026101000077" + kb.Enter)
-	tb.clickShadow(`[data-customer-id="c-77"]`)
+	tb.Click(`[data-customer-id="c-77"]`)
 	tb.wait("bound by openid", hostJS+`.shadowRoot.querySelector('.bound-notice') !== null`)
 	if id, ok, _ := fc.bindings.Lookup(context.Background(), "oGhost"); !ok || id != "c-77" {
 		t.Errorf("binding of oGhost = %q %v", id, ok)
@@ -818,7 +796,7 @@ func TestBrowserStaleData(t *testing.T) {
 	tb := fc.open(t)
 	tb.clickCard("1007")
 	tb.waitState("customer")
-	notice := tb.shadowText(".stale-notice")
+	notice := tb.ShadowText(".stale-notice")
 	for _, want := range []string{msgStale, "5 分钟前更新", "重试"} {
 		if !strings.Contains(notice, want) {
 			t.Errorf("stale notice %q lacks %q", notice, want)
@@ -834,7 +812,7 @@ func TestBrowserCircuitOpen(t *testing.T) {
 	tb.clickCard("1008")
 	tb.waitState("error")
 	tb.wait("the countdown", hostJS+`.shadowRoot.querySelector('.error-text').textContent.includes('秒后重试')`)
-	if got := tb.shadowText(".error-text"); !strings.HasPrefix(got, "店铺系统暂时不可用，") {
+	if got := tb.ShadowText(".error-text"); !strings.HasPrefix(got, "店铺系统暂时不可用，") {
 		t.Errorf("error text %q", got)
 	}
 	tb.screenshot("circuit-open")
@@ -852,7 +830,7 @@ func TestBrowserComesBack(t *testing.T) {
 	tb.clickCard("1001")
 	tb.waitState("customer")
 	// The console re-renders and throws our element out.
-	tb.await(`(async () => { document.getElementById('kfsidebar-root').remove();
+	tb.await(`(async () => { ` + hostJS + `.remove();
 		await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); })()`)
 	tb.wait("the element back", `document.querySelectorAll('kf-sidebar').length === 1 && `+hostJS+`?.isConnected`)
 	tb.clickCard("1003")
@@ -876,7 +854,7 @@ func TestBrowserCollapse(t *testing.T) {
 		t.Errorf("panel width = %v, want 340", width)
 	}
 
-	tb.clickShadow(".collapse")
+	tb.Click(".collapse")
 	tb.wait("collapsed", hostJS+`.hasAttribute('data-collapsed')`)
 	if visible(".panel") || !visible(".tab") {
 		t.Error("collapsed: the panel is still shown or the tab is not")
@@ -892,7 +870,7 @@ func TestBrowserCollapse(t *testing.T) {
 	if !eval[bool](tb, hostJS+`.hasAttribute('data-collapsed')`) {
 		t.Fatal("collapsed state forgotten after reload")
 	}
-	tb.clickShadow(".tab")
+	tb.Click(".tab")
 	tb.wait("expanded", `!`+hostJS+`.hasAttribute('data-collapsed')`)
 	if !visible(".panel") {
 		t.Error("expanded: the panel is not shown")
@@ -927,7 +905,7 @@ func TestBrowserResizeAndOverlay(t *testing.T) {
 		t.Errorf("after ArrowRight: panel %v, want 430", panel)
 	}
 
-	tb.clickShadow(".layout")
+	tb.Click(".layout")
 	tb.wait("overlay", hostJS+`.hasAttribute('data-overlay')`)
 	if panel, margin := layout(); panel != 430 || margin != "" {
 		t.Errorf("overlay: panel %v, page margin %q; want 430 and none", panel, margin)
@@ -936,7 +914,7 @@ func TestBrowserResizeAndOverlay(t *testing.T) {
 	if panel, margin := layout(); !eval[bool](tb, hostJS+`.hasAttribute('data-overlay')`) || panel != 430 || margin != "" {
 		t.Errorf("after reload: overlay %v, panel %v, margin %q", eval[bool](tb, hostJS+`.hasAttribute('data-overlay')`), panel, margin)
 	}
-	tb.clickShadow(".layout")
+	tb.Click(".layout")
 	tb.wait("narrowing again", `document.body.style.marginRight === '430px'`)
 }
 
@@ -963,11 +941,11 @@ func TestBrowserErrorRetry(t *testing.T) {
 	tb := fc.open(t)
 	tb.clickCard("1006")
 	tb.waitState("error")
-	if text := tb.text(); !bytes.Contains([]byte(text), []byte(msgLookupFailed)) {
+	if text := tb.Text(); !bytes.Contains([]byte(text), []byte(msgLookupFailed)) {
 		t.Errorf("error state text %q lacks %q", text, msgLookupFailed)
 	}
 	tb.screenshot("error")
-	tb.clickShadow(".btn")
+	tb.Click(".btn")
 	tb.waitState("customer")
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oFlaky" {
 		t.Errorf("data-openid after retry = %q, want oFlaky", got)
@@ -985,7 +963,7 @@ func TestBrowserAmbiguousPick(t *testing.T) {
 	}
 	tb.screenshot("ambiguous")
 	before := fc.selects.Load()
-	tb.clickShadow(`button.choice[data-openid="oTwinB"]`)
+	tb.Click(`button.choice[data-openid="oTwinB"]`)
 	tb.waitState("customer")
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oTwinB" {
 		t.Errorf("data-openid = %q, want oTwinB", got)

@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy"
@@ -76,13 +77,13 @@ func startFaultWorld(t *testing.T, backend shop.Backend, db *sql.DB, lookupTimeo
 	if db == nil {
 		db = sqlitedbtest.New(t)
 	}
-	sessions, err := chats.Open(context.Background(), db, chats.Options{Logger: testLogger(t)})
+	sessions, err := chats.Open(context.Background(), db, chats.Options{Logger: kftest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sessions.Close(context.Background()) })
 	hub, err := NewHub(HubOptions{Resolver: sessions, Backend: backend, Token: faultToken,
-		AllowedOrigins: []string{"https://" + console.DefaultConsoleHost}, LookupTimeout: lookupTimeout, Logger: testLogger(t)})
+		AllowedOrigins: []string{"https://" + console.DefaultConsoleHost}, LookupTimeout: lookupTimeout, Logger: kftest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func startFaultWorld(t *testing.T, backend shop.Backend, db *sql.DB, lookupTimeo
 		Local:         hub,
 		Sink:          sessions,
 		ScriptSrc:     console.ReservedPrefix + "sidebar.js?t=" + faultToken,
-		Logger:        testLogger(t),
+		Logger:        kftest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func startFaultWorld(t *testing.T, backend shop.Backend, db *sql.DB, lookupTimeo
 	if status, _ := w.get(t, "/cgi-bin/kfsessionmgr?action=kfcreatesession&f=json"); status != http.StatusOK {
 		t.Fatalf("accept: %d", status)
 	}
-	poll(t, "the accepted users are known", func() bool {
+	kftest.Poll(t, "the accepted users are known", func() bool {
 		for _, id := range users {
 			if _, ok := sessions.Get(id); !ok {
 				return false

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
@@ -186,19 +187,6 @@ func pendingMsg(seq int64) message {
 	return message{Type: typeLoading, Seq: seq, Identity: identityPending}
 }
 
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
 // testHub is a Hub behind an httptest server; both close when the test
 // ends.
 type testHub struct {
@@ -215,7 +203,7 @@ func newTestHub(t *testing.T, opts HubOptions, tweaks ...func(*Hub)) *testHub {
 		opts.Token = testToken
 	}
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = kftest.Logger(t)
 	}
 	if opts.IdentifyWait == 0 {
 		opts.IdentifyWait = 20 * time.Millisecond
@@ -303,18 +291,6 @@ func summary(m message) string {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
-
-// poll waits until cond holds, failing the test after a deadline.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 const (
 	avatarAlice = "https://wx.qlogo.cn/mmhead/alice/132"
@@ -571,7 +547,7 @@ func TestPushAfterResolverChange(t *testing.T) {
 	// nothing new is sent (see the next expect).
 	before := res.queryCount()
 	learn(avatarNoOne, console.Resolution{})
-	poll(t, "re-resolution of the waiting tab", func() bool { return res.queryCount() > before })
+	kftest.Poll(t, "re-resolution of the waiting tab", func() bool { return res.queryCount() > before })
 
 	// Now two users with this avatar become known: the chooser appears.
 	learn(avatarTwins, console.Resolution{Candidates: []console.Record{twinA, twinB}})
@@ -614,7 +590,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 		Resolver: standardResolver(),
 		Backend:  backend,
 		// Debug logs of a 1.5 MB customer per round would drown the test log.
-		Logger:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+		Logger:     kftest.LevelLogger(t, slog.LevelInfo),
 		SendBuffer: 2,
 	})
 	stuck := th.dial(t) // sends, never reads
@@ -628,7 +604,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 		if err := stuck.WriteJSON(request{Type: typeSelect, Seq: int64(i), Avatar: avatarAlice}); err != nil {
 			break // dropped while we wrote
 		}
-		poll(t, "the big lookup", func() bool {
+		kftest.Poll(t, "the big lookup", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return bigLookups >= i || th.Clients() < 2
@@ -639,7 +615,7 @@ func TestSlowClientIsDropped(t *testing.T) {
 			t.Fatalf("fast tab got %s", summary(m))
 		}
 	}
-	poll(t, "the stuck tab to be dropped", func() bool { return th.Clients() == 1 })
+	kftest.Poll(t, "the stuck tab to be dropped", func() bool { return th.Clients() == 1 })
 	send(t, fast, request{Type: typeSelect, Seq: 1000, Avatar: avatarTwins})
 	expect(t, fast, pendingMsg(1000), message{Type: typeAmbiguous, Seq: 1000, Reason: reasonLookalike, Candidates: candidatesOf([]console.Record{twinA, twinB})})
 }
@@ -671,8 +647,8 @@ func TestPings(t *testing.T) {
 			}
 		}
 	}()
-	poll(t, "the silent tab to be dropped", func() bool { return th.Clients() == 1 })
-	poll(t, "pings to the live tab for longer than the pong wait", func() bool {
+	kftest.Poll(t, "the silent tab to be dropped", func() bool { return th.Clients() == 1 })
+	kftest.Poll(t, "pings to the live tab for longer than the pong wait", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return pings >= 20 // 20 × 40 ms > 600 ms
@@ -707,7 +683,7 @@ func TestReadLimitAndBadFrames(t *testing.T) {
 			if _, _, err := conn.ReadMessage(); err == nil || errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("read after a bad frame: %v, want the hub to close the connection", err)
 			}
-			poll(t, "the client to be removed", func() bool { return th.Clients() == 0 })
+			kftest.Poll(t, "the client to be removed", func() bool { return th.Clients() == 0 })
 		})
 	}
 }
@@ -736,7 +712,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		origin := "http://" + srv.Listener.Addr().String()
 		// A selection nobody can resolve waits for evidence all along:
 		// Close must end that wait too.
-		h, err := NewHub(HubOptions{Resolver: res, Backend: backend, Token: testToken, Logger: testLogger(t),
+		h, err := NewHub(HubOptions{Resolver: res, Backend: backend, Token: testToken, Logger: kftest.Logger(t),
 			AllowedOrigins: []string{origin}, QuickReplies: &fakeReplies{}, IdentifyWait: time.Hour})
 		if err != nil {
 			t.Fatal(err)
@@ -797,7 +773,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		}
 		h.Close() // twice is fine
 	}()
-	poll(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseline })
+	kftest.Poll(t, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= baseline })
 }
 
 // TestNoCustomerDataAtInfo runs every kind of answer and checks that
