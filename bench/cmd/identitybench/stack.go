@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -47,9 +45,6 @@ type stack struct {
 	cancel  func() // stops the browser
 }
 
-// listeningRE finds the proxy's address in `kfsidebar run`'s first line.
-var listeningRE = regexp.MustCompile(`listening on (\S+)`)
-
 // startStack starts a world with fans (the first atLoad open when the page
 // loads, the next waiting ones waiting) and the shop.
 func startStack(ctx context.Context, bin string, fans []mpkftest.Fan, atLoad, waiting int, noReactID bool, shop []byte) (_ *stack, err error) {
@@ -78,7 +73,8 @@ func startStack(ctx context.Context, bin string, fans []mpkftest.Fan, atLoad, wa
 	if out, err := exec.CommandContext(ctx, bin, "orders", "import", "--data-dir", data, shopFile).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("kfsidebar orders import: %w\n%s", err, out)
 	}
-	args := []string{"run", "--listen", "127.0.0.1:0", "--data-dir", data, "--upstream-ca", simCA}
+	ready := filepath.Join(dir, "ready")
+	args := []string{"run", "--listen", "127.0.0.1:0", "--data-dir", data, "--upstream-ca", simCA, "--ready-file", ready}
 	for _, h := range mpkftest.Hosts {
 		args = append(args, "--dial", h+":443="+s.sim.Addr())
 	}
@@ -87,37 +83,31 @@ func startStack(ctx context.Context, bin string, fans []mpkftest.Fan, atLoad, wa
 		return nil, err
 	}
 	s.proc = exec.Command(bin, args...)
-	s.proc.Stderr = logFile
-	stdout, err := s.proc.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
+	s.proc.Stdout, s.proc.Stderr = io.Discard, logFile
 	if err := s.proc.Start(); err != nil {
 		return nil, fmt.Errorf("kfsidebar run: %w", err)
 	}
 	s.done = make(chan error, 1)
-	addr := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stdout)
 		s.done <- s.proc.Wait()
 		logFile.Close()
 	}()
-	select {
-	case s.addr = <-addr:
-	case err := <-s.done:
-		s.done <- err
-		return nil, fmt.Errorf("kfsidebar run exited: %v\n%s", err, tail(s.logPath))
-	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("kfsidebar run did not start\n%s", tail(s.logPath))
+	// kfsidebar writes its address to the ready file once it serves.
+	deadline := time.Now().Add(30 * time.Second)
+	for s.addr == "" {
+		if b, err := os.ReadFile(ready); err == nil && strings.HasSuffix(string(b), "\n") {
+			s.addr = strings.TrimSpace(string(b))
+			break
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err
+			return nil, fmt.Errorf("kfsidebar run exited: %v\n%s", err, tail(s.logPath))
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("kfsidebar run did not start\n%s", tail(s.logPath))
+		}
 	}
 	ca, err := certs.LoadExisting(data)
 	if err != nil {
