@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -105,6 +106,28 @@ func TestAcceptErrorsWarn(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs.waitFor(t, "level=WARN", "out of descriptors", fmt.Sprintf("count=%d", fails-1))
+}
+
+// TestTLSAlertForOtherHost: a ClientHello inside a CONNECT to the console
+// that names another host gets the unrecognized_name alert (112), which
+// says what is wrong, not internal_error (80).
+func TestTLSAlertForOtherHost(t *testing.T) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
+	e := startProxy(t, up)
+	c, status, _ := e.connect(t, console.DefaultConsoleHost+":443")
+	if status != http.StatusOK {
+		t.Fatalf("CONNECT: %d", status)
+	}
+	tc := tls.Client(c, &tls.Config{ServerName: "other.example", RootCAs: e.ca.Pool()})
+	err := tc.Handshake()
+	if err == nil || !strings.Contains(err.Error(), "unrecognized name") {
+		t.Fatalf("handshake for another host: %v, want the unrecognized_name alert", err)
+	}
+	// The console host itself still works on the next connection.
+	_, body := get(t, e.client(e.ca.Pool()), consoleURL+"/__kfsidebar/x")
+	if string(body) != "local /__kfsidebar/x" {
+		t.Fatalf("console after the refused handshake: %q", body)
+	}
 }
 
 // TestWarningsRateLimit: the first occurrence of a kind logs at once, the

@@ -289,7 +289,11 @@ func (p *Proxy) hijack(req *http.Request, client net.Conn, _ *goproxy.ProxyCtx) 
 			name = hostport.Host(target) // clients that send no SNI still get the console's certificate
 		}
 		if !p.hosts.Contains(name) {
-			return nil, fmt.Errorf("tls: %q is not a console host", name)
+			// No certificate and no error: crypto/tls then answers with
+			// the unrecognized_name alert (112), which says what is wrong,
+			// rather than internal_error (80).
+			p.log.Debug("tls: not a console host", "sni", name, "connect", target)
+			return nil, nil
 		}
 		return p.cfg.Leaves.Get(name)
 	}
