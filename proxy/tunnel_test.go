@@ -74,9 +74,6 @@ func newTCPServer(t *testing.T, serve func(net.Conn)) *tcpServer {
 
 func (s *tcpServer) addr() string { return s.ln.Addr().String() }
 
-// silent reads until the client closes and never writes: an idle site.
-func silent(c net.Conn) { io.Copy(io.Discard, c) }
-
 // echo sends back what it reads, until the client closes. It hides the
 // connection's ReadFrom: io.Copy between two TCP connections would splice
 // through pipes, and the descriptor test would count the test's own.
