@@ -24,12 +24,15 @@ type Health struct {
 	DescriptorLimit      int
 	DescriptorLimitKnown bool
 	// LastShortage is when descriptors last ran out (an accept or a dial
-	// failed for want of one) or a tunnel was refused at the cap; zero if
-	// never.
+	// failed for want of one); zero if never.
 	LastShortage time.Time
 	// Short is true while LastShortage is less than a minute old: the
 	// state clears by itself once a minute passes without one.
 	Short bool
+	// LastRefused is when a tunnel was last refused at the cap; zero if
+	// never. Refusing is true while that is less than a minute ago.
+	LastRefused time.Time
+	Refusing    bool
 }
 
 // Health reports the tunnels and descriptors now. It reads the descriptor
@@ -44,11 +47,19 @@ func (p *Proxy) Health() Health {
 		DescriptorLimit:      p.fdLimit,
 		DescriptorLimitKnown: p.fdLimitKnown,
 	}
-	if ns := p.shortage.Load(); ns != 0 {
-		h.LastShortage = time.Unix(0, ns)
-		h.Short = time.Since(h.LastShortage) < warnPeriod
-	}
+	h.LastShortage, h.Short = recent(p.shortage.Load())
+	h.LastRefused, h.Refusing = recent(p.refusedAt.Load())
 	return h
+}
+
+// recent turns a unix-ns time (0: never) into a time and whether it is
+// less than a minute old.
+func recent(ns int64) (time.Time, bool) {
+	if ns == 0 {
+		return time.Time{}, false
+	}
+	t := time.Unix(0, ns)
+	return t, time.Since(t) < warnPeriod
 }
 
 // noteShortage records that descriptors ran short just now.

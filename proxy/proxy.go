@@ -114,7 +114,8 @@ type Proxy struct {
 	fdLimit      int  // the descriptor limit the tunnel cap was derived from
 	fdLimitKnown bool // false where there is no such limit (Windows): fdLimit is a budget
 	warn         *warnings
-	shortage     atomic.Int64 // unix ns of the last descriptor shortage or refused tunnel; 0 if none
+	shortage     atomic.Int64 // unix ns of the last descriptor shortage; 0 if none
+	refusedAt    atomic.Int64 // unix ns of the last tunnel refused at the cap; 0 if none
 }
 
 // New checks cfg and builds a Proxy.

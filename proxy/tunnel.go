@@ -132,7 +132,7 @@ func (p *Proxy) serveTunnel(req *http.Request, client net.Conn, _ *goproxy.Proxy
 			return
 		}
 		n := p.tunnels.refused.Add(1)
-		p.noteShortage()
+		p.refusedAt.Store(time.Now().UnixNano())
 		p.warn.warn(warnTunnel, "blind tunnel refused: too many open", "open", p.tunnels.len(), "max", p.tunnels.max, "refused_total", n)
 		p.log.Debug("blind tunnel refused", "host", req.URL.Host)
 		reply(client, http.StatusServiceUnavailable, tunnelRefusedText)

@@ -275,8 +275,8 @@ func TestTunnelCap(t *testing.T) {
 		t.Errorf("a host name logged above Debug: %s", line)
 	}
 	h := e.proxy.Health()
-	if h.Tunnels != max || h.MaxTunnels != max || h.TunnelsRefused != 2 || !h.Short {
-		t.Errorf("Health = %+v, want %d of %d tunnels, 2 refused, short", h, max, max)
+	if h.Tunnels != max || h.MaxTunnels != max || h.TunnelsRefused != 2 || !h.Refusing || h.Short {
+		t.Errorf("Health = %+v, want %d of %d tunnels, 2 refused just now, descriptors not short", h, max, max)
 	}
 	// The tunnels work, and closing one makes room.
 	for _, c := range open {

@@ -392,10 +392,15 @@ func (d *doctor) checkLimits() {
 		open = fmt.Sprint(fd.Open)
 	}
 	detail := fmt.Sprintf("%d of %d tunnels to other sites open (%d refused since the start); %s of %d descriptors open", tn.Open, tn.Max, tn.Refused, open, fd.Limit)
-	if fd.OK {
+	if fd.OK && tn.OK {
 		d.add(checkOK, "connections", detail, "")
 		return
 	}
-	detail += "; ran short at " + fd.LastShortage.Local().Format("15:04:05")
+	if !tn.OK {
+		detail += "; refusing tunnels, the last at " + tn.LastRefused.Local().Format("15:04:05")
+	}
+	if !fd.OK {
+		detail += "; descriptors ran out at " + fd.LastShortage.Local().Format("15:04:05")
+	}
 	d.add(checkWarn, "connections", detail, "another program may be sending many connections through kfsidebar: point only the browser at its PAC file (kfsidebar proxy on), not the manual proxy setting; this clears by itself")
 }

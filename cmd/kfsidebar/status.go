@@ -62,7 +62,14 @@ func storageHealth(s *chats.Sessions) func() admin.StorageHealth {
 // page and doctor.
 func proxyHealth(h proxy.Health) admin.ProxyHealth {
 	return admin.ProxyHealth{
-		Tunnels: admin.TunnelHealth{Open: h.Tunnels, Max: h.MaxTunnels, Refused: h.TunnelsRefused, IdleTimeout: h.TunnelIdleTimeout.String()},
+		Tunnels: admin.TunnelHealth{
+			OK:          !h.Refusing,
+			Open:        h.Tunnels,
+			Max:         h.MaxTunnels,
+			Refused:     h.TunnelsRefused,
+			IdleTimeout: h.TunnelIdleTimeout.String(),
+			LastRefused: h.LastRefused,
+		},
 		Descriptors: admin.DescriptorHealth{
 			OK:           !h.Short,
 			Open:         max(h.Descriptors, 0),

@@ -21,18 +21,23 @@ type StorageHealth struct {
 // TunnelHealth is the blind tunnels (every CONNECT to a host that is not
 // decrypted) against their cap.
 type TunnelHealth struct {
-	Open int `json:"open"`
-	Max  int `json:"max"`
+	// OK is false while a tunnel was refused at the cap less than a minute
+	// ago; it clears by itself.
+	OK   bool `json:"ok"`
+	Open int  `json:"open"`
+	Max  int  `json:"max"`
 	// Refused counts the CONNECTs refused at the cap since the start.
 	Refused int64 `json:"refused"`
 	// IdleTimeout closes a tunnel that carries nothing ("15m0s").
 	IdleTimeout string `json:"idle_timeout"`
+	// LastRefused is when a tunnel was last refused, if ever.
+	LastRefused time.Time `json:"last_refused,omitzero"`
 }
 
 // DescriptorHealth is the process's open descriptors against its limit.
 type DescriptorHealth struct {
-	// OK is false while descriptors ran short (or a tunnel was refused at
-	// the cap) less than a minute ago; it clears by itself.
+	// OK is false while descriptors ran short (an accept or a dial failed
+	// for want of one) less than a minute ago; it clears by itself.
 	OK bool `json:"ok"`
 	// Open is how many are open now; absent where it cannot be told (only
 	// Linux lists them).
@@ -94,18 +99,25 @@ func newStorageView(s *StorageHealth, now time.Time) *healthView {
 	return v
 }
 
-func newTunnelView(t *TunnelHealth) *healthView {
+func newTunnelView(t *TunnelHealth, now time.Time) *healthView {
 	if t == nil {
 		return nil
 	}
 	v := &healthView{Class: "ok", Text: fmt.Sprintf("%d / %d", t.Open, t.Max)}
-	if t.Open >= t.Max {
+	switch {
+	case !t.OK:
+		v.Class = "warn"
+		v.Text += " ⚠ 正在拒绝新的连接 refusing new ones"
+	case t.Open >= t.Max:
 		v.Class = "warn"
 		v.Text += " 已满 full"
 	}
 	v.Detail = "空闲 " + t.IdleTimeout + " 后关闭 closed after " + t.IdleTimeout + " idle"
 	if t.Refused > 0 {
 		v.Detail += fmt.Sprintf("; 已拒绝 %d 个 refused %d at the cap", t.Refused, t.Refused)
+		if !t.LastRefused.IsZero() {
+			v.Detail += ", 上次 last " + t.LastRefused.Local().Format("15:04:05") + " (" + ago(now.Sub(t.LastRefused)) + ")"
+		}
 	}
 	return v
 }

@@ -76,13 +76,13 @@ func TestStatusShowsStorage(t *testing.T) {
 func TestStatusShowsTunnelsAndDescriptors(t *testing.T) {
 	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.Local)
 	health := ProxyHealth{
-		Tunnels:     TunnelHealth{Open: 352, Max: 352, Refused: 848, IdleTimeout: "15m0s"},
+		Tunnels:     TunnelHealth{Open: 352, Max: 352, Refused: 848, IdleTimeout: "15m0s", LastRefused: now.Add(-5 * time.Second)},
 		Descriptors: DescriptorHealth{Open: 731, Limit: 1024, LastShortage: now.Add(-10 * time.Second)},
 	}
 	h := newTestAdmin(t, Options{Proxy: func() ProxyHealth { return health }, Now: func() time.Time { return now }})
 	page := serve(t, h, adminAddr, "/").Body.String()
 	for _, want := range []string{
-		`id="tunnel-state" class="warn">352 / 352 已满 full`, "closed after 15m0s idle", "refused 848 at the cap",
+		`id="tunnel-state" class="warn">352 / 352 ⚠ 正在拒绝新的连接 refusing new ones`, "closed after 15m0s idle", "refused 848 at the cap, 上次 last",
 		`id="descriptor-state" class="bad">✘ 不够用 running short: 731 / 1024`, "刚刚 just now",
 	} {
 		if !strings.Contains(page, want) {
@@ -93,11 +93,12 @@ func TestStatusShowsTunnelsAndDescriptors(t *testing.T) {
 	if err := json.Unmarshal(serve(t, h, adminAddr, "/status.json").Body.Bytes(), &st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Tunnels == nil || *st.Tunnels != health.Tunnels || st.Descriptors == nil || st.Descriptors.Open != 731 || st.Descriptors.OK {
+	if tn := st.Tunnels; tn == nil || tn.OK || tn.Open != 352 || tn.Max != 352 || tn.Refused != 848 || tn.IdleTimeout != "15m0s" ||
+		!tn.LastRefused.Equal(health.Tunnels.LastRefused) || st.Descriptors == nil || st.Descriptors.Open != 731 || st.Descriptors.OK {
 		t.Errorf("status.json tunnels %+v, descriptors %+v; want %+v", st.Tunnels, st.Descriptors, health)
 	}
 
-	health = ProxyHealth{Tunnels: TunnelHealth{Open: 3, Max: 352, IdleTimeout: "15m0s"}, Descriptors: DescriptorHealth{OK: true, Open: 40, Limit: 1024}}
+	health = ProxyHealth{Tunnels: TunnelHealth{OK: true, Open: 3, Max: 352, IdleTimeout: "15m0s"}, Descriptors: DescriptorHealth{OK: true, Open: 40, Limit: 1024}}
 	page = serve(t, h, adminAddr, "/").Body.String()
 	for _, want := range []string{`id="tunnel-state" class="ok">3 / 352<`, `id="descriptor-state" class="ok">✔ 40 / 1024<`} {
 		if !strings.Contains(page, want) {

@@ -120,7 +120,7 @@ func newStatusView(st Status, now time.Time) statusView {
 		v.LastScan = st.LastScan.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(*st.LastScan)) + ")"
 	}
 	v.StorageRow = newStorageView(st.Storage, now)
-	v.TunnelRow = newTunnelView(st.Tunnels)
+	v.TunnelRow = newTunnelView(st.Tunnels, now)
 	v.DescriptorRow = newDescriptorView(st.Descriptors, now)
 	if b := st.Backend; b != nil {
 		bv := &backendView{Class: "ok", Text: "✔ 正常 ok"}
