@@ -158,7 +158,7 @@ func New(cfg Config) (*Proxy, error) {
 		// A scan is CPU work: more at once than there are CPUs would
 		// only hold more response copies in memory.
 		scanSlots:    make(chan struct{}, runtime.GOMAXPROCS(0)),
-		tunnels:      &tunnelSet{max: cfg.MaxTunnels, open: map[*tunnel]struct{}{}},
+		tunnels:      newTunnelSet(cfg.MaxTunnels),
 		fdLimit:      fdLimit,
 		fdLimitKnown: fdLimitKnown,
 		warn:         newWarnings(cfg.Logger, warnPeriod),

@@ -47,6 +47,9 @@ type tunnelSet struct {
 	max     int
 	refused atomic.Int64
 	wg      sync.WaitGroup
+	// ctx ends with closeAll: it cancels the dials under way.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu     sync.Mutex
 	open   map[*tunnel]struct{}
@@ -58,6 +61,11 @@ var (
 	errTunnelsFull   = errors.New("too many blind tunnels")
 	errTunnelsClosed = errors.New("proxy shutting down")
 )
+
+func newTunnelSet(max int) *tunnelSet {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &tunnelSet{max: max, open: map[*tunnel]struct{}{}, ctx: ctx, cancel: cancel}
+}
 
 // add registers t, unless max tunnels are open or the proxy is shutting
 // down.
@@ -93,6 +101,7 @@ func (s *tunnelSet) len() int {
 func (s *tunnelSet) closeAll() {
 	s.mu.Lock()
 	s.closed = true
+	s.cancel()
 	open := make([]*tunnel, 0, len(s.open))
 	for t := range s.open {
 		open = append(open, t)
@@ -119,13 +128,13 @@ func (s *tunnelSet) wait(ctx context.Context) error {
 // cannot be reached) and then copies bytes both ways, blind, until either
 // side closes or the tunnel has been idle for the idle timeout.
 func (p *Proxy) serveTunnel(req *http.Request, client net.Conn, _ *goproxy.ProxyCtx) {
+	t := &tunnel{client: client, idle: p.cfg.TunnelIdleTimeout, start: time.Now()}
 	defer func() {
 		if r := recover(); r != nil {
 			p.log.Error("panic in blind tunnel", "panic", r)
-			client.Close()
+			t.close()
 		}
 	}()
-	t := &tunnel{client: client, idle: p.cfg.TunnelIdleTimeout, start: time.Now()}
 	if err := p.tunnels.add(t); err != nil {
 		if errors.Is(err, errTunnelsClosed) {
 			client.Close()
@@ -144,7 +153,7 @@ func (p *Proxy) serveTunnel(req *http.Request, client net.Conn, _ *goproxy.Proxy
 	if _, _, err := net.SplitHostPort(host); err != nil {
 		host = net.JoinHostPort(host, "80") // as goproxy did: a CONNECT without a port is plain HTTP's
 	}
-	server, err := p.tunnelDial(context.Background(), "tcp", host)
+	server, err := p.tunnelDial(p.tunnels.ctx, "tcp", host)
 	if err != nil {
 		p.noteDialError(err)
 		p.log.Debug("blind tunnel dial failed", "host", host, "err", err)

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -140,11 +141,13 @@ func waitClosed(t *testing.T, c net.Conn, within time.Duration) time.Duration {
 // after the idle timeout; one that carries a byte in either direction more
 // often stays open, however long it lives, and is closed once it stops.
 func TestTunnelIdleTimeout(t *testing.T) {
+	// A tick a tenth of the idle timeout: a loaded machine may stall the
+	// test for a few ticks without the tunnel looking idle.
 	const (
-		idle   = 300 * time.Millisecond
-		tick   = 50 * time.Millisecond
-		ticks  = 30 // 1.5 s: five idle timeouts
-		within = 5 * time.Second
+		idle   = time.Second
+		tick   = 100 * time.Millisecond
+		ticks  = 25 // 2.5 s: two and a half idle timeouts
+		within = 10 * time.Second
 	)
 	// talker sends one byte per tick for ticks ticks, and notes when it
 	// sent the last.
@@ -234,7 +237,7 @@ func TestTunnelIdleTimeout(t *testing.T) {
 				if d := at.Sub(talked); d < idle-idle/10 {
 					t.Fatalf("closed %v after the last byte, before the idle timeout %v", d, idle)
 				}
-				t.Logf("busy for %v (%d idle timeouts), then closed %v after the last byte", talked.Sub(start), ticks*tick/idle, at.Sub(talked))
+				t.Logf("busy for %v (idle timeout %v), then closed %v after the last byte", talked.Sub(start), idle, at.Sub(talked))
 			case <-time.After(within):
 				t.Fatalf("the tunnel is still open %v after its last byte", within)
 			}
@@ -381,4 +384,27 @@ func mustConnect(t *testing.T, e *env) net.Conn {
 		t.Fatalf("CONNECT: %d %s", status, body)
 	}
 	return c
+}
+
+// TestShutdownClosesTunnels: tunnels are hijacked connections, which
+// http.Server.Shutdown does not know; Shutdown closes them and waits for
+// their goroutines, and refuses new ones meanwhile.
+func TestShutdownClosesTunnels(t *testing.T) {
+	srv := newTCPServer(t, echo)
+	e := startBlind(t, srv)
+	c := mustConnect(t, e)
+	roundTrip(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := e.proxy.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a tunnel open: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v with a tunnel open", d)
+	}
+	waitClosed(t, c, 5*time.Second)
+	if n := e.proxy.Health().Tunnels; n != 0 {
+		t.Errorf("%d tunnels open after Shutdown", n)
+	}
 }
