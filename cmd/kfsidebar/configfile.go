@@ -126,16 +126,17 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // fileConfig is the whole file. The proxy's settings are pointers so that
 // what the file leaves out keeps its default.
 type fileConfig struct {
-	DataDir         *string       `toml:"data_dir"`
-	Listen          *string       `toml:"listen"`
-	ConsoleHosts    []string      `toml:"console_hosts"`
-	UpstreamCA      *string       `toml:"upstream_ca"`
-	UpstreamProxy   *string       `toml:"upstream_proxy"`
-	Dial            []string      `toml:"dial"`
-	SessionTTL      *duration     `toml:"session_ttl"`
-	ScanTargetsOnly *bool         `toml:"scan_targets_only"`
-	LogLevel        *slog.Level   `toml:"log_level"`
-	Orders          *OrdersConfig `toml:"orders"`
+	DataDir           *string       `toml:"data_dir"`
+	Listen            *string       `toml:"listen"`
+	ConsoleHosts      []string      `toml:"console_hosts"`
+	UpstreamCA        *string       `toml:"upstream_ca"`
+	UpstreamProxy     *string       `toml:"upstream_proxy"`
+	Dial              []string      `toml:"dial"`
+	SessionTTL        *duration     `toml:"session_ttl"`
+	TunnelIdleTimeout *duration     `toml:"tunnel_idle_timeout"`
+	ScanTargetsOnly   *bool         `toml:"scan_targets_only"`
+	LogLevel          *slog.Level   `toml:"log_level"`
+	Orders            *OrdersConfig `toml:"orders"`
 }
 
 // readConfigFile applies the file at path to c. A missing file is fine
@@ -161,6 +162,9 @@ func readConfigFile(path string, required bool, c *Config) error {
 	setIf(&c.LogLevel, f.LogLevel)
 	if f.SessionTTL != nil {
 		c.SessionTTL = f.SessionTTL.Duration
+	}
+	if f.TunnelIdleTimeout != nil {
+		c.TunnelIdleTimeout = f.TunnelIdleTimeout.Duration
 	}
 	if f.ConsoleHosts != nil {
 		c.ConsoleHosts = f.ConsoleHosts

@@ -139,6 +139,8 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 			Counts:       s.sessions.Counts,
 			LastScan:     s.scans.Last,
 			Backend:      backendHealth(s.orders.Backend),
+			Storage:      storageHealth(s.sessions),
+			Proxy:        func() admin.ProxyHealth { return proxyHealth(s.proxy.Health()) },
 			Upstream:     up.url,
 			Bypass:       up.bypass,
 			Pages:        map[string]http.Handler{quickreply.PagePath: s.quick.Handler()},
@@ -149,6 +151,8 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		ScanTargetsOnly: cfg.ScanTargetsOnly,
 		FastReplies:     s.quick.SetConsoleReplies,
 		Logger:          log,
+		// The cap on blind tunnels comes from the descriptor limit.
+		TunnelIdleTimeout: cfg.TunnelIdleTimeout,
 	})
 	if err != nil {
 		return nil, err

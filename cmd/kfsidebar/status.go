@@ -7,6 +7,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
+	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
@@ -41,5 +42,38 @@ func backendHealth(backend any) func() admin.BackendHealth {
 	return func() admin.BackendHealth {
 		h := hr.Health()
 		return admin.BackendHealth{State: h.State, LastError: h.LastError, LastErrorAt: h.LastErrorAt, RetryAt: h.RetryAt}
+	}
+}
+
+// storageHealth adapts the chat map's store failures for the status page
+// and doctor.
+func storageHealth(s *chats.Sessions) func() admin.StorageHealth {
+	return func() admin.StorageHealth {
+		since, err := s.StoreFailing()
+		if err == nil {
+			return admin.StorageHealth{OK: true}
+		}
+		return admin.StorageHealth{Error: err.Error(), Since: since}
+	}
+}
+
+// proxyHealth adapts the proxy's tunnels and descriptors for the status
+// page and doctor.
+func proxyHealth(h proxy.Health) admin.ProxyHealth {
+	return admin.ProxyHealth{
+		Tunnels: admin.TunnelHealth{
+			OK:          !h.Refusing,
+			Open:        h.Tunnels,
+			Max:         h.MaxTunnels,
+			Refused:     h.TunnelsRefused,
+			IdleTimeout: h.TunnelIdleTimeout.String(),
+			LastRefused: h.LastRefused,
+		},
+		Descriptors: admin.DescriptorHealth{
+			OK:           !h.Short,
+			Open:         max(h.Descriptors, 0),
+			Limit:        h.DescriptorLimit,
+			LastShortage: h.LastShortage,
+		},
 	}
 }

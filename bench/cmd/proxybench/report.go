@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +40,7 @@ type agg struct {
 	Polls, PollErrors  int64
 	Minted, Handshakes int64
 	HasMinted          bool
+	FDsOpen, FDsAfter  int
 }
 
 func (rep *report) agg(scenario, proxy string) (agg, bool) {
@@ -46,6 +48,7 @@ func (rep *report) agg(scenario, proxy string) (agg, bool) {
 	var rps []float64
 	var p50, p99, cpu []time.Duration
 	var rss []int64
+	var fdsOpen, fdsAfter []int64
 	for _, s := range rep.Samples {
 		if s.Scenario != scenario || s.Proxy != proxy {
 			continue
@@ -59,6 +62,10 @@ func (rep *report) agg(scenario, proxy string) (agg, bool) {
 		}
 		if s.Usage.Procs > 0 {
 			rss = append(rss, s.Usage.PeakRSS)
+		}
+		if s.FDsOpen > 0 {
+			fdsOpen = append(fdsOpen, int64(s.FDsOpen))
+			fdsAfter = append(fdsAfter, int64(s.FDsAfter))
 		}
 		a.Requests += s.Load.Requests
 		a.Errors += s.Load.Errors
@@ -87,6 +94,7 @@ func (rep *report) agg(scenario, proxy string) (agg, bool) {
 	if len(rss) > 0 {
 		a.PeakRSS = median(rss)
 	}
+	a.FDsOpen, a.FDsAfter = int(median(fdsOpen)), int(median(fdsAfter))
 	return a, true
 }
 
@@ -143,6 +151,7 @@ func (rep *report) markdown(w io.Writer, chart string) {
 	fmt.Fprintf(w, "![Throughput and CPU per request, as ratios](%s)\n\n", chart)
 
 	rep.targets(w)
+	rep.tunnelTable(w)
 
 	for _, wl := range workloads {
 		fmt.Fprintf(w, "### %s, %d connections\n\n", wl.Label, cfg.Conns)
@@ -285,6 +294,12 @@ func (rep *report) targets(w io.Writer) {
 func (rep *report) args() []string {
 	c := rep.Config
 	a := []string{"-duration", c.Duration.String(), "-repeat", fmt.Sprint(c.Repeat), "-conns", fmt.Sprint(c.Conns)}
+	if len(c.Proxies) != len(proxies) {
+		a = append(a, "-proxies", strings.Join(c.Proxies, ","))
+	}
+	if !c.Scenarios["console"] || !c.Scenarios["tunnel"] {
+		a = append(a, "-scenarios", strings.Join(slices.Sorted(maps.Keys(c.Scenarios)), ","))
+	}
 	if c.Out != "" {
 		a = append(a, "-out", c.Out)
 	}

@@ -152,7 +152,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 		ConsoleHosts:  hosts,
 		Leaves:        leaves,
 		UpstreamRoots: roots,
-		DialOverrides: map[string]string{consoleHost + ":443": f.upstream},
+		DialOverrides: map[string]string{consoleHost + ":443": f.upstream, tunnelHost + ":443": f.upstream},
 		Local:         hub,
 		Admin: admin.New(admin.Options{
 			Addr:         addr,
@@ -186,7 +186,7 @@ func serveGoproxy(ctx context.Context, f serveFlags, roots *x509.CertPool, ln ne
 	}
 	leaves := certs.NewLeaves(ca, certs.LeafOptions{})
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr == consoleHost+":443" {
+		if addr == consoleHost+":443" || addr == tunnelHost+":443" {
 			addr = f.upstream
 		}
 		var d net.Dialer
@@ -214,7 +214,11 @@ func serveGoproxy(ctx context.Context, f serveFlags, roots *x509.CertPool, ln ne
 			return &tls.Config{Certificates: []tls.Certificate{*leaf}, MinVersion: tls.VersionTLS12}, nil
 		},
 	}
+	tunnel := &goproxy.ConnectAction{Action: goproxy.ConnectAccept}
 	gp.OnRequest().HandleConnectFunc(func(host string, _ *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+		if host != consoleHost+":443" {
+			return tunnel, host // every other host: a blind tunnel, as kfsidebar does
+		}
 		return mitm, host
 	})
 	srv := &http.Server{Handler: gp, ReadHeaderTimeout: 30 * time.Second}
