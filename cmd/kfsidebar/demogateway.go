@@ -145,7 +145,7 @@ func startDemoGateway(ctx context.Context, dataDir, listen string, sim *mpkftest
 		d.shop.Close()
 		return nil, fmt.Errorf("demo gateway config: %v", setup.problems)
 	}
-	if d.g, err = startGateway(ctx, cfg, setup, log.With("component", "gateway"), gatewayOptions{}); err != nil {
+	if d.g, err = startGateway(ctx, cfg, setup, log.With("component", "gateway")); err != nil {
 		d.shop.Close()
 		return nil, err
 	}

@@ -48,7 +48,7 @@ func runGateway(ctx context.Context, args []string, out, errOut io.Writer) error
 	for _, w := range setup.warnings() {
 		log.Warn("gateway config", "key", w.Key, "problem", w.Message)
 	}
-	g, err := startGateway(ctx, cfg, setup, log, gatewayOptions{})
+	g, err := startGateway(ctx, cfg, setup, log)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"database/sql"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
 	"os"
@@ -293,4 +301,44 @@ func gatewayPostgresDSN(t *testing.T) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// TestGatewayServesTLS: with tls_cert and tls_key the gateway serves
+// HTTPS itself, and doctor checks the URL over it.
+func TestGatewayServesTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gateway.shop.test"},
+		DNSNames: []string{"gateway.shop.test"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(90 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	leaf, _ := x509.ParseCertificate(der)
+
+	acct := testAccount()
+	addr := freeAddr(t)
+	config := writeGatewayConfig(t, acct, fmt.Sprintf("tls_cert = %q\ntls_key = %q\n", certFile, keyFile))
+	gw := start(t, "gateway", "--config", config, "--listen", addr)
+	if !strings.Contains(gw.stdout.String(), "serving on https://"+addr) {
+		t.Errorf("banner:\n%s", gw.stdout)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	s := senderTo(gw.addr, acct)
+	s.URL = "https://" + gw.addr + "/wechat"
+	s.Client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "gateway.shop.test"}}}
+	if ok, err := s.VerifyURL(context.Background()); !ok || err != nil {
+		t.Errorf("URL check over HTTPS: %v %v", ok, err)
+	}
+	out, _, err := runCLI(t, "gateway", "doctor", "--config", config, "--listen", addr)
+	for _, want := range []string{"✔ TLS certificate: " + certFile, "✔ running gateway", "✔ URL check"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor lacks %q (%v):\n%s", want, err, out)
+		}
+	}
 }

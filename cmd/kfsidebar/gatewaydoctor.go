@@ -54,6 +54,9 @@ func runGatewayDoctor(ctx context.Context, args []string, out, errOut io.Writer)
 	switch {
 	case errors.As(err, &usage), errors.Is(err, flag.ErrHelp):
 		return err
+	case err == nil && fs.NArg() > 0:
+		fs.Usage()
+		return usageError{fmt.Sprintf("gateway doctor: unexpected %q", fs.Arg(0))}
 	case err != nil:
 		d.configErrors(err)
 	default:

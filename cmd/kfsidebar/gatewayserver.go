@@ -49,16 +49,9 @@ const (
 	gatewayShutdownTimeout   = 10 * time.Second
 )
 
-// gatewayOptions are what the command's wiring adds to a setup: tests
-// and the demo set a clock or a client.
-type gatewayOptions struct {
-	// Now is the clock of the push server; nil: time.Now.
-	Now func() time.Time
-}
-
 // startGateway opens the store, builds the server and listens. It
 // serves nothing until serve.
-func startGateway(ctx context.Context, cfg GatewayConfig, setup *gatewaySetup, log *slog.Logger, opts gatewayOptions) (g *gatewayServer, err error) {
+func startGateway(ctx context.Context, cfg GatewayConfig, setup *gatewaySetup, log *slog.Logger) (g *gatewayServer, err error) {
 	g = &gatewayServer{cfg: cfg, setup: setup, log: log}
 	opened := g
 	defer func() {
@@ -70,9 +63,9 @@ func startGateway(ctx context.Context, cfg GatewayConfig, setup *gatewaySetup, l
 		return nil, err
 	}
 	pc := setup.push
-	pc.Logger, pc.Now = log, opts.Now
+	pc.Logger = log
 	if len(setup.feedTokens) > 0 {
-		g.feed, err = feed.New(feed.Config{Tokens: setup.feedTokens, Source: g.store, TTL: pc.FeedTTL, Now: opts.Now, Logger: log})
+		g.feed, err = feed.New(feed.Config{Tokens: setup.feedTokens, Source: g.store, TTL: pc.FeedTTL, Logger: log})
 		if err != nil {
 			return nil, err
 		}
