@@ -342,3 +342,34 @@ func TestGatewayServesTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayStopsWithSubscribers: Ctrl+C ends the gateway at once and
+// cleanly, even with a workstation in the middle of a long poll.
+func TestGatewayStopsWithSubscribers(t *testing.T) {
+	config := writeGatewayConfig(t, testAccount(), "[gateway.workstations.desk1]\ntoken = \"desk1-token-0123456789\"\n")
+	gw, err := startCommand(nil, "gateway", "--config", config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	polled := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+gw.addr+gatewayFeedPath+"?wait=25", nil)
+		req.Header.Set("Authorization", "Bearer desk1-token-0123456789")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		polled <- err
+	}()
+	kftest.Poll(t, "the subscriber", func() bool {
+		return gatewayStatus(t, gw.addr).FeedSubscribers != nil && *gatewayStatus(t, gw.addr).FeedSubscribers == 1
+	})
+	began := time.Now()
+	if err := gw.stop(); err != nil {
+		t.Errorf("gateway exited with %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("stopping took %v with a long poll open", d)
+	}
+	<-polled
+}

@@ -38,9 +38,11 @@ type gatewayServer struct {
 	endRequests context.CancelFunc
 }
 
-// Timeouts of the gateway's listener. A request is read in full before
-// the reply budget matters, and nobody may hold a connection by sending
-// slowly; the write timeout leaves room for the feed's long poll.
+// Timeouts of the gateway's listener. WeChat's requests are small and sent
+// at once, so a client that sends slowly is cut off rather than allowed to
+// hold a connection (and the push handler's reply budget is spent on the
+// work, not on waiting for a body). The write timeout leaves room for the
+// feed's long poll; a websocket clears it when it takes the connection.
 const (
 	gatewayReadHeaderTimeout = 5 * time.Second
 	gatewayReadTimeout       = 10 * time.Second
