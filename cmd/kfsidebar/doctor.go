@@ -266,7 +266,7 @@ func (d *doctor) checkSystemProxy(ctx context.Context) {
 		d.add(checkWarn, "system proxy", err.Error(), fix)
 		return
 	}
-	if cur.PACURL != want {
+	if !sysproxy.SamePAC(cur.PACURL, want) {
 		d.add(checkWarn, "system proxy", sp.Name()+": "+cur.Describe()+", not kfsidebar's PAC", fix)
 		return
 	}

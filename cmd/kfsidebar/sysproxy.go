@@ -131,7 +131,7 @@ Subcommands:
 	if err != nil {
 		return err
 	}
-	ours := cur.PACURL == pacURL(cfg.Listen)
+	ours := sysproxy.SamePAC(cur.PACURL, pacURL(cfg.Listen))
 	fmt.Fprintf(out, "%s: %s", sp.Name(), cur.Describe())
 	if ours {
 		fmt.Fprint(out, " (kfsidebar)")

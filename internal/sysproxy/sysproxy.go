@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -137,7 +138,7 @@ func On(ctx context.Context, sys System, dataDir, pacURL string) (OnResult, erro
 	if err != nil {
 		return OnResult{}, err
 	}
-	if cur.PACURL == pacURL {
+	if SamePAC(cur.PACURL, pacURL) {
 		return OnResult{Already: true, Previous: cur}, nil
 	}
 	if cur.PACURL != "" {
@@ -149,6 +150,7 @@ func On(ctx context.Context, sys System, dataDir, pacURL string) (OnResult, erro
 		return OnResult{}, err
 	}
 	if err := sys.SetPAC(ctx, pacURL); err != nil {
+		forgetIfUnchanged(ctx, sys, dataDir, cur)
 		return OnResult{}, fmt.Errorf("set %s: %w", sys.Name(), err)
 	}
 	after, err := sys.Get(ctx)
@@ -156,9 +158,21 @@ func On(ctx context.Context, sys System, dataDir, pacURL string) (OnResult, erro
 		return OnResult{}, err
 	}
 	if after.PACURL != pacURL {
+		forgetIfUnchanged(ctx, sys, dataDir, cur)
 		return OnResult{}, fmt.Errorf("set %s: the setting still reads %q; set the automatic proxy configuration to %s by hand", sys.Name(), after.Describe(), pacURL)
 	}
 	return OnResult{Previous: cur}, nil
+}
+
+// forgetIfUnchanged removes the state file On wrote when the setting is
+// still exactly what On found: a failed On that changed nothing leaves
+// nothing behind. When anything changed, the record stays for Off.
+func forgetIfUnchanged(ctx context.Context, sys System, dataDir string, before Setting) {
+	now, err := sys.Get(ctx)
+	if err != nil || now.PACURL != before.PACURL || now.Proxy != before.Proxy || !maps.Equal(now.Saved, before.Saved) {
+		return
+	}
+	os.Remove(filepath.Join(dataDir, StateFile))
 }
 
 // OffOutcome says what Off did.
@@ -200,7 +214,7 @@ func Off(ctx context.Context, sys System, dataDir, pacURL string) (OffResult, er
 	}
 	statePath := filepath.Join(dataDir, StateFile)
 	if st == nil {
-		if cur.PACURL != pacURL {
+		if !SamePAC(cur.PACURL, pacURL) {
 			return OffResult{Outcome: NothingToUndo, Current: cur}, nil
 		}
 		if err := sys.Restore(ctx, Setting{}); err != nil {
@@ -208,7 +222,7 @@ func Off(ctx context.Context, sys System, dataDir, pacURL string) (OffResult, er
 		}
 		return OffResult{Outcome: RemovedUnrecorded, Current: cur}, nil
 	}
-	if cur.PACURL != st.PACURL {
+	if !SamePAC(cur.PACURL, st.PACURL) {
 		os.Remove(statePath)
 		return OffResult{Outcome: ChangedSince, Current: cur}, nil
 	}
