@@ -100,7 +100,9 @@ func (p *Proxy) modifyResponse(resp *http.Response) (err error) {
 		return nil
 	}
 	if p.isPage(resp) {
-		p.rewritePage(resp)
+		if p.cfg.Paused == nil || !p.cfg.Paused() {
+			p.rewritePage(resp)
+		}
 		return nil
 	}
 	source, target := console.Endpoint(resp.Request.URL)

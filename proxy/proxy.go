@@ -64,6 +64,11 @@ type Config struct {
 	// ScriptSrc is the src of the one <script> injected into console pages,
 	// e.g. "/__kfsidebar/sidebar.js?t=TOKEN". Required.
 	ScriptSrc string
+	// Paused reports whether the agent paused kfsidebar: while it returns
+	// true, console pages pass through without the sidebar's script (the
+	// PAC sends the console DIRECT then, but a browser may still hold the
+	// old PAC for a moment). Default nil: never paused.
+	Paused func() bool
 	// ScanTargetsOnly limits scanning to the three accept endpoints. By
 	// default every JSON response of the console host is scanned.
 	ScanTargetsOnly bool

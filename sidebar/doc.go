@@ -124,6 +124,12 @@
 //	    Pushed on connect and whenever the quick replies change. Texts
 //	    hold the variables {nickname} {name} {order_no} {tracking_no}
 //	    {carrier} {amount}, which the page fills.
+//	{"type":"pause","seq":0,"paused":true|false}
+//	    The agent paused kfsidebar (the tray's 暂停) or resumed it: a
+//	    paused sidebar hides itself and gives the page its width back.
+//	    Pushed on every change, and on connect while paused; a page that
+//	    was paused and reconnects to a hub that says nothing within a
+//	    moment shows itself again.
 //
 // Answers to a select: loading then customer, unknown or error; or
 // directly unknown or ambiguous. A binding of the chat comes first: a
@@ -154,7 +160,7 @@
 //
 // <kf-sidebar id="kfsidebar-root"> with an open shadow root; attributes
 // data-state (connecting, idle, loading, customer, unknown, ambiguous,
-// error), data-openid while a customer is shown, and data-identity
+// error), data-paused while paused (the element is not displayed), data-openid while a customer is shown, and data-identity
 // (pending while 识别中, then confirmed, avatar, picked or bound); each order element
 // carries data-order-no, each quick reply button data-quick-reply. The
 // panel narrows the page (or floats over it: the agent's choice, kept in

@@ -158,6 +158,8 @@ type Hub struct {
 	// replyMsg is the latest quick_replies message, encoded once for
 	// every client; nil until the first load.
 	replyMsg []byte
+	// paused: the agent paused kfsidebar (SetPaused).
+	paused bool
 }
 
 // NewHub checks the options and starts listening to the Resolver's change
@@ -233,6 +235,32 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// SetPaused tells every open sidebar that the agent paused kfsidebar
+// (true: it hides itself) or resumed it, and every sidebar that connects
+// while paused. It never blocks.
+func (h *Hub) SetPaused(paused bool) {
+	h.mu.Lock()
+	if h.paused == paused {
+		h.mu.Unlock()
+		return
+	}
+	h.paused = paused
+	clients := make([]*client, 0, len(h.clients))
+	for c := range h.clients {
+		clients = append(clients, c)
+	}
+	h.mu.Unlock()
+	data := pauseMsg(paused)
+	for _, c := range clients {
+		c.enqueueData(data)
+	}
+}
+
+func pauseMsg(paused bool) []byte {
+	data, _ := json.Marshal(message{Type: typePause, Paused: &paused})
+	return data
+}
+
 // Clients is the number of connected sidebars.
 func (h *Hub) Clients() int {
 	h.mu.Lock()
@@ -298,10 +326,14 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.clients[c] = struct{}{}
 	n := len(h.clients)
 	replies := h.replyMsg
+	paused := h.paused
 	// Added under mu, so Close cannot be waiting yet.
 	h.wg.Add(2)
 	h.mu.Unlock()
 	h.log.Info("sidebar connected", "clients", n)
+	if paused {
+		c.enqueueData(pauseMsg(true))
+	}
 	if replies != nil {
 		c.enqueueData(replies)
 	}

@@ -33,6 +33,7 @@ const (
 	typeRevealed     = "revealed"
 	typeResults      = "results"
 	typeQuickReplies = "quick_replies"
+	typePause        = "pause"
 )
 
 // Reasons of an "unknown" answer, and of an "ambiguous" one.
@@ -134,6 +135,8 @@ type message struct {
 	Customers []searchHit `json:"customers,omitzero"`
 	// quick_replies
 	Groups []quickreply.Group `json:"groups,omitzero"`
+	// pause
+	Paused *bool `json:"paused,omitempty"`
 }
 
 // candidate is one user the agent can pick when several share an avatar.

@@ -54,6 +54,14 @@ type Config struct {
 	// it serves: how whatever starts kfsidebar (the tray, a test) learns
 	// that it is up and where, without reading its output.
 	ReadyFile string
+	// Paused starts kfsidebar paused (the tray's 暂停): the PAC sends the
+	// console DIRECT and no sidebar is shown until it is resumed.
+	Paused bool
+	// Supervised makes run end cleanly when its standard input closes:
+	// how the tray stops the proxy it started on every platform (Windows
+	// has no signal for a process without a console), and why the proxy
+	// never outlives a tray that was killed.
+	Supervised bool
 }
 
 // DefaultConfig returns the defaults: data in the user's config directory
@@ -110,6 +118,8 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.ScanTargetsOnly, "scan-targets-only", c.ScanTargetsOnly, "scan only the three accept endpoints, not every console JSON response")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (customer data is logged only at debug)")
 	fs.StringVar(&c.ReadyFile, "ready-file", c.ReadyFile, "write the address kfsidebar listens on to this `file` once it serves (for whatever starts it)")
+	fs.BoolVar(&c.Paused, "paused", c.Paused, "start paused: the console goes direct, without the sidebar, until resumed (the tray's 继续)")
+	fs.BoolVar(&c.Supervised, "supervised", c.Supervised, "stop when standard input closes (the tray starts run this way)")
 }
 
 // parse applies the config file, then the flags in args over it. The file

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
@@ -22,6 +23,15 @@ func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	if err := cfg.check(); err != nil {
 		return err
+	}
+	if cfg.Supervised {
+		var stop context.CancelFunc
+		ctx, stop = context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			io.Copy(io.Discard, os.Stdin) // until the supervisor closes it, or dies
+			stop()
+		}()
 	}
 	log, logPath, closeLog, err := newFileLogger(errOut, cfg.LogLevel, cfg.DataDir)
 	if err != nil {

@@ -44,6 +44,7 @@ type server struct {
 	proxy     *proxy.Proxy
 	scans     *scanClock // the session map, noting the last scan for the status page
 	upstream  *url.URL   // the office proxy chained to, or nil
+	pause     *admin.Switch
 	ln        net.Listener
 }
 
@@ -124,6 +125,10 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	}
 	s.upstream = up.url
 	s.scans = &scanClock{Sink: s.sessions}
+	s.pause = &admin.Switch{}
+	s.pause.OnChange(s.hub.SetPaused)
+	s.pause.OnChange(func(paused bool) { log.Info("kfsidebar paused by the agent", "paused", paused) })
+	s.pause.Set(cfg.Paused)
 	s.proxy, err = proxy.New(proxy.Config{
 		ConsoleHosts:  cfg.ConsoleHosts,
 		Leaves:        certs.NewLeaves(s.ca, certs.LeafOptions{}),
@@ -144,7 +149,10 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 			Upstream:     up.url,
 			Bypass:       up.bypass,
 			Pages:        map[string]http.Handler{quickreply.PagePath: s.quick.Handler()},
+			Pause:        s.pause,
+			PID:          os.Getpid(),
 		}),
+		Paused:          s.pause.On,
 		Sink:            s.scans,
 		UpstreamProxy:   up.url,
 		ScriptSrc:       console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {versionString()}, "t": {token}}.Encode(),

@@ -69,6 +69,14 @@ type Options struct {
 	Proxy func() ProxyHealth
 	// Now is the clock for "N minutes ago". Default: time.Now.
 	Now func() time.Time
+	// Pause is the agent's pause switch (the tray's 暂停/继续). While it
+	// is on, the PAC sends every host where it would go without kfsidebar
+	// and status.json says so; POST /pause and POST /resume turn it (see
+	// ControlHeader). Default nil: never paused, and those answer 404.
+	Pause *Switch
+	// PID is the proxy's process id, shown in status.json for whatever
+	// supervises it. Default 0: left out.
+	PID int
 	// Pages are more pages at the proxy's own address, by ServeMux
 	// pattern (e.g. "/quick-replies/"). They get the same Host check.
 	Pages map[string]http.Handler
@@ -80,6 +88,18 @@ type Options struct {
 // kfsidebar is not running the browser falls back to the next entry: the
 // console keeps working, without the sidebar.
 func PAC(addr string, hosts []string, upstream *url.URL, bypass []string) string {
+	return pacFile(addr, hosts, upstream, bypass, false)
+}
+
+// PausedPAC is PAC while the agent paused kfsidebar: every host, the
+// console included, goes where it would go without kfsidebar. Only the
+// probe host still reaches the proxy, so the status page can tell that
+// this browser reads kfsidebar's PAC.
+func PausedPAC(addr string, upstream *url.URL, bypass []string) string {
+	return pacFile(addr, nil, upstream, bypass, true)
+}
+
+func pacFile(addr string, hosts []string, upstream *url.URL, bypass []string, paused bool) string {
 	other := "DIRECT"
 	if upstream != nil {
 		kind := "PROXY"
@@ -89,7 +109,11 @@ func PAC(addr string, hosts []string, upstream *url.URL, bypass []string) string
 		other = kind + " " + upstream.Host
 	}
 	var b strings.Builder
-	b.WriteString("// kfsidebar: only the WeChat customer-service console goes through the local proxy.\n")
+	if paused {
+		b.WriteString("// kfsidebar is paused: nothing goes through the local proxy.\n")
+	} else {
+		b.WriteString("// kfsidebar: only the WeChat customer-service console goes through the local proxy.\n")
+	}
 	b.WriteString("function FindProxyForURL(url, host) {\n\thost = host.toLowerCase();\n")
 	fmt.Fprintf(&b, "\tif (host == %s) return %s;\n", strconv.Quote(console.PACProbeHost), strconv.Quote("PROXY "+addr))
 	for _, h := range console.NewHostSet(hosts...).Sorted() {
@@ -151,6 +175,10 @@ type Status struct {
 	Days     []DayCount     `json:"days,omitempty"`
 	LastScan *time.Time     `json:"last_scan,omitempty"`
 	Backend  *BackendHealth `json:"backend,omitempty"`
+	// Paused is true while the agent paused kfsidebar (Options.Pause).
+	Paused bool `json:"paused,omitempty"`
+	// PID is the proxy's process id, when Options.PID gives it.
+	PID int `json:"pid,omitempty"`
 	// Storage, Tunnels and Descriptors are present when their data source
 	// is (Options.Storage, Options.Proxy).
 	Storage     *StorageHealth    `json:"storage,omitempty"`
@@ -194,6 +222,7 @@ func New(opts Options) http.Handler {
 		net.JoinHostPort("::1", port):       true,
 	}
 	pac := PAC(opts.Addr, opts.ConsoleHosts, opts.Upstream, opts.Bypass)
+	pausedPAC := PausedPAC(opts.Addr, opts.Upstream, opts.Bypass)
 	var fingerprint string
 	if block, _ := pem.Decode(opts.CAPEM); block != nil {
 		sum := sha256.Sum256(block.Bytes)
@@ -201,7 +230,8 @@ func New(opts Options) http.Handler {
 	}
 	hosts := console.NewHostSet(opts.ConsoleHosts...).Sorted()
 	status := func() Status {
-		st := Status{Version: opts.Version, Addr: opts.Addr, ConsoleHosts: hosts, Fingerprint: fingerprint}
+		st := Status{Version: opts.Version, Addr: opts.Addr, ConsoleHosts: hosts, Fingerprint: fingerprint,
+			Paused: opts.Pause.On(), PID: opts.PID}
 		if opts.Upstream != nil {
 			st.Upstream = opts.Upstream.Host // never the credentials
 		}
@@ -235,8 +265,16 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /proxy.pac", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-ns-proxy-autoconfig")
 		w.Header().Set("Cache-Control", "no-cache")
+		if opts.Pause.On() {
+			fmt.Fprint(w, pausedPAC)
+			return
+		}
 		fmt.Fprint(w, pac)
 	})
+	if opts.Pause != nil {
+		mux.Handle("POST /pause", control(func() { opts.Pause.Set(true) }))
+		mux.Handle("POST /resume", control(func() { opts.Pause.Set(false) }))
+	}
 	mux.HandleFunc("GET /ca.pem", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/x-x509-ca-cert")
 		w.Header().Set("Content-Disposition", `attachment; filename="kfsidebar-ca.pem"`)

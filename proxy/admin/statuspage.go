@@ -172,6 +172,7 @@ ol li{margin-bottom:4px}
 <body data-probe-host="{{.ProbeHost}}" data-console-host="{{.FirstHost}}">
 <h1>kfsidebar <span class="muted">{{.Version}}</span></h1>
 <p class="muted">客服侧边栏本地代理正在运行 · the local proxy for the WeChat customer-service console is running</p>
+{{if .Paused}}<p id="paused-alert" class="alert warn">已暂停：客服页面直接打开，不显示侧边栏。在托盘菜单点“继续”恢复。 Paused: the console opens directly, without the sidebar; choose 继续 (Continue) in the tray menu to resume.</p>{{end}}
 {{with .StorageRow}}{{if eq .Class "bad"}}<p id="storage-alert" class="alert bad">{{.Text}}</p>{{end}}{{end}}
 
 <h2>这个浏览器 This browser</h2>

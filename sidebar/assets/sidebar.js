@@ -22,6 +22,9 @@
   const WIDTH_KEY = 'kfsidebar.width';
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 10000;
+  // A paused sidebar that reconnects shows itself again unless the hub
+  // says, within this long, that kfsidebar is still paused.
+  const PAUSE_CONFIRM_MS = 1500;
   const HINT_AFTER_FAILURES = 3;
   const DEFAULT_WIDTH = 340; // px
   const MIN_WIDTH = 280;
@@ -552,6 +555,7 @@
       this.tab = 'customer';
       this.activeReply = -1;
       this.searchTimer = 0;
+      this.paused = false; // the agent paused kfsidebar: hidden, the page at full width
       this.buildShell();
     }
 
@@ -615,6 +619,18 @@
       this.setupResize();
     }
 
+    // setPaused hides the sidebar while the agent has paused kfsidebar
+    // (the tray's 暂停) and gives the page its width back; resumed, it
+    // comes back as it was.
+    setPaused(on) {
+      clearTimeout(this.pauseTimer);
+      if (this.paused === on) return;
+      this.paused = on;
+      this.toggleAttribute('data-paused', on);
+      if (on) narrowPage(false, this.width);
+      else this.layoutPage();
+    }
+
     setCollapsed(on) {
       this.collapsed = on;
       this.toggleAttribute('data-collapsed', on);
@@ -636,7 +652,7 @@
       this.layoutBtn.textContent = this.overlay ? '⇥' : '⇤';
       this.layoutBtn.title = this.overlay ? '浮在页面上（点此改为挤开页面）' : '挤开页面（点此改为浮在页面上）';
       this.layoutBtn.setAttribute('aria-label', this.layoutBtn.title);
-      narrowPage(!this.collapsed && !this.overlay, this.width);
+      narrowPage(!this.paused && !this.collapsed && !this.overlay, this.width);
     }
 
     applyWidth() {
@@ -759,6 +775,7 @@
       this.ws = ws;
       ws.onopen = () => {
         this.failures = 0;
+        if (this.paused) this.pauseTimer = setTimeout(() => this.setPaused(false), PAUSE_CONFIRM_MS);
         if (this.chat) this.sendSelect(this.chat);
         else {
           this.setState('idle');
@@ -832,6 +849,10 @@
         return;
       }
       if (!msg) return;
+      if (msg.type === 'pause') {
+        this.setPaused(msg.paused === true);
+        return;
+      }
       if (msg.type === 'quick_replies') {
         this.groups = msg.groups || [];
         if (this.tab === 'replies') this.renderReplies();
