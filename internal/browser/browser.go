@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/nowindow"
 )
 
 // Find returns a Chromium-family browser (Chrome, Edge, Chromium)
@@ -74,6 +76,10 @@ func OpenArgs(profileDir, pacURL string, spki []string, url string) []string {
 func profileArgs(profileDir, proxyFlag string, spki []string, url string) []string {
 	args := []string{
 		"--user-data-dir=" + profileDir,
+		// Chromium on Linux keeps a profile's cache under ~/.cache, named
+		// after the profile's path (~/.cache/kfsidebar/browser-profile):
+		// inside the profile, deleting the data directory removes it too.
+		"--disk-cache-dir=" + filepath.Join(profileDir, "cache"),
 		proxyFlag,
 		"--no-first-run",
 		"--no-default-browser-check",
@@ -119,6 +125,7 @@ func Start(browser string, args []string, logPath string, detached bool) (*Proc,
 	if detached {
 		detach(cmd)
 	}
+	nowindow.Apply(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("could not start %s: %w", browser, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+
+	"github.com/kfsidebar/kfsidebar/internal/nowindow"
 )
 
 // gnomeProxy is the GNOME desktop's proxy settings (also read by Chrome,
@@ -152,6 +154,7 @@ func newGnomeProxy(desktop string) (System, error) {
 // failure the error carries what it printed on standard error.
 func runTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
+	nowindow.Apply(cmd)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package nowindow
+
+import "os/exec"
+
+func apply(*exec.Cmd) {}
