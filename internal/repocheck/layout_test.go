@@ -26,7 +26,7 @@ var heavy = map[string]string{
 	"github.com/andybalholm/brotli":     "the MITM transport's decoder",
 	"github.com/chromedp/chromedp":      "the browser test harness",
 	"golang.org/x/net/html":             "the page parsers",
-	"golang.org/x/sys/windows/registry": "the Windows trust store and proxy settings",
+	"golang.org/x/sys/windows/registry": "the Windows trust store, proxy settings and autostart",
 }
 
 // allowedHomes lists the packages allowed to import a heavy module where
@@ -37,8 +37,8 @@ var allowedHomes = map[string][]string{
 	"golang.org/x/net/html": {"proxy/scan", "proxy/inject"},
 	// The workstation feed of the push gateway speaks websocket too.
 	"github.com/gorilla/websocket": {"sidebar", "push/feed"},
-	// Two platform adapters read the registry.
-	"golang.org/x/sys/windows/registry": {"certs", "internal/sysproxy"},
+	// Three platform adapters read the registry.
+	"golang.org/x/sys/windows/registry": {"certs", "internal/sysproxy", "internal/autostart"},
 	// The simulated console serves brotli, as the real one may.
 	"github.com/andybalholm/brotli": {"proxy", "proxy/mpkftest"},
 	// The browser harness and the benchmark drive Chromium.
