@@ -26,6 +26,9 @@ var heavy = map[string]string{
 	"github.com/andybalholm/brotli":     "the MITM transport's decoder",
 	"github.com/chromedp/chromedp":      "the browser test harness",
 	"golang.org/x/net/html":             "the page parsers",
+	"fyne.io/systray":                   "the tray icon",
+	"github.com/gofrs/flock":            "the tray's one-instance lock",
+	"github.com/godbus/dbus/v5":         "the fake tray host of the tray's tests",
 	"golang.org/x/sys/windows/registry": "the Windows trust store, proxy settings and autostart",
 }
 
