@@ -139,6 +139,11 @@ func (s *nssStore) Install(ctx context.Context, ca *CA, certPath string) error {
 		if _, err := s.run(ctx, s.certutil, "-N", "-d", s.db(), "--empty-password"); err != nil {
 			return fmt.Errorf("create nss database: %w", err)
 		}
+		// Remembered, so that uninstall removes the database again when
+		// nothing else went into it.
+		if err := os.WriteFile(filepath.Join(s.dir, nssCreatedMarker), nil, 0o600); err != nil {
+			return fmt.Errorf("create nss database: %w", err)
+		}
 	}
 	// "C,," trusts the CA to identify TLS servers, and for nothing else
 	// (not e-mail, not code signing).
@@ -158,7 +163,56 @@ func (s *nssStore) Uninstall(ctx context.Context, ca *CA) (bool, error) {
 			return false, fmt.Errorf("remove from nss database: %w", err)
 		}
 	}
+	if err := s.removeIfCreatedAndEmpty(ctx); err != nil {
+		return false, err
+	}
 	return len(entries) > 0, nil
+}
+
+// nssCreatedMarker, in a database's directory, says that kfsidebar made
+// the database (Install, before Chrome ever ran).
+const nssCreatedMarker = ".kfsidebar-created"
+
+// nssFiles are what `certutil -N` makes in a new sql: database.
+var nssFiles = []string{"cert9.db", "key4.db", "pkcs11.txt", nssCreatedMarker}
+
+// removeIfCreatedAndEmpty removes a database kfsidebar made, once it
+// holds no certificate (ours was its only one, and Chrome put nothing
+// there), with the directories that leaves empty (~/.pki): uninstall
+// leaves nothing behind. A database with anything else in it stays, and
+// loses only the marker.
+func (s *nssStore) removeIfCreatedAndEmpty(ctx context.Context) error {
+	marker := filepath.Join(s.dir, nssCreatedMarker)
+	if _, err := os.Stat(marker); err != nil {
+		return nil
+	}
+	out, err := s.run(ctx, s.certutil, "-L", "-d", s.db())
+	if err != nil {
+		return fmt.Errorf("list nss database: %w", err)
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !slices.Contains(nssFiles, e.Name()) {
+			return os.Remove(marker) // Chrome's own files: its database now
+		}
+	}
+	if len(parseCertutilList(string(out))) > 0 {
+		return os.Remove(marker)
+	}
+	for _, f := range nssFiles {
+		if err := os.Remove(filepath.Join(s.dir, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for dir := s.dir; dir != s.home && len(dir) > len(s.home); dir = filepath.Dir(dir) {
+		if os.Remove(dir) != nil {
+			break
+		}
+	}
+	return nil
 }
 
 func (s *nssStore) Manual(certPath string) string {

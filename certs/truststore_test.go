@@ -403,3 +403,41 @@ func TestParseStoreKind(t *testing.T) {
 		}
 	}
 }
+
+// TestNSSUninstallRemovesTheDatabaseItMade: `ca install` before Chrome
+// ever ran makes ~/.pki/nssdb; uninstall removes it again, ~/.pki too,
+// unless something else went into it meanwhile (issue 13: "an empty
+// ~/.pki/nssdb that it created").
+func TestNSSUninstallRemovesTheDatabaseItMade(t *testing.T) {
+	certutil := requireCertutil(t)
+	ctx := context.Background()
+	for _, other := range []bool{false, true} {
+		home := t.TempDir()
+		ca := realCA(t)
+		stores, _ := FindTrustStores(TrustOptions{Home: home, Kinds: []StoreKind{StoreNSS}, Certutil: certutil})
+		if r := InstallTrust(ctx, ca, writeCA(t, ca), stores)[0]; r.Err != nil || !r.Trusted {
+			t.Fatalf("install: %+v", r)
+		}
+		db := filepath.Join(home, ".pki", "nssdb")
+		if other {
+			o := realCA(t)
+			if out, err := exec.Command(certutil, "-d", "sql:"+db, "-A", "-t", "C,,", "-n", "IT", "-i", writeCA(t, o)).CombinedOutput(); err != nil {
+				t.Fatalf("certutil -A: %v\n%s", err, out)
+			}
+		}
+		if r := UninstallTrust(ctx, ca, stores)[0]; r.Err != nil || !r.Changed {
+			t.Fatalf("uninstall: %+v", r)
+		}
+		_, err := os.Stat(filepath.Join(home, ".pki"))
+		switch {
+		case !other && !errors.Is(err, os.ErrNotExist):
+			t.Errorf("~/.pki left behind: %v", err)
+		case other && err != nil:
+			t.Errorf("a database holding another certificate was removed: %v", err)
+		case other:
+			if _, err := os.Stat(filepath.Join(db, nssCreatedMarker)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("marker kept in a database that is not ours alone: %v", err)
+			}
+		}
+	}
+}

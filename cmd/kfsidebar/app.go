@@ -24,6 +24,10 @@ func commands() []command {
 		{"proxy", "point the system proxy settings at kfsidebar (proxy on, off, status)", runProxy},
 		{"open", "open the console in a browser window of its own, changing nothing", runOpen},
 		{"doctor", "check every step of the setup and say how to fix what is wrong", runDoctor},
+		{"tray", "the tray icon: runs the proxy, restarts it, pause, start at login (tray stop quits it)", runTray},
+		{"autostart", "start kfsidebar's tray at login (autostart on, off, status)", runAutostart},
+		{"setup", "set this computer up in one step: ca install, proxy on, autostart on", runSetup},
+		{"uninstall", "undo every setup step and delete kfsidebar's data (--keep-data keeps it)", runUninstall},
 		{"orders", "manage the embedded order database (orders import FILE.json)", runOrders},
 		{"config", "check the config file (config check)", runConfig},
 		{"gateway", "the shop server's WeChat push gateway (gateway, gateway replay, gateway doctor)", runGateway},
@@ -34,6 +38,9 @@ func commands() []command {
 // Run runs kfsidebar with the command-line arguments args (without the
 // program name). Only main exits.
 func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 && defaultCommand != "" {
+		args = []string{defaultCommand}
+	}
 	if len(args) == 0 {
 		usage(errOut)
 		return usageError{}
@@ -67,7 +74,7 @@ Usage:
 Commands:
 `)
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Run "kfsidebar <command> -h" for a command's flags.

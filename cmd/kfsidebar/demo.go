@@ -14,9 +14,12 @@ import (
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
+// demoDataDir is the demo's data directory, beside kfsidebar's own.
+const demoDataDir = "kfsidebar-demo"
+
 func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultConfig()
-	cfg.DataDir = filepath.Join(filepath.Dir(cfg.DataDir), "kfsidebar-demo")
+	cfg.DataDir = filepath.Join(filepath.Dir(cfg.DataDir), demoDataDir)
 	var (
 		open       bool
 		configPath string

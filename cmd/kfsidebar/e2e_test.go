@@ -16,6 +16,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
@@ -34,6 +35,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The tests read what the commands print in English, whatever the
+	// machine's language (msg.Detect).
+	os.Setenv(msg.EnvLang, "en")
 	code := m.Run()
 	chromium.Close()
 	if world != nil {
