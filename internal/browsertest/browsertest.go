@@ -67,6 +67,9 @@ type Options struct {
 	// HOME whose NSS database the test controls, so that certificate
 	// trust comes from the trust store rather than from SPKIList.
 	Env []string
+	// Flags are more command-line flags, by name without the dashes
+	// (true for a flag without a value), e.g. "host-resolver-rules".
+	Flags map[string]any
 }
 
 // Browser is one running headless Chromium.
@@ -121,6 +124,9 @@ func Start(opts Options) (*Browser, error) {
 	}
 	if len(opts.SPKIList) > 0 {
 		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(opts.SPKIList, ",")))
+	}
+	for name, v := range opts.Flags {
+		flags = append(flags, chromedp.Flag(name, v))
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), flags...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)

@@ -23,6 +23,10 @@ type SidebarState struct {
 	Identity string `json:"identity"`
 	Orders   int    `json:"orders"`
 	Text     string `json:"text"`
+	// Paused is the data-paused attribute (the agent paused kfsidebar);
+	// Hidden is true when the element is not displayed at all.
+	Paused bool `json:"paused"`
+	Hidden bool `json:"hidden"`
 }
 
 const readSidebar = `(() => {
@@ -30,7 +34,8 @@ const readSidebar = `(() => {
 	if (!r) return {state: 'absent'};
 	return {state: r.dataset.state || '', openid: r.dataset.openid || '', identity: r.dataset.identity || '',
 		orders: r.shadowRoot ? r.shadowRoot.querySelectorAll('[data-order-no]').length : -1,
-		text: r.shadowRoot ? r.shadowRoot.textContent.slice(0, 400) : ''};
+		text: r.shadowRoot ? r.shadowRoot.textContent.slice(0, 400) : '',
+		paused: r.hasAttribute('data-paused'), hidden: getComputedStyle(r).display === 'none'};
 })()`
 
 // Sidebar is the page object of the sidebar in one tab: what a test reads

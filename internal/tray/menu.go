@@ -79,14 +79,22 @@ func (t *Tray) listen(m *menu) {
 		case <-m.page.ClickedCh:
 			call(t.opts.OnStatusPage)
 		case <-m.pause.ClickedCh:
+			// The menu changes at once (a second click undoes the
+			// first); the caller's SetPaused confirms or corrects it.
 			t.mu.Lock()
-			pause := !t.paused
+			t.paused = !t.paused
+			pause := t.paused
 			t.mu.Unlock()
+			t.apply(m)
 			if f := t.opts.OnPause; f != nil {
 				go f(pause)
 			}
 		case <-m.autostart.ClickedCh:
-			on := !m.autostart.Checked()
+			t.mu.Lock()
+			t.autostart = !t.autostart
+			on := t.autostart
+			t.mu.Unlock()
+			t.apply(m)
 			if f := t.opts.OnAutostart; f != nil {
 				go f(on)
 			}

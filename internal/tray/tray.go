@@ -151,4 +151,3 @@ func (t *Tray) tooltip(s State, detail string) string {
 func (t *Tray) Run(ctx context.Context) error {
 	return run(ctx, t)
 }
-
