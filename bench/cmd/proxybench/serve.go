@@ -50,10 +50,14 @@ type serveFlags struct {
 const statsPath = "/bench/stats"
 
 // serveStats are a serve child's counters: how many leaf certificates it
-// signed, and (kfsidebar) how many chats it has learned.
+// signed, (kfsidebar) how many chats it has learned, and its runtime's
+// allocation and GC counters so far (see memStats).
 type serveStats struct {
-	Minted int64 `json:"minted"`
-	Chats  int   `json:"chats"`
+	Minted     int64  `json:"minted"`
+	Chats      int    `json:"chats"`
+	AllocBytes uint64 `json:"alloc_bytes"`
+	Mallocs    uint64 `json:"mallocs"`
+	GCs        uint32 `json:"gcs"`
 }
 
 // serve runs one proxy until SIGTERM (ctx), printing "listening ADDR" once
@@ -239,8 +243,10 @@ func statsHandler(stats func() serveStats) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
+		st := stats()
+		st.AllocBytes, st.Mallocs, st.GCs = memStats()
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(stats())
+		json.NewEncoder(w).Encode(st)
 	})
 }
 
