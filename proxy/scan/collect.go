@@ -121,7 +121,7 @@ func (c *collector) walk() bool {
 	doc := c.doc
 	state := wantValue
 	for i := 0; ; {
-		for i < len(doc) && isJSONSpace(doc[i]) {
+		for i < len(doc) && doc[i] <= ' ' && isJSONSpace(doc[i]) {
 			i++
 		}
 		if i == len(doc) {
@@ -205,7 +205,7 @@ func (c *collector) walk() bool {
 			if end < 0 {
 				return false
 			}
-			if top := len(c.stack) - 1; top >= 0 && c.stack[top].object {
+			if top := len(c.stack) - 1; top >= 0 && c.stack[top].object && c.stack[top].key != fieldOther {
 				c.set(&c.stack[top], span{i, end})
 			}
 			i, state = end, wantNext
@@ -220,7 +220,7 @@ func (c *collector) open(object bool, i int) {
 		p := &c.stack[top]
 		f.field = p.key
 		f.ignored = p.ignored || top+1 >= maxScanDepth
-		if p.object {
+		if p.object && p.key != fieldOther {
 			c.set(p, span{}) // a container is not a usable string or id
 		}
 	}

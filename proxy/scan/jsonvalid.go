@@ -1,6 +1,9 @@
 package scan
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // The walker's token checks. They accept exactly what gjson.ValidBytes
 // accepts (RFC 8259: no control characters in strings, only the JSON
@@ -14,16 +17,7 @@ func isJSONSpace(ch byte) bool { return ch == ' ' || ch == '\t' || ch == '\n' ||
 // b[i] (a '"'), or -1 if it is not a valid string, and whether the string
 // has escapes.
 func validString(b []byte, i int) (end int, escaped bool) {
-	i++
-	for {
-		// Eight bytes at a time while none of them ends the string, starts
-		// an escape or is a control character: most of a string's bytes.
-		for i+8 <= len(b) && !hasStringSpecial(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		if i >= len(b) {
-			return -1, escaped
-		}
+	for i = nextStringSpecial(b, i+1); i < len(b); i = nextStringSpecial(b, i) {
 		switch ch := b[i]; {
 		case ch == '"':
 			return i + 1, escaped
@@ -43,12 +37,11 @@ func validString(b []byte, i int) (end int, escaped bool) {
 			default:
 				return -1, escaped
 			}
-		case ch < ' ':
+		default: // a control character
 			return -1, escaped
-		default:
-			i++
 		}
 	}
+	return -1, escaped
 }
 
 const (
@@ -56,14 +49,27 @@ const (
 	highBits = 0x8080808080808080
 )
 
-// hasStringSpecial reports whether any byte of x is '"', '\\' or below
-// 0x20 (the word-at-a-time tests of "Bit Twiddling Hacks": a byte below n
-// for n ≤ 128, and a zero byte after XOR; both exact about whether one
-// exists).
-func hasStringSpecial(x uint64) bool {
-	q := x ^ (lowBits * '"')
-	bs := x ^ (lowBits * '\\')
-	return ((x-lowBits*' ')&^x|(q-lowBits)&^q|(bs-lowBits)&^bs)&highBits != 0
+// nextStringSpecial returns the index of the first byte at or after i
+// that ends a string, starts an escape or is a control character ('"',
+// '\\', below 0x20), or len(b). Most of a string's bytes are none of these,
+// so it tests eight at a time, with the word-at-a-time tests of "Bit
+// Twiddling Hacks" (a byte below n, for n ≤ 128; a zero byte after XOR):
+// their lowest flagged byte is always the first one that matches.
+func nextStringSpecial(b []byte, i int) int {
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q := x ^ (lowBits * '"')
+		bs := x ^ (lowBits * '\\')
+		if m := ((x-lowBits*' ')&^x | (q-lowBits)&^q | (bs-lowBits)&^bs) & highBits; m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+	}
+	for ; i < len(b); i++ {
+		if ch := b[i]; ch == '"' || ch == '\\' || ch < ' ' {
+			return i
+		}
+	}
+	return i
 }
 
 // validNumber returns the index just past the JSON number that starts at
