@@ -230,7 +230,7 @@ loop:
 // newH2Upstream is a console host that speaks HTTP/2, as the real one may:
 // the proxy then carries every tab's long poll on one upstream connection
 // instead of opening (and handshaking) one per tab at once.
-func newH2Upstream(t *testing.T, h http.Handler) *upstream {
+func newH2Upstream(t testing.TB, h http.Handler) *upstream {
 	t.Helper()
 	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {

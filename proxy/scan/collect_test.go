@@ -125,3 +125,17 @@ func FuzzJSONValidity(f *testing.F) {
 		}
 	})
 }
+
+// TestFastRepliesDoNotPinDoc: the proxy reuses the buffer a response was
+// decoded into once the scans return, so nothing they return may share
+// its bytes.
+func TestFastRepliesDoNotPinDoc(t *testing.T) {
+	doc := []byte(`{"base_resp":{"ret":0},"fastreply_list":[{"msgtype":1,"content":"您好，在的"},"plain"]}`)
+	replies := FastReplies(doc)
+	for i := range doc {
+		doc[i] = 'x'
+	}
+	if !slices.Equal(replies, []string{"您好，在的", "plain"}) {
+		t.Errorf("replies changed with the document: %q", replies)
+	}
+}
