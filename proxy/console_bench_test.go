@@ -45,12 +45,17 @@ func BenchmarkConsole(b *testing.B) {
 		}
 		http.NotFound(w, r)
 	})
-	for _, proto := range []string{"h1"} {
+	for _, proto := range []string{"h1", "h2"} {
 		for _, wl := range workloads {
 			b.Run(proto+"/"+wl.name, func(b *testing.B) {
 				var up *upstream
 				var opts []envOption
-				up = newUpstream(b, console.DefaultConsoleHost, handler)
+				if proto == "h2" {
+					up = newH2Upstream(b, handler)
+					opts = append(opts, func(c *Config) { c.UpstreamHTTP2 = true })
+				} else {
+					up = newUpstream(b, console.DefaultConsoleHost, handler)
+				}
 				opts = append(opts, withSink(sinkFunc(func([]console.Record) {})), withLogger(slog.New(slog.DiscardHandler)))
 				e := startProxy(b, up, opts...)
 				c := e.client(e.ca.Pool())

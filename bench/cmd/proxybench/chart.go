@@ -13,6 +13,7 @@ var colors = map[string]string{
 	"direct":         "#9e9e9e",
 	"goproxy":        "#4e79a7",
 	"kfsidebar":      "#59a14f",
+	"kfsidebar-h2":   "#8cd17d",
 	"mitmproxy":      "#e15759",
 	"whistle":        "#f28e2b",
 	"whistle-inject": "#f1ce63",

@@ -43,6 +43,7 @@ type serveFlags struct {
 	upstreamCA string // PEM file of the upstream's CA
 	dir        string // data directory (kfsidebar) or where the CA goes (goproxy)
 	cpuProfile string // file to write a CPU profile to, for -profile
+	http2      bool   // kfsidebar offers HTTP/2 to the upstream (proxy.Config.UpstreamHTTP2)
 }
 
 // statsPath is where a serve child reports its counters, on the proxy's
@@ -73,6 +74,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&f.upstreamCA, "upstream-ca", "", "PEM file of the upstream's CA")
 	fs.StringVar(&f.dir, "dir", "", "data directory")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.BoolVar(&f.http2, "upstream-http2", false, "kfsidebar: offer HTTP/2 to the upstream")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -172,9 +174,10 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 			Chats:        sessions.Len,
 			Pages:        map[string]http.Handler{statsPath: statsHandler(stats)},
 		}),
-		Sink:      sessions,
-		ScriptSrc: console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {"proxybench"}, "t": {token}}.Encode(),
-		Logger:    log,
+		Sink:          sessions,
+		ScriptSrc:     console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {"proxybench"}, "t": {token}}.Encode(),
+		UpstreamHTTP2: f.http2,
+		Logger:        log,
 	})
 	if err != nil {
 		return err
