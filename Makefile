@@ -37,8 +37,8 @@ dist-windows:
 # settings) for Windows and macOS, tests included; macOS without cgo, as
 # no macOS C toolchain is at hand here.
 vet-platforms:
-	GOOS=windows GOARCH=amd64 $(GO) vet ./certs ./cmd/... ./proxy
-	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./certs ./cmd/... ./proxy
+	GOOS=windows GOARCH=amd64 $(GO) vet ./certs ./cmd/... ./proxy/... ./internal/...
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./certs ./cmd/... ./proxy/... ./internal/...
 
 clean:
 	rm -rf $(DIST)

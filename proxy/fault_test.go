@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
@@ -308,22 +307,21 @@ func TestUpstreamStalls(t *testing.T) {
 	}
 }
 
-// openStoreDB opens the session database the way kfsidebar run does (WAL,
-// a 5 s busy timeout), so a lock is ridden out exactly as in production.
-func openStoreDB(t *testing.T, path string, extra ...string) *sql.DB {
+// openStoreDB opens the session database the way kfsidebar run does, so
+// a lock is ridden out exactly as in production.
+func openStoreDB(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	q := url.Values{"_journal_mode": {"WAL"}, "_busy_timeout": {"5000"}, "_synchronous": {"NORMAL"}}
-	for i := 0; i+1 < len(extra); i += 2 {
-		q.Set(extra[i], extra[i+1])
-	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	return sqlitedbtest.Open(t, path)
+}
+
+// openReadOnlyDB opens the session database read-only: every write fails.
+func openReadOnlyDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sqlitedb.OpenReadOnly(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Ping(); err != nil {
-		t.Fatal(err)
-	}
 	return db
 }
 
@@ -375,7 +373,7 @@ func TestStoreFailures(t *testing.T) {
 		},
 		{
 			name: "read-only",
-			open: func(t *testing.T, path string) *sql.DB { return openStoreDB(t, path, "mode", "ro") },
+			open: func(t *testing.T, path string) *sql.DB { return openReadOnlyDB(t, path) },
 			log:  "readonly",
 		},
 		{
@@ -479,7 +477,7 @@ func TestStoreFailures(t *testing.T) {
 func TestStoreFailuresKeepScanning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kfsidebar.db")
 	openSessions(t, openStoreDB(t, path), chats.Options{}) // creates the table
-	sessions := openSessions(t, openStoreDB(t, path, "mode", "ro"), chats.Options{})
+	sessions := openSessions(t, openReadOnlyDB(t, path), chats.Options{})
 	var body bytes.Buffer
 	body.WriteString(acceptJSON("oRO"))
 	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

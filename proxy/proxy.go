@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elazarl/goproxy"
@@ -82,6 +83,15 @@ type Config struct {
 	// inject or scan; above it the response passes through unscanned.
 	// Default 8 MiB.
 	MaxBodyBytes int64
+	// TunnelIdleTimeout closes a blind tunnel (a CONNECT to any host that
+	// is not decrypted) when no byte has moved in either direction for
+	// this long. Default DefaultTunnelIdleTimeout (15 minutes).
+	TunnelIdleTimeout time.Duration
+	// MaxTunnels caps the blind tunnels open at once; a CONNECT beyond it
+	// gets 503. Default: derived from the process's descriptor limit so
+	// that a quarter of it always stays free for the console and the
+	// sidebar (352 tunnels for 1,024 descriptors), at most 4,096.
+	MaxTunnels int
 	// Logger receives operational logs; customer data only at Debug.
 	// Default: discard.
 	Logger *slog.Logger
@@ -103,6 +113,14 @@ type Proxy struct {
 
 	scanSlots chan struct{}  // one token per scan running off the response path
 	scanning  sync.WaitGroup // those scans
+
+	tunnels      *tunnelSet
+	tunnelDial   func(ctx context.Context, network, addr string) (net.Conn, error)
+	fdLimit      int  // the descriptor limit the tunnel cap was derived from
+	fdLimitKnown bool // false where there is no such limit (Windows): fdLimit is a budget
+	warn         *warnings
+	shortage     atomic.Int64 // unix ns of the last descriptor shortage; 0 if none
+	refusedAt    atomic.Int64 // unix ns of the last tunnel refused at the cap; 0 if none
 }
 
 // New checks cfg and builds a Proxy.
@@ -129,6 +147,13 @@ func New(cfg Config) (*Proxy, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.TunnelIdleTimeout <= 0 {
+		cfg.TunnelIdleTimeout = DefaultTunnelIdleTimeout
+	}
+	fdLimit, fdLimitKnown := descriptorLimit()
+	if cfg.MaxTunnels <= 0 {
+		cfg.MaxTunnels = defaultMaxTunnels(fdLimit)
+	}
 	p := &Proxy{
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -137,7 +162,15 @@ func New(cfg Config) (*Proxy, error) {
 		mitmDone: make(chan struct{}),
 		// A scan is CPU work: more at once than there are CPUs would
 		// only hold more response copies in memory.
-		scanSlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		scanSlots:    make(chan struct{}, runtime.GOMAXPROCS(0)),
+		tunnels:      newTunnelSet(cfg.MaxTunnels),
+		fdLimit:      fdLimit,
+		fdLimitKnown: fdLimitKnown,
+		warn:         newWarnings(cfg.Logger, warnPeriod),
+	}
+	p.tunnelDial = p.dial.DialContext
+	if u := cfg.UpstreamProxy; u != nil {
+		p.tunnelDial = (&upstreamDialer{proxy: u, dial: p.dial.DialContext}).DialContext
 	}
 	p.upstream = &http.Transport{
 		DialContext:     p.dial.DialContext,
@@ -203,17 +236,10 @@ func (p *Proxy) newFront() http.Handler {
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
 	}
-	dial := p.dial.DialContext
-	if u := p.cfg.UpstreamProxy; u != nil {
-		dial = (&upstreamDialer{proxy: u, dial: p.dial.DialContext}).DialContext
-	}
-	gp.ConnectDial = func(network, addr string) (net.Conn, error) {
-		return dial(context.Background(), network, addr)
-	}
 	gp.OnRequest(goproxy.ReqConditionFunc(func(r *http.Request, _ *goproxy.ProxyCtx) bool { return isPACProbe(r) })).DoFunc(func(r *http.Request, _ *goproxy.ProxyCtx) (*http.Request, *http.Response) {
 		return r, pacProbeResponse(r)
 	})
-	tunnel := &goproxy.ConnectAction{Action: goproxy.ConnectAccept}
+	tunnel := &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.serveTunnel}
 	hijack := &goproxy.ConnectAction{Action: goproxy.ConnectHijack, Hijack: p.hijack}
 	gp.OnRequest().HandleConnectFunc(func(host string, _ *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 		if p.hosts.Contains(host) {
@@ -269,7 +295,11 @@ func (p *Proxy) hijack(req *http.Request, client net.Conn, _ *goproxy.ProxyCtx) 
 			name = hostport.Host(target) // clients that send no SNI still get the console's certificate
 		}
 		if !p.hosts.Contains(name) {
-			return nil, fmt.Errorf("tls: %q is not a console host", name)
+			// No certificate and no error: crypto/tls then answers with
+			// the unrecognized_name alert (112), which says what is wrong,
+			// rather than internal_error (80).
+			p.log.Debug("tls: not a console host", "sni", name, "connect", target)
+			return nil, nil
 		}
 		return p.cfg.Leaves.Get(name)
 	}
@@ -289,7 +319,7 @@ func (p *Proxy) connContext(ctx context.Context, c net.Conn) context.Context {
 
 // Serve accepts proxy clients on ln until Shutdown.
 func (p *Proxy) Serve(ln net.Listener) error {
-	err := p.front.Serve(ln)
+	err := p.front.Serve(&watchedListener{Listener: ln, p: p})
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
@@ -301,6 +331,7 @@ func (p *Proxy) Serve(ln net.Listener) error {
 // websockets) so that no goroutine outlives the Proxy.
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	p.mitmLn.Close()
+	p.tunnels.closeAll() // hijacked: the servers do not know them
 	errFront := p.front.Shutdown(ctx)
 	errMitm := p.mitm.Shutdown(ctx)
 	if errFront != nil || errMitm != nil {
@@ -310,7 +341,9 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 	<-p.mitmDone
 	p.upstream.CloseIdleConnections()
 	p.scanning.Wait() // every response's chats reach the Sink before Shutdown returns
-	return errors.Join(errFront, errMitm)
+	errTunnels := p.tunnels.wait(ctx)
+	p.warn.stop()
+	return errors.Join(errFront, errMitm, errTunnels)
 }
 
 // recoverHandler turns a panic in h into a log line and, when nothing was

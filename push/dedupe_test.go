@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/push"
-	"github.com/kfsidebar/kfsidebar/push/internal/pushtest"
 	"github.com/kfsidebar/kfsidebar/push/wechattest"
 	"github.com/kfsidebar/kfsidebar/push/wire"
 )
@@ -76,7 +76,7 @@ func TestReplayedPush(t *testing.T) {
 // a count is exact without sleeping.
 func settled(t *testing.T, g *gateway, tg *target) []push.Payload {
 	t.Helper()
-	pushtest.Poll(t, "the outbox to empty", func() bool {
+	kftest.Poll(t, "the outbox to empty", func() bool {
 		for _, ts := range g.Status(context.Background()).Targets {
 			if ts.Pending > 0 {
 				return false

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/push"
 	"github.com/kfsidebar/kfsidebar/push/internal/pushtest"
 	"github.com/kfsidebar/kfsidebar/push/wechattest"
@@ -32,7 +33,7 @@ func TestTargetDownAcrossRestart(t *testing.T) {
 			t.Fatalf("push %d: %d %q", i, r.Status, r.Body)
 		}
 	}
-	pushtest.Poll(t, "failed attempts", func() bool { return tg.tries() >= 2*n })
+	kftest.Poll(t, "failed attempts", func() bool { return tg.tries() >= 2*n })
 	st := g1.Status(context.Background())
 	if len(st.Targets) != 1 || st.Targets[0].Healthy || st.Targets[0].Pending != n || st.Targets[0].LastError == "" {
 		t.Errorf("status while down: %+v", st.Targets)
@@ -73,7 +74,7 @@ func TestHangingTarget(t *testing.T) {
 		}
 	}
 	fast.waitFor(t, n)
-	pushtest.Poll(t, "the slow target to be hit", func() bool { return slow.tries() > 0 })
+	kftest.Poll(t, "the slow target to be hit", func() bool { return slow.tries() > 0 })
 }
 
 // TestConcurrentDeliveries: a target gets up to Concurrency deliveries
@@ -89,7 +90,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 	for i := range 5 {
 		send(t, g.sender(wire.Plain, wire.JSON), wechattest.EnterSession("oUserPar", strconv.Itoa(i), time.Now()))
 	}
-	pushtest.Poll(t, "three deliveries in flight at once", func() bool { return slow.tries() == 3 })
+	kftest.Poll(t, "three deliveries in flight at once", func() bool { return slow.tries() == 3 })
 }
 
 // TestDeadLettersAndReplay: a target that keeps failing gets its pushes
@@ -104,7 +105,7 @@ func TestDeadLettersAndReplay(t *testing.T) {
 	send(t, g.sender(wire.Plain, wire.XML), wechattest.EnterSession("oUserDead", "a", time.Now()))
 	send(t, g.sender(wire.Plain, wire.XML), wechattest.EnterSession("oUserDead", "b", time.Now()))
 	ctx := context.Background()
-	pushtest.Poll(t, "two dead letters", func() bool {
+	kftest.Poll(t, "two dead letters", func() bool {
 		d, _ := g.DeadLetters(ctx, "erp", 10)
 		return len(d) == 2
 	})

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/examples/shopapi/shop"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/push"
-	"github.com/kfsidebar/kfsidebar/push/internal/pushtest"
 	"github.com/kfsidebar/kfsidebar/push/store"
 	"github.com/kfsidebar/kfsidebar/push/wechattest"
 	"github.com/kfsidebar/kfsidebar/push/wire"
@@ -39,7 +39,7 @@ func testConfig(t testing.TB) push.Config {
 		OriginalID:     testAccount.OriginalID,
 		Retry:          push.Retry{Base: 20 * time.Millisecond, Max: 200 * time.Millisecond},
 		PollInterval:   20 * time.Millisecond,
-		Logger:         pushtest.Logger(t),
+		Logger:         kftest.Logger(t),
 	}
 }
 
@@ -174,7 +174,7 @@ func (tg *target) tries() int {
 // waitFor waits until the target has n payloads.
 func (tg *target) waitFor(t testing.TB, n int) []push.Payload {
 	t.Helper()
-	pushtest.Poll(t, tg.name+" to receive the pushes", func() bool { return len(tg.payloads()) >= n })
+	kftest.Poll(t, tg.name+" to receive the pushes", func() bool { return len(tg.payloads()) >= n })
 	return tg.payloads()
 }
 

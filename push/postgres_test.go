@@ -20,6 +20,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the PostgreSQL tests
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/push"
 	"github.com/kfsidebar/kfsidebar/push/internal/pushtest"
 	"github.com/kfsidebar/kfsidebar/push/store"
@@ -115,7 +116,7 @@ func startGatewayProcess(t *testing.T, name, dsn string, tg *target) string {
 		}
 	})
 	var addr []byte
-	pushtest.Poll(t, name+" to listen", func() bool {
+	kftest.Poll(t, name+" to listen", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("%s exited: %v\n%s", name, err, stderr.String())
@@ -201,7 +202,7 @@ func TestTwoProcessesOnPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	pushtest.Poll(t, "the shared outbox to empty", func() bool {
+	kftest.Poll(t, "the shared outbox to empty", func() bool {
 		var n int
 		err := db.QueryRow(`SELECT count(*) FROM push_outbox`).Scan(&n)
 		return err == nil && n == 0 && len(tg.payloads()) >= len(pushes)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // Bindings remember the customer an agent chose for a chat whose automatic
@@ -21,21 +23,26 @@ type Bindings struct {
 	db *sql.DB
 }
 
-const bindingsSchema = `
+// bindingsMigrations are the schema steps of the bindings (see
+// sqlitedb.Step: each ID names its step forever). The first is idempotent
+// because databases made before steps were recorded have the table.
+var bindingsMigrations = []sqlitedb.Step{
+	{ID: "create kf_bindings", Apply: sqlitedb.Exec(`
 CREATE TABLE IF NOT EXISTS kf_bindings (
 	chat_key    TEXT PRIMARY KEY NOT NULL,
 	customer_id TEXT NOT NULL,
 	bound_at    INTEGER NOT NULL
 ) WITHOUT ROWID;
-`
+`)},
+}
 
 // ChatKeyUIN prefixes a Bindings key that is a fans_uin, not an openid.
 const ChatKeyUIN = "uin:"
 
-// OpenBindings creates the kf_bindings table if needed. db must use the
-// "sqlite3" driver; it stays owned by the caller.
+// OpenBindings creates the kf_bindings table if needed. db is opened with
+// sqlitedb.Open; it stays owned by the caller.
 func OpenBindings(ctx context.Context, db *sql.DB) (*Bindings, error) {
-	if _, err := db.ExecContext(ctx, bindingsSchema); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, "bindings", bindingsMigrations); err != nil {
 		return nil, fmt.Errorf("create bindings table: %w", err)
 	}
 	return &Bindings{db: db}, nil

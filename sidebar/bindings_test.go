@@ -2,23 +2,13 @@ package sidebar
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
-)
 
-// openDBFile opens path the way the CLI does; the database is closed when
-// the test ends unless the test closes it first (to reopen it: a restart).
-func openDBFile(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
+)
 
 func TestChatKey(t *testing.T) {
 	tests := []struct {
@@ -39,7 +29,7 @@ func TestChatKey(t *testing.T) {
 func TestBindingsRoundTripAndRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "kf.db")
-	db := openDBFile(t, path)
+	db := sqlitedbtest.Open(t, path)
 	b, err := OpenBindings(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +61,7 @@ func TestBindingsRoundTripAndRestart(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err = OpenBindings(ctx, openDBFile(t, path))
+	b, err = OpenBindings(ctx, sqlitedbtest.Open(t, path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +84,7 @@ func TestBindingsRoundTripAndRestart(t *testing.T) {
 
 func TestBindingsRejectEmpty(t *testing.T) {
 	ctx := context.Background()
-	b, err := OpenBindings(ctx, openSQLiteTestDB(t))
+	b, err := OpenBindings(ctx, sqlitedbtest.New(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,5 +95,50 @@ func TestBindingsRejectEmpty(t *testing.T) {
 	}
 	if err := b.Unbind(ctx, ""); !errors.Is(err, ErrInvalidBinding) {
 		t.Errorf("Unbind(\"\") = %v, want ErrInvalidBinding", err)
+	}
+}
+
+// TestStoresOpenADatabaseOfAnEarlierRelease opens a database made before
+// schema steps were recorded: the bindings and the reveal log are there,
+// kf_migrations is not. Both keep their rows, and their steps are
+// recorded as applied.
+func TestStoresOpenADatabaseOfAnEarlierRelease(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitedbtest.New(t)
+	// The tables and rows as the releases before kf_migrations left them.
+	if _, err := db.Exec(`
+CREATE TABLE IF NOT EXISTS kf_bindings (
+	chat_key    TEXT PRIMARY KEY NOT NULL,
+	customer_id TEXT NOT NULL,
+	bound_at    INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kf_reveals (
+	id         INTEGER PRIMARY KEY,
+	at_unix_ns INTEGER NOT NULL,
+	openid     TEXT NOT NULL,
+	field      TEXT NOT NULL
+);
+INSERT INTO kf_bindings VALUES ('uin:42', 'c-42', 1);
+INSERT INTO kf_reveals (at_unix_ns, openid, field) VALUES (1, 'oA', 'phone');`); err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenBindings(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok, err := b.Lookup(ctx, "uin:42"); err != nil || !ok || id != "c-42" {
+		t.Errorf("Lookup(uin:42) = %q, %v, %v; want c-42", id, ok, err)
+	}
+	r, err := OpenRevealLog(ctx, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Recent(ctx, 10); err != nil || len(got) != 1 || got[0].OpenID != "oA" {
+		t.Errorf("Recent = %+v, %v; want the stored reveal", got, err)
+	}
+	for store, want := range map[string]string{"bindings": "create kf_bindings", "reveals": "create kf_reveals"} {
+		if ids, err := sqlitedb.Applied(ctx, db, store); err != nil || len(ids) != 1 || ids[0] != want {
+			t.Errorf("%s applied %q, %v; want %q", store, ids, err, want)
+		}
 	}
 }

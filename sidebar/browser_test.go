@@ -22,7 +22,11 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // The sidebar runs in a real Chromium against a small stand-in for the
@@ -46,7 +50,7 @@ const (
 )
 
 // richAlice is a customer with everything the sidebar can show.
-var richAlice = &Customer{
+var richAlice = &shop.Customer{
 	OpenID: "oAlice", Name: "王爱丽", Phone: "13812345678", Level: "金卡会员",
 	Tags:          []string{"老客户", "爱买杯子", "已加企微"},
 	Note:          "喜欢保温杯，发货前请电话确认地址。",
@@ -54,29 +58,29 @@ var richAlice = &Customer{
 	OrderCount:    12,
 	TotalSpentFen: 358600,
 	LastOrderAt:   ptr(time.Date(2026, 11, 20, 10, 4, 0, 0, time.Local)),
-	Extra: []Extra{
+	Extra: []shop.Extra{
 		{Label: "积分", Value: "1,280"},
 		{Label: "企业微信", Value: "wxid_alice42", Copy: true},
 		{Label: "身份证", Value: "330106199001011234", Mask: true},
 		{Label: "会员中心", Value: "查看会员卡", Href: "https://shop.example/member/42"},
 	},
-	Orders: []Order{
+	Orders: []shop.Order{
 		{OrderNo: "2026112200001", OpenID: "oAlice", CreatedAt: time.Date(2026, 11, 20, 10, 4, 0, 0, time.Local),
 			Status: "shipped", AmountFen: 12900, Carrier: "顺丰速运", TrackingNo: "SF1234567890",
 			Address:       "浙江省杭州市西湖区文三路398号 东信大厦5楼 王爱丽 收",
 			TrackingEvent: "已到达杭州转运中心", TrackingAt: ptr(time.Date(2026, 11, 21, 8, 30, 0, 0, time.Local)),
-			Items:    []Item{{Title: "保温杯", SKU: "CUP-500", Qty: 1, PriceFen: 12900}, {Title: "杯套", Qty: 1}},
-			Refund:   Refund{Status: "none"},
+			Items:    []shop.Item{{Title: "保温杯", SKU: "CUP-500", Qty: 1, PriceFen: 12900}, {Title: "杯套", Qty: 1}},
+			Refund:   shop.Refund{Status: "none"},
 			AdminURL: "https://shop.example/admin/orders/2026112200001"},
 		{OrderNo: "2026111800017", OpenID: "oAlice", CreatedAt: time.Date(2026, 11, 18, 21, 30, 0, 0, time.Local),
 			Status: "completed", AmountFen: 5990, Carrier: "中通快递", TrackingNo: "ZT7788990011",
 			Address: "浙江省杭州市西湖区文三路398号 东信大厦5楼 王爱丽 收",
-			Items:   []Item{{Title: "不锈钢吸管（4支装）", Qty: 2, PriceFen: 2995}},
-			Refund:  Refund{Status: "approved", AmountFen: 2995, Reason: "少发了一包"}},
+			Items:   []shop.Item{{Title: "不锈钢吸管（4支装）", Qty: 2, PriceFen: 2995}},
+			Refund:  shop.Refund{Status: "approved", AmountFen: 2995, Reason: "少发了一包"}},
 		{OrderNo: "2026110300005", OpenID: "oAlice", CreatedAt: time.Date(2026, 11, 3, 9, 12, 0, 0, time.Local),
 			Status: "pending", AmountFen: 199900,
-			Items:  []Item{{Title: "家用意式咖啡机", Qty: 1, PriceFen: 199900}},
-			Refund: Refund{Status: "none"}},
+			Items:  []shop.Item{{Title: "家用意式咖啡机", Qty: 1, PriceFen: 199900}},
+			Refund: shop.Refund{Status: "none"}},
 	},
 }
 
@@ -91,14 +95,14 @@ const (
 // customers, and the troubles a real shop has. It is a Fresher and
 // reports its health, like the cache in front of a real backend.
 type consoleShop struct {
-	customers map[string]*Customer // by id, which is the openid unless ID is set
+	customers map[string]*shop.Customer // by id, which is the openid unless ID is set
 	flaky     atomic.Int32
-	health    atomic.Pointer[Health]
+	health    atomic.Pointer[shop.Health]
 }
 
 func newConsoleShop() *consoleShop {
-	s := &consoleShop{customers: map[string]*Customer{}}
-	for _, c := range []*Customer{
+	s := &consoleShop{customers: map[string]*shop.Customer{}}
+	for _, c := range []*shop.Customer{
 		richAlice,
 		{OpenID: "oTwinB", Name: "李小明", Level: "普通会员"},
 		{OpenID: "oPlain", Name: "钩子测试"},
@@ -107,8 +111,8 @@ func newConsoleShop() *consoleShop {
 		{OpenID: "oStale", Name: "孙旧", Phone: "13600001234"},
 		{OpenID: "oDown", Name: "周恢复"},
 		{ID: "c-77", Name: "吴绑定", Phone: "13700007777", Level: "银卡会员",
-			Orders: []Order{{OrderNo: "2026101000077", CreatedAt: time.Date(2026, 10, 10, 12, 0, 0, 0, time.Local),
-				Status: "delivered", AmountFen: 8800, Items: []Item{{Title: "围巾", Qty: 1, PriceFen: 8800}}, Refund: Refund{Status: "none"}}}},
+			Orders: []shop.Order{{OrderNo: "2026101000077", CreatedAt: time.Date(2026, 10, 10, 12, 0, 0, 0, time.Local),
+				Status: "delivered", AmountFen: 8800, Items: []shop.Item{{Title: "围巾", Qty: 1, PriceFen: 8800}}, Refund: shop.Refund{Status: "none"}}}},
 	} {
 		id := c.ID
 		if id == "" {
@@ -116,80 +120,80 @@ func newConsoleShop() *consoleShop {
 		}
 		s.customers[id] = c
 	}
-	s.health.Store(&Health{State: HealthOK})
+	s.health.Store(&shop.Health{State: shop.HealthOK})
 	return s
 }
 
 var (
-	_ Fresher        = (*consoleShop)(nil)
-	_ HealthReporter = (*consoleShop)(nil)
+	_ shop.Fresher        = (*consoleShop)(nil)
+	_ shop.HealthReporter = (*consoleShop)(nil)
 )
 
 // LookupResult: oFlaky's first lookup fails, oStale's data is five
 // minutes old and its refresh fails, oDown fails while the circuit is
 // open.
-func (s *consoleShop) LookupResult(_ context.Context, openid string) Result {
+func (s *consoleShop) LookupResult(_ context.Context, openid string) shop.Result {
 	switch {
 	case openid == "oFlaky" && s.flaky.Add(1) == 1:
-		return Result{Err: errors.New("shop api: 502")}
+		return shop.Result{Err: errors.New("shop api: 502")}
 	case openid == "oStale":
-		return Result{Customer: s.customers[openid], FetchedAt: time.Now().Add(-5 * time.Minute), Err: errors.New("shop api: 502")}
-	case openid == "oDown" && s.Health().State == HealthOpen:
-		return Result{Err: ErrCircuitOpen}
+		return shop.Result{Customer: s.customers[openid], FetchedAt: time.Now().Add(-5 * time.Minute), Err: errors.New("shop api: 502")}
+	case openid == "oDown" && s.Health().State == shop.HealthOpen:
+		return shop.Result{Err: shop.ErrCircuitOpen}
 	}
 	c, ok := s.customers[openid]
 	if !ok || c.ID != "" {
-		return Result{Err: ErrNotFound}
+		return shop.Result{Err: shop.ErrNotFound}
 	}
-	return Result{Customer: c, FetchedAt: time.Now()}
+	return shop.Result{Customer: c, FetchedAt: time.Now()}
 }
 
-func (s *consoleShop) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (s *consoleShop) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	r := s.LookupResult(ctx, openid)
 	return r.Customer, r.Err
 }
 
-func (s *consoleShop) Customer(_ context.Context, id string) (*Customer, error) {
+func (s *consoleShop) Customer(_ context.Context, id string) (*shop.Customer, error) {
 	if c, ok := s.customers[id]; ok {
 		return c, nil
 	}
-	return nil, ErrNotFound
+	return nil, shop.ErrNotFound
 }
 
 // Search finds by phone suffix, order number or name.
-func (s *consoleShop) Search(_ context.Context, q string, limit int) ([]Customer, error) {
-	out := []Customer{}
+func (s *consoleShop) Search(_ context.Context, q string, limit int) ([]shop.Customer, error) {
+	out := []shop.Customer{}
 	for _, c := range s.customers {
 		hit := strings.Contains(c.Name, q) || (len(q) >= 4 && strings.HasSuffix(c.Phone, q))
 		for _, o := range c.Orders {
 			hit = hit || o.OrderNo == q
 		}
 		if hit && len(out) < limit {
-			out = append(out, Customer{ID: c.ID, OpenID: c.OpenID, Name: c.Name, Phone: c.Phone, Level: c.Level})
+			out = append(out, shop.Customer{ID: c.ID, OpenID: c.OpenID, Name: c.Name, Phone: c.Phone, Level: c.Level})
 		}
 	}
 	return out, nil
 }
 
-func (s *consoleShop) Health() Health { return *s.health.Load() }
+func (s *consoleShop) Health() shop.Health { return *s.health.Load() }
 
 // testReplies are the quick replies of the stand-in console: a local
 // group with variables and the console's own group.
-func testReplies() []ReplyGroup {
-	r := func(id, title, text string) Reply {
-		initials := Initials(text)
+func testReplies() []quickreply.Group {
+	r := func(id, title, text string) quickreply.Reply {
+		initials := quickreply.Initials(text)
 		if title != "" {
-			initials = Initials(title) + " " + initials
+			initials = quickreply.Initials(title) + " " + initials
 		}
-		return Reply{ID: id, Title: title, Text: text, Initials: initials}
+		return quickreply.Reply{ID: id, Title: title, Text: text, Initials: initials}
 	}
-	return []ReplyGroup{
-		{Name: "售后常用", Source: ReplySourceLocal, Replies: []Reply{
+	return []quickreply.Group{
+		{Name: "售后常用", Source: quickreply.SourceLocal, Replies: []quickreply.Reply{
 			r("1", "物流查询", "{nickname}您好，您的订单{order_no}已由{carrier}发出，运单号{tracking_no}。"),
 			r("2", "退款进度", "订单{order_no}的退款{amount}已原路退回，1-3个工作日到账。"),
 			r("3", "结束语", "感谢您的耐心等待，祝您生活愉快！"),
 		}},
-		{Name: ConsoleGroupName, Source: ReplySourceConsole, Replies: []Reply{
+		{Name: quickreply.ConsoleGroupName, Source: quickreply.SourceConsole, Replies: []quickreply.Reply{
 			r("c1", "", "您好，请问有什么可以帮您？"),
 		}},
 	}
@@ -255,7 +259,7 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 		avatarStale: known(record("oStale", "旧资料", avatarStale)),
 		avatarDown:  known(record("oDown", "店铺挂了", avatarDown)),
 	})
-	db := openDBFile(t, filepath.Join(t.TempDir(), "kfsidebar.db"))
+	db := sqlitedbtest.Open(t, filepath.Join(t.TempDir(), "kfsidebar.db"))
 	ctx := context.Background()
 	bindings, err := OpenBindings(ctx, db)
 	if err != nil {
@@ -300,7 +304,7 @@ func newFakeConsole(t *testing.T) *fakeConsole {
 // ends.
 func (fc *fakeConsole) newHub() *Hub {
 	h, err := NewHub(HubOptions{Resolver: fc.res, Backend: fc.shop, Token: testToken,
-		AllowedOrigins: []string{fc.origin}, Logger: slog.New(selectCounter{testLogger(fc.t).Handler(), &fc.selects}),
+		AllowedOrigins: []string{fc.origin}, Logger: slog.New(selectCounter{kftest.Logger(fc.t).Handler(), &fc.selects}),
 		QuickReplies: fc.replies, Bindings: fc.bindings, Reveals: fc.reveals, IdentifyWait: 300 * time.Millisecond})
 	if err != nil {
 		fc.t.Fatal(err)
@@ -338,7 +342,8 @@ func (fc *fakeConsole) use(h http.Handler) { fc.prefix.Store(&h) }
 // open loads the page in a new tab and waits for the sidebar to connect.
 func (fc *fakeConsole) open(t *testing.T) *tab {
 	t.Helper()
-	tb := &tab{t: t, ctx: browser.Tab(t)}
+	ctx := browser.Tab(t)
+	tb := &tab{t: t, ctx: ctx, Sidebar: browsertest.SidebarOf(t, ctx)}
 	if err := chromedp.Do(tb.ctx, chromedp.Navigate(fc.url)); err != nil {
 		t.Fatal(err)
 	}
@@ -346,13 +351,15 @@ func (fc *fakeConsole) open(t *testing.T) *tab {
 	return tb
 }
 
-// tab is one page of the console with the sidebar in it.
+// tab is one page of the console with the sidebar in it; the sidebar's
+// own page object does what it can.
 type tab struct {
 	t   *testing.T
 	ctx context.Context
+	*browsertest.Sidebar
 }
 
-const hostJS = `document.getElementById('kfsidebar-root')`
+const hostJS = browsertest.SidebarJS
 
 // eval evaluates a JS expression in the page.
 func eval[T any](tb *tab, expr string) T {
@@ -382,19 +389,13 @@ func (tb *tab) wait(what, cond string, show ...string) {
 			values = append(values, fmt.Sprintf("%s = %q", expr, eval[string](tb, expr)))
 		}
 		tb.t.Fatalf("waiting for %s: %v\nstate %q, sidebar text: %q\n%s", what, err,
-			eval[string](tb, hostJS+`?.dataset.state ?? "none"`), tb.text(), strings.Join(values, "\n"))
+			eval[string](tb, hostJS+`?.dataset.state ?? "none"`), tb.Text(), strings.Join(values, "\n"))
 	}
 }
 
 func (tb *tab) waitState(state string) {
 	tb.t.Helper()
-	tb.wait("data-state "+state, fmt.Sprintf(`%s?.dataset.state === %q`, hostJS, state))
-}
-
-// text is what the agent reads in the sidebar.
-func (tb *tab) text() string {
-	tb.t.Helper()
-	return eval[string](tb, hostJS+`?.shadowRoot?.querySelector('.panel')?.innerText ?? ""`)
+	tb.Wait(state, "")
 }
 
 func (tb *tab) clickCard(uin string) {
@@ -402,26 +403,6 @@ func (tb *tab) clickCard(uin string) {
 	if err := chromedp.Do(tb.ctx, chromedp.Click(chromedp.CSS(`.card[data-reactid$="$`+uin+`"] .card_content_nick`))); err != nil {
 		tb.t.Fatal(err)
 	}
-}
-
-// clickShadow clicks, with the mouse, the first element inside the
-// sidebar's shadow root that matches sel.
-func (tb *tab) clickShadow(sel string) {
-	tb.t.Helper()
-	tb.wait(sel, fmt.Sprintf(`%s.shadowRoot.querySelector(%q)?.getBoundingClientRect().width > 0`, hostJS, sel))
-	pt := eval[[]float64](tb, fmt.Sprintf(`(() => { const e = %s.shadowRoot.querySelector(%q);
-		e.scrollIntoView({block: 'nearest'});
-		const r = e.getBoundingClientRect();
-		return [r.left + r.width / 2, r.top + r.height / 2]; })()`, hostJS, sel))
-	if err := chromedp.Do(tb.ctx, chromedp.MouseClickXY(pt[0], pt[1])); err != nil {
-		tb.t.Fatal(err)
-	}
-}
-
-// shadowText is the text of the first element in the sidebar matching sel.
-func (tb *tab) shadowText(sel string) string {
-	tb.t.Helper()
-	return eval[string](tb, fmt.Sprintf(`%s.shadowRoot.querySelector(%q)?.innerText ?? ""`, hostJS, sel))
 }
 
 // keys types with real key events into whatever has the focus.
@@ -557,7 +538,7 @@ func TestBrowserShowsCustomer(t *testing.T) {
 	if want := []string{"2026112200001", "2026111800017", "2026110300005"}; fmt.Sprint(orders) != fmt.Sprint(want) {
 		t.Errorf("orders = %v, want %v", orders, want)
 	}
-	text := tb.text()
+	text := tb.Text()
 	for _, want := range []string{
 		// header: name, level, tags, note, extras, the summary of all orders
 		"王爱丽", "金卡会员", "老客户", "138****5678", "喜欢保温杯", "积分", "1,280", "wxid_alice42",
@@ -598,9 +579,9 @@ func TestBrowserOrderDetail(t *testing.T) {
 	tb.clickCard("1001")
 	tb.waitState("customer")
 
-	tb.clickShadow(`[data-order-no="2026112200001"] .order-head`)
+	tb.Click(`[data-order-no="2026112200001"] .order-head`)
 	tb.wait("the order to open", hostJS+`.shadowRoot.querySelector('[data-order-no="2026112200001"] .order-detail')?.hidden === false`)
-	detail := tb.shadowText(`[data-order-no="2026112200001"] .order-detail`)
+	detail := tb.ShadowText(`[data-order-no="2026112200001"] .order-detail`)
 	for _, want := range []string{"保温杯", "CUP-500", "×1", "¥129.00", "杯套", "收货地址", "浙江省杭州市西湖区****",
 		"顺丰速运", "SF1234567890", "已到达杭州转运中心", "11-21 08:30", "复制单号", "插入到回复", "后台 ↗"} {
 		if !strings.Contains(detail, want) {
@@ -614,7 +595,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 		{`[data-order-no="2026112200001"] [data-copy="order_no"]`, "2026112200001"},
 		{`[data-order-no="2026112200001"] [data-copy="tracking_no"]`, "SF1234567890"},
 	} {
-		tb.clickShadow(c.sel)
+		tb.Click(c.sel)
 		tb.waitClipboard(c.want)
 	}
 	if got := fc.revealCount(t); got != 0 {
@@ -622,7 +603,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// Copying the hidden address reveals it: the reveal is recorded.
-	tb.clickShadow(`[data-order-no="2026112200001"] [data-copy="address"]`)
+	tb.Click(`[data-order-no="2026112200001"] [data-copy="address"]`)
 	tb.waitClipboard("浙江省杭州市西湖区文三路398号 东信大厦5楼 王爱丽 收")
 	tb.wait("the address shown", hostJS+`.shadowRoot.querySelector('[data-field="address:2026112200001"]').textContent.includes('文三路398号')`)
 	if got := fc.lastReveal(t); got != "oAlice address:2026112200001" {
@@ -630,7 +611,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// The phone: revealed with a click, recorded.
-	tb.clickShadow(`[data-reveal="phone"]`)
+	tb.Click(`[data-reveal="phone"]`)
 	tb.wait("the phone shown", hostJS+`.shadowRoot.querySelector('[data-field="phone"]').textContent === '13812345678'`)
 	if got := fc.lastReveal(t); got != "oAlice phone" {
 		t.Errorf("recorded reveal %q", got)
@@ -640,12 +621,12 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// After-sales: approved is the second of four steps.
-	tb.clickShadow(`[data-order-no="2026111800017"] .order-head`)
+	tb.Click(`[data-order-no="2026111800017"] .order-head`)
 	steps := eval[[]string](tb, `[...`+hostJS+`.shadowRoot.querySelectorAll('[data-refund="approved"] li')].map(l => l.dataset.step + ':' + l.className)`)
 	if want := "[requested:done approved:now returned: refunded:]"; fmt.Sprint(steps) != want {
 		t.Errorf("after-sales steps = %v, want %s", steps, want)
 	}
-	refund := tb.shadowText(`[data-order-no="2026111800017"] .refund`)
+	refund := tb.ShadowText(`[data-order-no="2026111800017"] .refund`)
 	for _, want := range []string{"售后：退款已同意", "¥29.95", "原因：少发了一包"} {
 		if !strings.Contains(refund, want) {
 			t.Errorf("after-sales lacks %q: %q", want, refund)
@@ -653,7 +634,7 @@ func TestBrowserOrderDetail(t *testing.T) {
 	}
 
 	// "insert" puts a summary into the reply box, as typing would.
-	tb.clickShadow(`[data-order-no="2026112200001"] .insert`)
+	tb.Click(`[data-order-no="2026112200001"] .insert`)
 	want := "订单 2026112200001：保温杯 ×1 等2件，¥129.00，已发货，顺丰速运 SF1234567890"
 	tb.wait("the summary in the draft", fmt.Sprintf(`fakeConsole.draft() === %q`, want))
 	if n := eval[int](tb, `fakeConsole.sent.length`); n != 0 {
@@ -676,12 +657,12 @@ func TestBrowserQuickReplies(t *testing.T) {
 	if got := fmt.Sprint(items()); got != "[1 2 3 c1]" {
 		t.Fatalf("quick replies = %s, want all four", got)
 	}
-	groups := tb.shadowText(".qr-list")
-	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, ConsoleGroupName+"\n控制台") {
+	groups := tb.ShadowText(".qr-list")
+	if !strings.Contains(groups, "售后常用") || !strings.Contains(groups, quickreply.ConsoleGroupName+"\n控制台") {
 		t.Errorf("groups not shown: %q", groups)
 	}
 	// The variables are filled from the customer and the latest order.
-	first := tb.shadowText(`[data-quick-reply="1"]`)
+	first := tb.ShadowText(`[data-quick-reply="1"]`)
 	if want := "爱丽丝您好，您的订单2026112200001已由顺丰速运发出，运单号SF1234567890。"; !strings.Contains(first, want) {
 		t.Errorf("reply preview %q, want %q", first, want)
 	}
@@ -726,9 +707,9 @@ func TestBrowserQuickReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.keys("好的。")
-	tb.clickShadow(`[data-tab="replies"]`)
+	tb.Click(`[data-tab="replies"]`)
 	tb.setSearch("结束")
-	tb.clickShadow(`[data-quick-reply="3"]`)
+	tb.Click(`[data-quick-reply="3"]`)
 	tb.wait("the reply after the typed text", `fakeConsole.draft() === "好的。感谢您的耐心等待，祝您生活愉快！"`, `fakeConsole.draft()`, `document.getElementById("editor").innerHTML`)
 	if n := eval[int](tb, `fakeConsole.sent.length`); n != 1 {
 		t.Errorf("a quick reply was sent (%d messages)", n)
@@ -741,18 +722,18 @@ func TestBrowserQuickReplyMissingVariable(t *testing.T) {
 	tb.clickCard("1001")
 	tb.waitState("customer")
 	// The agent opens the unpaid order: it has no parcel yet.
-	tb.clickShadow(`[data-order-no="2026110300005"] .order-head`)
-	tb.clickShadow(`[data-tab="replies"]`)
-	if ctx := tb.shadowText(".qr-context"); !strings.Contains(ctx, "2026110300005") {
+	tb.Click(`[data-order-no="2026110300005"] .order-head`)
+	tb.Click(`[data-tab="replies"]`)
+	if ctx := tb.ShadowText(".qr-context"); !strings.Contains(ctx, "2026110300005") {
 		t.Errorf("context %q does not name the opened order", ctx)
 	}
 	missing := eval[[]string](tb, `[...`+hostJS+`.shadowRoot.querySelectorAll('[data-quick-reply="1"] .var.missing')].map(v => v.dataset.var)`)
 	if fmt.Sprint(missing) != "[carrier tracking_no]" {
 		t.Errorf("missing variables marked %v", missing)
 	}
-	tb.clickShadow(`[data-quick-reply="1"]`)
+	tb.Click(`[data-quick-reply="1"]`)
 	tb.wait("the notice", hostJS+`.shadowRoot.querySelector('.qr-notice').hidden === false`)
-	if got := tb.shadowText(".qr-notice"); !strings.Contains(got, "快递公司 {carrier}") || !strings.Contains(got, "物流单号 {tracking_no}") {
+	if got := tb.ShadowText(".qr-notice"); !strings.Contains(got, "快递公司 {carrier}") || !strings.Contains(got, "物流单号 {tracking_no}") {
 		t.Errorf("notice %q does not name the missing variables", got)
 	}
 	tb.screenshot("quick-replies-missing")
@@ -760,7 +741,7 @@ func TestBrowserQuickReplyMissingVariable(t *testing.T) {
 		t.Errorf("a reply with a missing variable was inserted: %q", got)
 	}
 	// A reply it can fill still goes in.
-	tb.clickShadow(`[data-quick-reply="2"]`)
+	tb.Click(`[data-quick-reply="2"]`)
 	tb.wait("the refund reply", `fakeConsole.draft() === "订单2026110300005的退款¥1,999.00已原路退回，1-3个工作日到账。"`)
 }
 
@@ -769,16 +750,16 @@ func TestBrowserIdentityFallback(t *testing.T) {
 	tb := fc.open(t)
 	tb.clickCard("1002") // nobody known has this avatar
 	tb.waitState("unknown")
-	tb.clickShadow(".find-input")
+	tb.Click(".find-input")
 	tb.keys("7777")
 	tb.wait("a result", hostJS+`.shadowRoot.querySelector('[data-customer-id="c-77"]') !== null`)
-	if got := tb.shadowText(".find-results"); !strings.Contains(got, "吴绑定") || !strings.Contains(got, "137****7777") {
+	if got := tb.ShadowText(".find-results"); !strings.Contains(got, "吴绑定") || !strings.Contains(got, "137****7777") {
 		t.Errorf("results %q", got)
 	}
 	tb.screenshot("unknown-search")
-	tb.clickShadow(`[data-customer-id="c-77"]`)
+	tb.Click(`[data-customer-id="c-77"]`)
 	tb.wait("the bound customer", hostJS+`.dataset.state === 'customer' && `+hostJS+`.shadowRoot.querySelector('.bound-notice') !== null`)
-	if text := tb.text(); !strings.Contains(text, "吴绑定") || !strings.Contains(text, "2026101000077") {
+	if text := tb.Text(); !strings.Contains(text, "吴绑定") || !strings.Contains(text, "2026101000077") {
 		t.Errorf("bound customer not shown: %q", text)
 	}
 	if id, ok, err := fc.bindings.Lookup(context.Background(), "uin:1002"); err != nil || !ok || id != "c-77" {
@@ -792,7 +773,7 @@ func TestBrowserIdentityFallback(t *testing.T) {
 	tb.wait("the bound customer again", hostJS+`.dataset.state === 'customer' && `+hostJS+`.shadowRoot.querySelector('.panel').innerText.includes('吴绑定')`)
 
 	// Undo.
-	tb.clickShadow(".bound-notice .unbind")
+	tb.Click(".bound-notice .unbind")
 	tb.waitState("unknown")
 	if _, ok, _ := fc.bindings.Lookup(context.Background(), "uin:1002"); ok {
 		t.Error("binding still stored after undo")
@@ -801,9 +782,9 @@ func TestBrowserIdentityFallback(t *testing.T) {
 	// A known user the shop does not know: search by order number.
 	tb.clickCard("1005")
 	tb.wait("not in shop", hostJS+`.dataset.state === 'unknown' && `+hostJS+`.shadowRoot.querySelector('.panel').innerText.includes('店铺里没有这位客户')`)
-	tb.clickShadow(".find-input")
+	tb.Click(".find-input")
 	tb.keys("2026101000077" + kb.Enter)
-	tb.clickShadow(`[data-customer-id="c-77"]`)
+	tb.Click(`[data-customer-id="c-77"]`)
 	tb.wait("bound by openid", hostJS+`.shadowRoot.querySelector('.bound-notice') !== null`)
 	if id, ok, _ := fc.bindings.Lookup(context.Background(), "oGhost"); !ok || id != "c-77" {
 		t.Errorf("binding of oGhost = %q %v", id, ok)
@@ -815,7 +796,7 @@ func TestBrowserStaleData(t *testing.T) {
 	tb := fc.open(t)
 	tb.clickCard("1007")
 	tb.waitState("customer")
-	notice := tb.shadowText(".stale-notice")
+	notice := tb.ShadowText(".stale-notice")
 	for _, want := range []string{msgStale, "5 分钟前更新", "重试"} {
 		if !strings.Contains(notice, want) {
 			t.Errorf("stale notice %q lacks %q", notice, want)
@@ -826,17 +807,17 @@ func TestBrowserStaleData(t *testing.T) {
 
 func TestBrowserCircuitOpen(t *testing.T) {
 	fc := newFakeConsole(t)
-	fc.shop.health.Store(&Health{State: HealthOpen, RetryAt: time.Now().Add(3 * time.Second)})
+	fc.shop.health.Store(&shop.Health{State: shop.HealthOpen, RetryAt: time.Now().Add(3 * time.Second)})
 	tb := fc.open(t)
 	tb.clickCard("1008")
 	tb.waitState("error")
 	tb.wait("the countdown", hostJS+`.shadowRoot.querySelector('.error-text').textContent.includes('秒后重试')`)
-	if got := tb.shadowText(".error-text"); !strings.HasPrefix(got, "店铺系统暂时不可用，") {
+	if got := tb.ShadowText(".error-text"); !strings.HasPrefix(got, "店铺系统暂时不可用，") {
 		t.Errorf("error text %q", got)
 	}
 	tb.screenshot("circuit-open")
 	// The shop recovers; at zero the sidebar asks again by itself.
-	fc.shop.health.Store(&Health{State: HealthOK})
+	fc.shop.health.Store(&shop.Health{State: shop.HealthOK})
 	tb.waitState("customer")
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oDown" {
 		t.Errorf("data-openid = %q after the retry", got)
@@ -849,7 +830,7 @@ func TestBrowserComesBack(t *testing.T) {
 	tb.clickCard("1001")
 	tb.waitState("customer")
 	// The console re-renders and throws our element out.
-	tb.await(`(async () => { document.getElementById('kfsidebar-root').remove();
+	tb.await(`(async () => { ` + hostJS + `.remove();
 		await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); })()`)
 	tb.wait("the element back", `document.querySelectorAll('kf-sidebar').length === 1 && `+hostJS+`?.isConnected`)
 	tb.clickCard("1003")
@@ -873,7 +854,7 @@ func TestBrowserCollapse(t *testing.T) {
 		t.Errorf("panel width = %v, want 340", width)
 	}
 
-	tb.clickShadow(".collapse")
+	tb.Click(".collapse")
 	tb.wait("collapsed", hostJS+`.hasAttribute('data-collapsed')`)
 	if visible(".panel") || !visible(".tab") {
 		t.Error("collapsed: the panel is still shown or the tab is not")
@@ -889,7 +870,7 @@ func TestBrowserCollapse(t *testing.T) {
 	if !eval[bool](tb, hostJS+`.hasAttribute('data-collapsed')`) {
 		t.Fatal("collapsed state forgotten after reload")
 	}
-	tb.clickShadow(".tab")
+	tb.Click(".tab")
 	tb.wait("expanded", `!`+hostJS+`.hasAttribute('data-collapsed')`)
 	if !visible(".panel") {
 		t.Error("expanded: the panel is not shown")
@@ -924,7 +905,7 @@ func TestBrowserResizeAndOverlay(t *testing.T) {
 		t.Errorf("after ArrowRight: panel %v, want 430", panel)
 	}
 
-	tb.clickShadow(".layout")
+	tb.Click(".layout")
 	tb.wait("overlay", hostJS+`.hasAttribute('data-overlay')`)
 	if panel, margin := layout(); panel != 430 || margin != "" {
 		t.Errorf("overlay: panel %v, page margin %q; want 430 and none", panel, margin)
@@ -933,7 +914,7 @@ func TestBrowserResizeAndOverlay(t *testing.T) {
 	if panel, margin := layout(); !eval[bool](tb, hostJS+`.hasAttribute('data-overlay')`) || panel != 430 || margin != "" {
 		t.Errorf("after reload: overlay %v, panel %v, margin %q", eval[bool](tb, hostJS+`.hasAttribute('data-overlay')`), panel, margin)
 	}
-	tb.clickShadow(".layout")
+	tb.Click(".layout")
 	tb.wait("narrowing again", `document.body.style.marginRight === '430px'`)
 }
 
@@ -960,11 +941,11 @@ func TestBrowserErrorRetry(t *testing.T) {
 	tb := fc.open(t)
 	tb.clickCard("1006")
 	tb.waitState("error")
-	if text := tb.text(); !bytes.Contains([]byte(text), []byte(msgLookupFailed)) {
+	if text := tb.Text(); !bytes.Contains([]byte(text), []byte(msgLookupFailed)) {
 		t.Errorf("error state text %q lacks %q", text, msgLookupFailed)
 	}
 	tb.screenshot("error")
-	tb.clickShadow(".btn")
+	tb.Click(".btn")
 	tb.waitState("customer")
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oFlaky" {
 		t.Errorf("data-openid after retry = %q, want oFlaky", got)
@@ -982,7 +963,7 @@ func TestBrowserAmbiguousPick(t *testing.T) {
 	}
 	tb.screenshot("ambiguous")
 	before := fc.selects.Load()
-	tb.clickShadow(`button.choice[data-openid="oTwinB"]`)
+	tb.Click(`button.choice[data-openid="oTwinB"]`)
 	tb.waitState("customer")
 	if got := eval[string](tb, hostJS+`.dataset.openid`); got != "oTwinB" {
 		t.Errorf("data-openid = %q, want oTwinB", got)

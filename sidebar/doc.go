@@ -1,10 +1,13 @@
 // Package sidebar is everything the agent sees: the embedded custom element
 // (plain JS and CSS, no build step), the websocket hub that answers "which
-// customer is this chat?", and the order backends behind it.
+// customer is this chat?", the masking of what it shows, and the bindings
+// and reveals the agent leaves behind. The order backends behind it are in
+// sidebar/shop and the packages beside it; the sidebar knows them only as
+// a shop.Backend.
 //
 // # Serving
 //
-// The proxy hands every request under proxy.ReservedPrefix on the console
+// The proxy hands every request under console.ReservedPrefix on the console
 // origin to a Hub, so the page talks to kfsidebar as if it were the
 // console itself (same origin: no CORS, no mixed content):
 //
@@ -72,7 +75,7 @@
 //	    The hub records (openid, field, time) in HubOptions.Reveals first;
 //	    a reveal it cannot record is refused.
 //	{"type":"search","seq":N,"query":"…"}
-//	    Find customers by phone, order number or name (Backend.Search,
+//	    Find customers by phone, order number or name (shop.Backend.Search,
 //	    at most 10). A newer search cancels a running one.
 //
 // Hub → page:
@@ -92,7 +95,7 @@
 //	{"type":"customer","seq":N,"openid":"…","nickname":"…","identity":"…","customer":{…},
 //	 "masked":["phone","address:<order_no>",…],"fetched_at":"…",
 //	 "bound":true,"stale":true,"error":"…","health":{"state":"open","retry_at":"…"}}
-//	    The answer: nickname is the chat's, customer is a Customer with
+//	    The answer: nickname is the chat's, customer is a shop.Customer with
 //	    the phone (138****5678), each order's address (the region kept,
 //	    浙江省杭州市西湖区****) and each Extra marked mask hidden; masked
 //	    lists the fields a reveal can show. fetched_at is when the shop
@@ -124,12 +127,12 @@
 //
 // Answers to a select: loading then customer, unknown or error; or
 // directly unknown or ambiguous. A binding of the chat comes first: a
-// bound chat is answered with the bound customer (Backend.Customer). A
+// bound chat is answered with the bound customer (shop.Backend.Customer). A
 // newer selection request supersedes an older one: its running lookup is
 // cancelled and its late answer is never sent. Each lookup runs off the
-// read loop with HubOptions.LookupTimeout. A backend that is a Fresher is
+// read loop with HubOptions.LookupTimeout. A backend that is a shop.Fresher is
 // asked through LookupResult, for fetched_at and stale; one that is a
-// HealthReporter adds health.
+// shop.HealthReporter adds health.
 //
 // Push: the session map signals every change. Every tab's selection is
 // then resolved again and, when that changes the user shown or how the
@@ -140,7 +143,7 @@
 // that was not there when they picked names someone else.
 //
 // Identity: the hub shows a customer only when the resolver
-// (proxy.Sessions.Resolve) names exactly one user with nothing stronger
+// (chats.Sessions.Resolve) names exactly one user with nothing stronger
 // against it; see its doc comment for the evidence and the invariant.
 //
 // The hub pings every 25 s and drops a tab that has not answered for 60 s,

@@ -21,9 +21,14 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // The fault tests put the hub behind the real proxy, with the real session
@@ -46,7 +51,7 @@ func faultAvatar(openid string) string { return "https://wx.qlogo.cn/mmhead/" + 
 // startFaultWorld starts a console, the proxy with a session map on db
 // (nil: a file of its own) and a hub with backend, runs beforeAccept (if
 // any), and has the agent accept the given users.
-func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout time.Duration, beforeAccept func(), users ...string) *faultWorld {
+func startFaultWorld(t *testing.T, backend shop.Backend, db *sql.DB, lookupTimeout time.Duration, beforeAccept func(), users ...string) *faultWorld {
 	t.Helper()
 	upCA, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
@@ -70,19 +75,15 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 	t.Cleanup(upstream.Close)
 
 	if db == nil {
-		var err error
-		if db, err = sql.Open("sqlite3", "file:"+filepath.Join(t.TempDir(), "kf.db")+"?_journal_mode=WAL&_busy_timeout=5000"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db = sqlitedbtest.New(t)
 	}
-	sessions, err := chats.Open(context.Background(), db, chats.Options{Logger: testLogger(t)})
+	sessions, err := chats.Open(context.Background(), db, chats.Options{Logger: kftest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sessions.Close(context.Background()) })
 	hub, err := NewHub(HubOptions{Resolver: sessions, Backend: backend, Token: faultToken,
-		AllowedOrigins: []string{"https://" + console.DefaultConsoleHost}, LookupTimeout: lookupTimeout, Logger: testLogger(t)})
+		AllowedOrigins: []string{"https://" + console.DefaultConsoleHost}, LookupTimeout: lookupTimeout, Logger: kftest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 		Local:         hub,
 		Sink:          sessions,
 		ScriptSrc:     console.ReservedPrefix + "sidebar.js?t=" + faultToken,
-		Logger:        testLogger(t),
+		Logger:        kftest.Logger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func startFaultWorld(t *testing.T, backend Backend, db *sql.DB, lookupTimeout ti
 	if status, _ := w.get(t, "/cgi-bin/kfsessionmgr?action=kfcreatesession&f=json"); status != http.StatusOK {
 		t.Fatalf("accept: %d", status)
 	}
-	poll(t, "the accepted users are known", func() bool {
+	kftest.Poll(t, "the accepted users are known", func() bool {
 		for _, id := range users {
 			if _, ok := sessions.Get(id); !ok {
 				return false
@@ -216,7 +217,7 @@ type hangingBackend struct{}
 
 var errShopDown = errors.New("shop api: dial tcp 10.0.0.8:443: connect: connection refused")
 
-func (hangingBackend) Lookup(ctx context.Context, openid string) (*Customer, error) {
+func (hangingBackend) Lookup(ctx context.Context, openid string) (*shop.Customer, error) {
 	if openid == "oDown" {
 		return nil, errShopDown
 	}
@@ -224,11 +225,11 @@ func (hangingBackend) Lookup(ctx context.Context, openid string) (*Customer, err
 	return nil, ctx.Err()
 }
 
-func (b hangingBackend) Customer(ctx context.Context, id string) (*Customer, error) {
+func (b hangingBackend) Customer(ctx context.Context, id string) (*shop.Customer, error) {
 	return b.Lookup(ctx, id)
 }
 
-func (hangingBackend) Search(context.Context, string, int) ([]Customer, error) {
+func (hangingBackend) Search(context.Context, string, int) ([]shop.Customer, error) {
 	return nil, errShopDown
 }
 
@@ -301,19 +302,11 @@ func TestFaultBackendDownOrSlow(t *testing.T) {
 // the sidebar say the lookup failed. The console never notices.
 func TestFaultOrderDatabase(t *testing.T) {
 	const who = "oA1bC2dE3fG4hI5jK6lM7nO8pQ9r" // 张三 in good.json
-	good, err := os.ReadFile(filepath.Join("testdata", "import", "good.json"))
+	good, err := os.ReadFile(filepath.Join("shop", "embedded", "testdata", "import", "good.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(t *testing.T, path string, extra string) *sql.DB {
-		t.Helper()
-		db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000"+extra)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
+
 	tests := []struct {
 		name string
 		// breakDB breaks the order database at path once the backend
@@ -324,7 +317,7 @@ func TestFaultOrderDatabase(t *testing.T) {
 		want    string // "customer", or the error message
 	}{
 		{"locked by another writer", func(t *testing.T, path string, _ *sql.DB) {
-			conn, err := open(t, path, "").Conn(context.Background())
+			conn, err := sqlitedbtest.Open(t, path).Conn(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -361,8 +354,8 @@ func TestFaultOrderDatabase(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "orders.db")
-			setup := open(t, path, "")
-			b, err := NewSQLiteBackend(context.Background(), setup)
+			setup := sqlitedbtest.Open(t, path)
+			b, err := embedded.New(context.Background(), setup)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -380,9 +373,12 @@ func TestFaultOrderDatabase(t *testing.T) {
 			}
 			db := setup
 			if tt.ro {
-				db = open(t, path, "&mode=ro")
+				if db, err = sqlitedb.OpenReadOnly(context.Background(), path); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { db.Close() })
 			}
-			backend, err := NewSQLiteBackend(context.Background(), db)
+			backend, err := embedded.New(context.Background(), db)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -15,6 +15,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Resolver is what the hub needs from the session map: it turns what the
@@ -32,11 +34,11 @@ type Resolver interface {
 }
 
 // QuickReplySource is where the sidebar's quick replies come from: the
-// replies kept in the database plus the console's own. QuickReplies
+// replies kept in the database plus the console's own. quickreply.Store
 // implements it; tests use a fake.
 type QuickReplySource interface {
 	// Groups returns every group, in the order the sidebar lists them.
-	Groups(ctx context.Context) ([]ReplyGroup, error)
+	Groups(ctx context.Context) ([]quickreply.Group, error)
 	// Subscribe signals after every change, so open sidebars show an
 	// edited reply at once; cancel stops the signals and closes the
 	// channel.
@@ -62,15 +64,8 @@ type RevealRecorder interface {
 	Record(ctx context.Context, openid, field string) error
 }
 
-// HealthReporter is implemented by backends that know when they are in
-// trouble (see Cache): the sidebar then says the shop is degraded, or
-// unavailable until a retry time, instead of a bare error.
-type HealthReporter interface {
-	Health() Health
-}
-
 var (
-	_ QuickReplySource = (*QuickReplies)(nil)
+	_ QuickReplySource = (*quickreply.Store)(nil)
 	_ BindingStore     = (*Bindings)(nil)
 	_ RevealRecorder   = (*RevealLog)(nil)
 )
@@ -93,7 +88,7 @@ type HubOptions struct {
 	// Resolver maps a chat in the page to a known user. Required.
 	Resolver Resolver
 	// Backend answers who a user is in the shop. Required.
-	Backend Backend
+	Backend shop.Backend
 	// Token is the secret carried by the injected script URL
 	// (?t=) and checked on the websocket, so that no other page and no
 	// other local program can ask for customer data. Required.
@@ -136,7 +131,7 @@ type HubOptions struct {
 // cancels the one before) and one per reveal being recorded.
 type Hub struct {
 	resolver      Resolver
-	backend       Backend
+	backend       shop.Backend
 	replies       QuickReplySource
 	bindings      BindingStore
 	reveals       RevealRecorder
@@ -380,7 +375,7 @@ func (h *Hub) loadReplies() {
 		return
 	}
 	if groups == nil {
-		groups = []ReplyGroup{}
+		groups = []quickreply.Group{}
 	}
 	data, err := json.Marshal(message{Type: typeQuickReplies, Groups: groups})
 	if err != nil {
@@ -397,109 +392,4 @@ func (h *Hub) loadReplies() {
 	for _, c := range clients {
 		c.enqueueData(data)
 	}
-}
-
-// client is one connected sidebar (one browser tab).
-type client struct {
-	hub  *Hub
-	conn *websocket.Conn
-	send chan []byte   // encoded messages; never closed, the writer stops on quit
-	quit chan struct{} // closed once by close
-	kick chan struct{} // buffered 1: wakes a resolution waiting for evidence
-	ctx  context.Context
-	stop context.CancelFunc // cancels ctx: the running lookup, if any
-
-	closeOnce sync.Once
-
-	mu   sync.Mutex
-	conv conversation // guarded by mu; see protocol.go
-}
-
-func newClient(h *Hub, conn *websocket.Conn) *client {
-	ctx, stop := context.WithCancel(h.ctx)
-	return &client{
-		hub:  h,
-		conn: conn,
-		send: make(chan []byte, h.sendBuffer),
-		quit: make(chan struct{}),
-		kick: make(chan struct{}, 1),
-		ctx:  ctx,
-		stop: stop,
-	}
-}
-
-// close disconnects the client; safe from any goroutine, any number of
-// times. Closing the connection unblocks both the reader and a writer
-// stuck on a peer that stopped reading.
-func (c *client) close(reason string) {
-	c.closeOnce.Do(func() {
-		close(c.quit)
-		c.stop()
-		c.conn.Close()
-		c.hub.remove(c, reason)
-	})
-}
-
-// readLoop decodes requests until the connection fails. A message that is
-// not a JSON text frame is a protocol violation and ends the connection.
-func (c *client) readLoop() {
-	defer c.hub.wg.Done()
-	reason := "closed by peer"
-	defer func() { c.close(reason) }()
-	c.conn.SetReadLimit(maxMessageSize)
-	alive := func() error { return c.conn.SetReadDeadline(time.Now().Add(c.hub.pongWait)) }
-	if err := alive(); err != nil {
-		return
-	}
-	c.conn.SetPongHandler(func(string) error { return alive() })
-	for {
-		kind, data, err := c.conn.ReadMessage()
-		if err != nil {
-			c.hub.log.Debug("websocket read", "err", err)
-			return
-		}
-		if err := alive(); err != nil {
-			return
-		}
-		if kind != websocket.TextMessage {
-			reason = "binary frame"
-			return
-		}
-		var req request
-		if err := json.Unmarshal(data, &req); err != nil {
-			reason = "malformed request"
-			return
-		}
-		c.handle(req)
-	}
-}
-
-// writeLoop sends queued messages and pings until the client is closed.
-func (c *client) writeLoop() {
-	defer c.hub.wg.Done()
-	ping := time.NewTicker(c.hub.pingPeriod)
-	defer ping.Stop()
-	for {
-		var err error
-		select {
-		case <-c.quit:
-			return
-		case data := <-c.send:
-			err = c.write(websocket.TextMessage, data)
-		case <-ping.C:
-			err = c.write(websocket.PingMessage, nil)
-		}
-		if err != nil {
-			c.hub.log.Debug("websocket write", "err", err)
-			c.close("write failed")
-			return
-		}
-	}
-}
-
-func (c *client) write(kind int, data []byte) error {
-	if err := c.conn.SetWriteDeadline(time.Now().Add(c.hub.writeWait)); err != nil {
-		return err
-	}
-	return c.conn.WriteMessage(kind, data)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // chatKeys are the binding keys of a chat (see ChatKey), most specific
@@ -272,7 +273,7 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 			subject = t.key
 		}
 		c.answer(j, answerCustomer, msg, nil, &shown{subject: subject, fields: m.fields})
-	case res.Err == nil || errors.Is(res.Err, ErrNotFound):
+	case res.Err == nil || errors.Is(res.Err, shop.ErrNotFound):
 		c.answer(j, answerNotInShop, message{Type: typeUnknown, Reason: reasonNotInShop, OpenID: t.openid, Bound: bound, Identity: t.identity}, nil, nil)
 	case timedOut || errors.Is(res.Err, context.DeadlineExceeded):
 		// Backend errors may quote the openid (a URL, a query), so the
@@ -284,7 +285,7 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 		c.hub.log.Warn("customer lookup failed")
 		c.hub.log.Debug("customer lookup failed", "openid", t.openid, "err", res.Err)
 		text := msgLookupFailed
-		if health != nil && health.State == HealthOpen {
+		if health != nil && health.State == shop.HealthOpen {
 			text = msgUnavailable
 		}
 		c.answer(j, answerError, message{Type: typeError, Message: text, Bound: bound, Health: health}, nil, nil)
@@ -293,12 +294,12 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 
 // fetch asks the backend: the bound customer by id, else the openid,
 // through Fresher when the backend knows how fresh its answer is.
-func (h *Hub) fetch(ctx context.Context, t target) Result {
+func (h *Hub) fetch(ctx context.Context, t target) shop.Result {
 	var (
-		res Result
+		res shop.Result
 		err error
 	)
-	switch f, fresher := h.backend.(Fresher); {
+	switch f, fresher := h.backend.(shop.Fresher); {
 	case t.boundID != "":
 		res.Customer, err = h.backend.Customer(ctx, t.boundID)
 	case fresher:
@@ -307,7 +308,7 @@ func (h *Hub) fetch(ctx context.Context, t target) Result {
 		res.Customer, err = h.backend.Lookup(ctx, t.openid)
 	}
 	if err != nil {
-		return Result{Err: err}
+		return shop.Result{Err: err}
 	}
 	if res.Customer != nil && res.FetchedAt.IsZero() {
 		res.FetchedAt = time.Now()
@@ -318,12 +319,12 @@ func (h *Hub) fetch(ctx context.Context, t target) Result {
 // health is the backend's trouble for the page, nil when there is none
 // or the backend does not say.
 func (h *Hub) health() *healthInfo {
-	hr, ok := h.backend.(HealthReporter)
+	hr, ok := h.backend.(shop.HealthReporter)
 	if !ok {
 		return nil
 	}
 	s := hr.Health()
-	if s.State == "" || s.State == HealthOK {
+	if s.State == "" || s.State == shop.HealthOK {
 		return nil
 	}
 	info := &healthInfo{State: s.State}

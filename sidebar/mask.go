@@ -4,6 +4,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // Masking happens in the hub, not in the page: what the page never
@@ -104,14 +106,14 @@ func maskValue(v string) string {
 // masked is a customer as the page may see it before any reveal, with the
 // hidden values by field name.
 type masked struct {
-	customer *Customer
+	customer *shop.Customer
 	fields   map[string]string // field → the real value
 	names    []string          // the fields in display order
 }
 
 // maskCustomer copies c with its phone, every order's address and every
 // extra marked Mask hidden. c is not changed: backends may cache it.
-func maskCustomer(c *Customer) masked {
+func maskCustomer(c *shop.Customer) masked {
 	m := masked{fields: map[string]string{}}
 	hide := func(field, value, shown string) string {
 		if value == "" || shown == value {
@@ -127,7 +129,7 @@ func maskCustomer(c *Customer) masked {
 	out.Phone = hide(fieldPhone, c.Phone, maskPhone(c.Phone))
 	out.Extra = maskExtras(c.Extra, fieldExtra, hide)
 	if c.Orders != nil {
-		out.Orders = make([]Order, len(c.Orders))
+		out.Orders = make([]shop.Order, len(c.Orders))
 		for i, o := range c.Orders {
 			o.Address = hide(fieldAddress+o.OrderNo, o.Address, maskAddress(o.Address))
 			o.Extra = maskExtras(o.Extra, fieldExtra+o.OrderNo+":", hide)
@@ -138,11 +140,11 @@ func maskCustomer(c *Customer) masked {
 	return m
 }
 
-func maskExtras(in []Extra, prefix string, hide func(field, value, shown string) string) []Extra {
+func maskExtras(in []shop.Extra, prefix string, hide func(field, value, shown string) string) []shop.Extra {
 	if in == nil {
 		return nil
 	}
-	out := make([]Extra, len(in))
+	out := make([]shop.Extra, len(in))
 	for i, e := range in {
 		if e.Mask {
 			// A link may carry the value; it is not offered masked.

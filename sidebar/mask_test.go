@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 func TestMaskPhone(t *testing.T) {
@@ -60,19 +62,19 @@ func TestMaskValue(t *testing.T) {
 }
 
 func TestMaskCustomer(t *testing.T) {
-	c := &Customer{
+	c := &shop.Customer{
 		OpenID: "oA", Name: "王爱丽", Phone: "13812345678",
-		Extra: []Extra{
+		Extra: []shop.Extra{
 			{Label: "身份证", Value: "330106199001011234", Mask: true, Href: "https://shop.example/id/330106199001011234"},
 			{Label: "积分", Value: "1200"},
 		},
-		Orders: []Order{
-			{OrderNo: "N1", Address: "浙江省杭州市西湖区文三路398号", Extra: []Extra{{Label: "收件电话", Value: "13900001111", Mask: true}}},
+		Orders: []shop.Order{
+			{OrderNo: "N1", Address: "浙江省杭州市西湖区文三路398号", Extra: []shop.Extra{{Label: "收件电话", Value: "13900001111", Mask: true}}},
 			{OrderNo: "N2"},
 		},
 	}
 	before := *c
-	beforeOrders := append([]Order(nil), c.Orders...)
+	beforeOrders := append([]shop.Order(nil), c.Orders...)
 	m := maskCustomer(c)
 
 	if !reflect.DeepEqual(*c, before) || !reflect.DeepEqual(c.Orders, beforeOrders) || c.Orders[0].Extra[0].Value != "13900001111" {

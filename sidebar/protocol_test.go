@@ -14,6 +14,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // fakeBindings is a BindingStore in a map; fail makes every call fail.
@@ -92,16 +94,16 @@ func (f *fakeReveals) records() []string {
 type fakeReplies struct {
 	fakeResolver // for its Subscribe and signal
 	mu           sync.Mutex
-	groups       []ReplyGroup
+	groups       []quickreply.Group
 }
 
-func (f *fakeReplies) Groups(context.Context) ([]ReplyGroup, error) {
+func (f *fakeReplies) Groups(context.Context) ([]quickreply.Group, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.groups, nil
 }
 
-func (f *fakeReplies) set(g []ReplyGroup) {
+func (f *fakeReplies) set(g []quickreply.Group) {
 	f.mu.Lock()
 	f.groups = g
 	f.mu.Unlock()
@@ -111,12 +113,14 @@ func (f *fakeReplies) set(g []ReplyGroup) {
 // freshBackend is a Backend that is also a Fresher and a HealthReporter.
 type freshBackend struct {
 	fakeBackend
-	result func(openid string) Result
-	health func() Health
+	result func(openid string) shop.Result
+	health func() shop.Health
 }
 
-func (f freshBackend) LookupResult(_ context.Context, openid string) Result { return f.result(openid) }
-func (f freshBackend) Health() Health                                       { return f.health() }
+func (f freshBackend) LookupResult(_ context.Context, openid string) shop.Result {
+	return f.result(openid)
+}
+func (f freshBackend) Health() shop.Health { return f.health() }
 
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
@@ -139,15 +143,15 @@ func raw(t *testing.T, conn *websocket.Conn) string {
 }
 
 // richCustomer has everything that is masked.
-var richCustomer = &Customer{OpenID: "oAlice", Name: "Alice Wang", Phone: "13812345678",
-	Extra: []Extra{{Label: "身份证", Value: "330106199001011234", Mask: true}},
-	Orders: []Order{{OrderNo: "N1", Status: "shipped", AmountFen: 100, Items: []Item{{Title: "杯", Qty: 1}},
+var richCustomer = &shop.Customer{OpenID: "oAlice", Name: "Alice Wang", Phone: "13812345678",
+	Extra: []shop.Extra{{Label: "身份证", Value: "330106199001011234", Mask: true}},
+	Orders: []shop.Order{{OrderNo: "N1", Status: "shipped", AmountFen: 100, Items: []shop.Item{{Title: "杯", Qty: 1}},
 		Address: "浙江省杭州市西湖区文三路398号 林小满 收"}}}
 
 func TestCustomerIsMaskedAndRevealed(t *testing.T) {
 	reveals := &fakeReveals{}
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(),
-		Backend: customers(map[string]*Customer{"oAlice": richCustomer}), Reveals: reveals})
+		Backend: customers(map[string]*shop.Customer{"oAlice": richCustomer}), Reveals: reveals})
 	conn := th.dial(t)
 	send(t, conn, request{Type: typeSelect, Seq: 1, Avatar: avatarAlice})
 	expect(t, conn, message{Type: typeLoading, Seq: 1, OpenID: "oAlice"})
@@ -206,22 +210,22 @@ func TestCustomerIsMaskedAndRevealed(t *testing.T) {
 }
 
 func TestSearchBindUnbind(t *testing.T) {
-	shop := map[string]*Customer{
+	inShop := map[string]*shop.Customer{
 		"oAlice": {OpenID: "oAlice", Name: "王爱丽", Phone: "13812345678", Level: "金卡"},
 		"c-42":   {ID: "c-42", Name: "王小二", Phone: "13900001111"},
 	}
 	backend := fakeBackend{
-		lookup: customers(shop).lookup,
-		search: func(_ context.Context, q string, limit int) ([]Customer, error) {
+		lookup: customers(inShop).lookup,
+		search: func(_ context.Context, q string, limit int) ([]shop.Customer, error) {
 			if limit != searchLimit {
 				t.Errorf("search limit %d, want %d", limit, searchLimit)
 			}
 			if q == "boom" {
 				return nil, errors.New("shop api: 500")
 			}
-			var out []Customer
+			var out []shop.Customer
 			for _, id := range []string{"oAlice", "c-42"} {
-				if c := shop[id]; strings.Contains(c.Name, q) {
+				if c := inShop[id]; strings.Contains(c.Name, q) {
 					out = append(out, *c)
 				}
 			}
@@ -267,7 +271,7 @@ func TestSearchBindUnbind(t *testing.T) {
 	send(t, conn, request{Type: typeBind, Seq: 8, CustomerID: "c-42"})
 	expect(t, conn,
 		message{Type: typeLoading, Seq: 8},
-		message{Type: typeCustomer, Seq: 8, Nickname: "陌生人", Customer: shop["c-42"], Bound: true})
+		message{Type: typeCustomer, Seq: 8, Nickname: "陌生人", Customer: inShop["c-42"], Bound: true})
 	if got := bindings.snapshot(); !reflect.DeepEqual(got, map[string]string{"uin:4242": "c-42"}) {
 		t.Errorf("bindings = %v", got)
 	}
@@ -277,7 +281,7 @@ func TestSearchBindUnbind(t *testing.T) {
 	send(t, conn, sel)
 	expect(t, conn,
 		message{Type: typeLoading, Seq: 9},
-		message{Type: typeCustomer, Seq: 9, Nickname: "陌生人", Customer: shop["c-42"], Bound: true})
+		message{Type: typeCustomer, Seq: 9, Nickname: "陌生人", Customer: inShop["c-42"], Bound: true})
 
 	// The openid becomes known: the binding made by uin still holds.
 	table.set(avatarNoOne, known(record("oStranger", "陌生人", avatarNoOne)))
@@ -285,7 +289,7 @@ func TestSearchBindUnbind(t *testing.T) {
 	send(t, conn, sel)
 	expect(t, conn,
 		message{Type: typeLoading, Seq: 10, OpenID: "oStranger"},
-		message{Type: typeCustomer, Seq: 10, OpenID: "oStranger", Nickname: "陌生人", Customer: shop["c-42"], Bound: true})
+		message{Type: typeCustomer, Seq: 10, OpenID: "oStranger", Nickname: "陌生人", Customer: inShop["c-42"], Bound: true})
 
 	// Undo: every key of the chat is forgotten and the chat resolved again.
 	send(t, conn, request{Type: typeUnbind, Seq: 11})
@@ -302,7 +306,7 @@ func TestSearchBindUnbind(t *testing.T) {
 	send(t, conn, request{Type: typeBind, Seq: 13, CustomerID: "oAlice"})
 	expect(t, conn,
 		message{Type: typeLoading, Seq: 13, OpenID: "oStranger"},
-		message{Type: typeCustomer, Seq: 13, OpenID: "oStranger", Nickname: "陌生人", Customer: shop["oAlice"], Bound: true})
+		message{Type: typeCustomer, Seq: 13, OpenID: "oStranger", Nickname: "陌生人", Customer: inShop["oAlice"], Bound: true})
 	if got := bindings.snapshot(); !reflect.DeepEqual(got, map[string]string{"oStranger": "oAlice"}) {
 		t.Errorf("bindings = %v", got)
 	}
@@ -336,7 +340,7 @@ func TestBindRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			backend := fakeBackend{lookup: standardBackend().lookup,
-				search: func(context.Context, string, int) ([]Customer, error) { return []Customer{*custA}, nil }}
+				search: func(context.Context, string, int) ([]shop.Customer, error) { return []shop.Customer{*custA}, nil }}
 			th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: backend, Bindings: tt.bindings})
 			conn := th.dial(t)
 			send(t, conn, tt.sel)
@@ -349,33 +353,8 @@ func TestBindRefused(t *testing.T) {
 	}
 }
 
-func TestSearchSupersededAndTimedOut(t *testing.T) {
-	started := make(chan string, 4)
-	backend := fakeBackend{lookup: standardBackend().lookup,
-		search: func(ctx context.Context, q string, _ int) ([]Customer, error) {
-			started <- q
-			if q == "fast" {
-				return []Customer{*custA}, nil
-			}
-			<-ctx.Done()
-			return nil, fmt.Errorf("shop api: %w", ctx.Err())
-		}}
-	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: backend, LookupTimeout: 300 * time.Millisecond})
-	conn := th.dial(t)
-	send(t, conn, request{Type: typeSearch, Seq: 1, Query: "slow"})
-	<-started
-	send(t, conn, request{Type: typeSearch, Seq: 2, Query: "fast"})
-	// The slow search was cancelled and never answers: the next message
-	// is the fast one's.
-	if m := recv(t, conn); m.Seq != 2 || m.Type != typeResults || len(m.Customers) != 1 {
-		t.Fatalf("got %s, want results of seq 2", summary(m))
-	}
-	send(t, conn, request{Type: typeSearch, Seq: 3, Query: "slow again"})
-	expect(t, conn, message{Type: typeError, Seq: 3, Message: msgSearchTimeout})
-}
-
 func TestQuickRepliesPushed(t *testing.T) {
-	replies := &fakeReplies{groups: []ReplyGroup{{Name: "常用", Source: "local", Replies: []Reply{{ID: "1", Text: "您好"}}}}}
+	replies := &fakeReplies{groups: []quickreply.Group{{Name: "常用", Source: "local", Replies: []quickreply.Reply{{ID: "1", Text: "您好"}}}}}
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: standardBackend(), QuickReplies: replies})
 	a := th.dial(t)
 	b := th.dial(t)
@@ -385,9 +364,9 @@ func TestQuickRepliesPushed(t *testing.T) {
 			t.Fatalf("first message %+v, want the quick replies", m)
 		}
 	}
-	replies.set([]ReplyGroup{
-		{Name: "常用", Source: "local", Replies: []Reply{{ID: "1", Text: "您好，{nickname}"}}},
-		{Name: "控制台", Source: "console", Replies: []Reply{{ID: "c1", Text: "稍等"}}},
+	replies.set([]quickreply.Group{
+		{Name: "常用", Source: "local", Replies: []quickreply.Reply{{ID: "1", Text: "您好，{nickname}"}}},
+		{Name: "控制台", Source: "console", Replies: []quickreply.Reply{{ID: "c1", Text: "稍等"}}},
 	})
 	for _, conn := range []*websocket.Conn{a, b} {
 		m := recv(t, conn)
@@ -409,32 +388,32 @@ func TestFreshnessAndHealth(t *testing.T) {
 	retry := time.Date(2026, 11, 20, 10, 0, 30, 0, time.UTC)
 	tests := []struct {
 		name        string
-		result      Result
-		health      Health
+		result      shop.Result
+		health      shop.Health
 		want        message
 		wantFetched *time.Time
 		wantHealth  *healthInfo
 	}{
-		{"fresh", Result{Customer: custA, FetchedAt: fetched}, Health{State: "ok"},
+		{"fresh", shop.Result{Customer: custA, FetchedAt: fetched}, shop.Health{State: "ok"},
 			message{Type: typeCustomer, Seq: 1, OpenID: "oAlice", Nickname: "爱丽丝", Customer: custA}, &fetched, nil},
-		{"stale", Result{Customer: custA, FetchedAt: fetched, Err: errors.New("shop api: 502")},
-			Health{State: "degraded", LastError: "shop api: 502"},
+		{"stale", shop.Result{Customer: custA, FetchedAt: fetched, Err: errors.New("shop api: 502")},
+			shop.Health{State: "degraded", LastError: "shop api: 502"},
 			message{Type: typeCustomer, Seq: 1, OpenID: "oAlice", Nickname: "爱丽丝", Customer: custA, Stale: true, Error: msgStale},
 			&fetched, &healthInfo{State: "degraded"}},
-		{"circuit open", Result{Err: errors.New("circuit open")}, Health{State: "open", RetryAt: retry},
+		{"circuit open", shop.Result{Err: errors.New("circuit open")}, shop.Health{State: "open", RetryAt: retry},
 			message{Type: typeError, Seq: 1, Message: msgUnavailable}, nil, &healthInfo{State: "open", RetryAt: &retry}},
-		{"not found", Result{Err: fmt.Errorf("lookup: %w", ErrNotFound)}, Health{State: "ok"},
+		{"not found", shop.Result{Err: fmt.Errorf("lookup: %w", shop.ErrNotFound)}, shop.Health{State: "ok"},
 			message{Type: typeUnknown, Seq: 1, Reason: reasonNotInShop, OpenID: "oAlice"}, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			backend := freshBackend{
-				fakeBackend: fakeBackend{lookup: func(context.Context, string) (*Customer, error) {
+				fakeBackend: fakeBackend{lookup: func(context.Context, string) (*shop.Customer, error) {
 					t.Error("Lookup called on a Fresher")
-					return nil, ErrNotFound
+					return nil, shop.ErrNotFound
 				}},
-				result: func(string) Result { return tt.result },
-				health: func() Health { return tt.health },
+				result: func(string) shop.Result { return tt.result },
+				health: func() shop.Health { return tt.health },
 			}
 			th := newTestHub(t, HubOptions{Resolver: standardResolver(), Backend: backend})
 			conn := th.dial(t)
@@ -447,28 +426,5 @@ func TestFreshnessAndHealth(t *testing.T) {
 				t.Errorf("health = %+v, want %+v", got.Health, tt.wantHealth)
 			}
 		})
-	}
-}
-
-func TestChatKeys(t *testing.T) {
-	rec := &console.Record{OpenID: "oA"}
-	tests := []struct {
-		name string
-		q    console.Query
-		rec  *console.Record
-		want []string
-	}{
-		{"openid and uin", console.Query{UIN: "7", Avatar: avatarAlice}, rec, []string{"oA", "uin:7"}},
-		{"uin", console.Query{UIN: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
-		{"opened uin", console.Query{Opened: "7", Avatar: avatarAlice}, nil, []string{"uin:7"}},
-		{"card and history request agree", console.Query{Opened: "7", UIN: "7"}, nil, []string{"uin:7"}},
-		{"card and history request disagree", console.Query{Opened: "7", UIN: "8"}, nil, nil},
-		{"never the avatar", console.Query{Avatar: avatarAlice, Nickname: "x"}, nil, nil},
-		{"nothing", console.Query{Nickname: "x"}, nil, nil},
-	}
-	for _, tt := range tests {
-		if got := chatKeys(tt.q, tt.rec); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: chatKeys = %q, want %q", tt.name, got, tt.want)
-		}
 	}
 }

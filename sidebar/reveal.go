@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // RevealLog records each time an agent unmasks a customer's phone number,
@@ -26,24 +28,29 @@ type Reveal struct {
 	Field  string    `json:"field"`
 }
 
-const revealSchema = `
+// revealMigrations are the schema steps of the reveal log (see
+// sqlitedb.Step: each ID names its step forever). The first is idempotent
+// because databases made before steps were recorded have the table.
+var revealMigrations = []sqlitedb.Step{
+	{ID: "create kf_reveals", Apply: sqlitedb.Exec(`
 CREATE TABLE IF NOT EXISTS kf_reveals (
 	id         INTEGER PRIMARY KEY,
 	at_unix_ns INTEGER NOT NULL,
 	openid     TEXT NOT NULL,
 	field      TEXT NOT NULL
 );
-`
+`)},
+}
 
 // maxRevealField bounds a field name from the page, which is not trusted
 // to keep it short.
 const maxRevealField = 100
 
 // OpenRevealLog creates the kf_reveals table if needed. now is the clock
-// (time.Now when nil). db must use the "sqlite3" driver; it stays owned by
+// (time.Now when nil). db is opened with sqlitedb.Open; it stays owned by
 // the caller.
 func OpenRevealLog(ctx context.Context, db *sql.DB, now func() time.Time) (*RevealLog, error) {
-	if _, err := db.ExecContext(ctx, revealSchema); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, "reveals", revealMigrations); err != nil {
 		return nil, fmt.Errorf("create reveal log: %w", err)
 	}
 	if now == nil {
@@ -92,4 +99,39 @@ ORDER BY at_unix_ns DESC, id DESC LIMIT ?`, limit)
 		return nil, fmt.Errorf("read reveal log: %w", err)
 	}
 	return out, nil
+}
+
+// reveal answers a reveal request with the real value of a field of the
+// customer on screen, once the reveal is recorded. It runs off the read
+// loop: recording writes to the database.
+func (c *client) reveal(req request) {
+	c.mu.Lock()
+	sh := c.conv.shown
+	c.mu.Unlock()
+	var value string
+	ok := sh != nil
+	if ok {
+		value, ok = sh.fields[req.Field]
+	}
+	if !ok {
+		c.hub.log.Debug("reveal refused", "field", req.Field)
+		c.enqueue(message{Type: typeError, Seq: req.Seq, Field: req.Field, Message: msgBadReveal})
+		return
+	}
+	c.hub.wg.Add(1) // the read loop is counted, so Close is not waiting yet
+	go func() {
+		defer c.hub.wg.Done()
+		if rec := c.hub.reveals; rec != nil {
+			ctx, cancel := context.WithTimeout(c.ctx, c.hub.lookupTimeout)
+			err := rec.Record(ctx, sh.subject, req.Field)
+			cancel()
+			if err != nil {
+				c.hub.log.Warn("could not record a reveal; the value stays hidden", "err", err)
+				c.enqueue(message{Type: typeError, Seq: req.Seq, Field: req.Field, Message: msgRevealFailed})
+				return
+			}
+		}
+		c.hub.log.Debug("reveal", "subject", sh.subject, "field", req.Field)
+		c.enqueue(message{Type: typeRevealed, Seq: req.Seq, Field: req.Field, Value: value})
+	}()
 }

@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 )
 
 func TestRevealLogRoundTripAndRestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "kf.db")
-	db := openDBFile(t, path)
+	db := sqlitedbtest.Open(t, path)
 	clock := time.Date(2026, 11, 22, 9, 30, 0, 0, time.UTC)
 	now := func() time.Time {
 		clock = clock.Add(time.Second)
@@ -33,7 +35,7 @@ func TestRevealLogRoundTripAndRestart(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r, err = OpenRevealLog(ctx, openDBFile(t, path), nil)
+	r, err = OpenRevealLog(ctx, sqlitedbtest.Open(t, path), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

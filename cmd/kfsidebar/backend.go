@@ -14,7 +14,10 @@ import (
 	"time"
 	_ "time/tzdata" // time_zone = "Asia/Shanghai" also where the OS has no zone files (Windows)
 
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 )
 
 // startupCheckTimeout bounds the check of an sql backend's queries at
@@ -22,30 +25,30 @@ import (
 const startupCheckTimeout = 15 * time.Second
 
 // orderBackend is the configured order backend, as the server keeps it:
-// the cached backend (a *sidebar.Cache, which is also a sidebar.Fresher
+// the cached backend (a *shop.Cache, which is also a shop.Fresher
 // and reports Health) and how to release it.
 type orderBackend struct {
-	sidebar.Backend
+	shop.Backend
 	close func() error
 }
 
 // newBackend builds the order backend cfg.Orders names, behind the cache
-// and circuit breaker, so the hub gets a sidebar.Fresher and the status
+// and circuit breaker, so the hub gets a shop.Fresher and the status
 // page the cache's Health. db is the embedded database (used by the
 // sqlite backend only). Nothing is contacted here: a shop that is down
 // at start-up shows as an error in the sidebar, and the console works
 // anyway. An sql backend's queries are checked in the background and
 // problems logged. close releases everything.
-func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (sidebar.Backend, func() error, error) {
+func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (shop.Backend, func() error, error) {
 	o := cfg.Orders
 	if ps := o.problems(); len(ps) > 0 {
 		return nil, nil, fmt.Errorf("%s: %s", ps[0].key, ps[0].reason)
 	}
 	log = log.With("component", "orders")
 	var (
-		inner   sidebar.Backend
+		inner   shop.Backend
 		closers []func() error
-		timeout = sidebar.DefaultCallTimeout
+		timeout = shop.DefaultCallTimeout
 		checker interface{ Check(context.Context) error }
 	)
 	switch o.Backend {
@@ -53,7 +56,7 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 		if db == nil {
 			return nil, nil, errors.New("the sqlite order backend needs the embedded database")
 		}
-		b, err := sidebar.NewSQLiteBackend(ctx, db)
+		b, err := embedded.New(ctx, db)
 		if err != nil {
 			return nil, nil, fmt.Errorf("open order database: %w", err)
 		}
@@ -74,10 +77,10 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 		}
 		inner, closers, checker = b, append(closers, shopDB.Close), b
 		// A lookup is a few statements, each under the server's timeout.
-		timeout = max(2*o.SQL.StatementTimeout.Duration+time.Second, sidebar.DefaultCallTimeout)
+		timeout = max(2*o.SQL.StatementTimeout.Duration+time.Second, shop.DefaultCallTimeout)
 		log.Info("order backend: the shop's database", "driver", o.SQL.Driver, "statement_timeout", o.SQL.StatementTimeout.Duration)
 	}
-	cache := sidebar.NewCache(inner, sidebar.CacheOptions{
+	cache := shop.NewCache(inner, shop.CacheOptions{
 		TTL:              o.CacheTTL.Duration,
 		FailureThreshold: o.FailureThreshold,
 		OpenFor:          o.OpenFor.Duration,
@@ -95,7 +98,7 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 			case err == nil:
 				log.Info("order backend: every query checked")
 			case checkCtx.Err() != nil:
-			case sidebar.IsQueryError(err):
+			case shopsql.IsQueryError(err):
 				log.Error("order backend: a configured query does not work; fix it (kfsidebar config check --connect)", "err", err)
 			default:
 				log.Warn("order backend: cannot check the queries now; lookups will retry", "err", err)
@@ -116,7 +119,7 @@ func newBackend(ctx context.Context, cfg Config, db *sql.DB, log *slog.Logger) (
 
 // newHTTPBackend turns [orders.http] into the backend, with the secret
 // from the environment when secret_env says so.
-func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error) {
+func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*shophttp.Backend, error) {
 	secret := h.Secret
 	if h.SecretEnv != "" {
 		secret = os.Getenv(h.SecretEnv)
@@ -125,7 +128,7 @@ func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error
 	for k, v := range h.Headers {
 		header.Set(k, v)
 	}
-	opts := sidebar.HTTPOptions{
+	opts := shophttp.Options{
 		LookupURL:       h.LookupURL,
 		CustomerURL:     h.CustomerURL,
 		SearchURL:       h.SearchURL,
@@ -152,12 +155,12 @@ func newHTTPBackend(h HTTPConfig, log *slog.Logger) (*sidebar.HTTPBackend, error
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 		opts.Client = &http.Client{Transport: t}
 	}
-	return sidebar.NewHTTPBackend(opts)
+	return shophttp.New(opts)
 }
 
 // newSQLBackend opens the shop's database for [orders.sql]; the DSN and
 // password may come from the environment.
-func newSQLBackend(o OrdersConfig, log *slog.Logger) (*sidebar.SQLBackend, *sql.DB, error) {
+func newSQLBackend(o OrdersConfig, log *slog.Logger) (*shopsql.Backend, *sql.DB, error) {
 	s := o.SQL
 	dsn := s.DSN
 	if s.DSNEnv != "" {
@@ -171,12 +174,12 @@ func newSQLBackend(o OrdersConfig, log *slog.Logger) (*sidebar.SQLBackend, *sql.
 	if err != nil {
 		return nil, nil, fmt.Errorf("time_zone: %w", err)
 	}
-	db, err := sidebar.OpenSQLDB(s.Driver, dsn, password)
+	db, err := shopsql.Open(s.Driver, dsn, password)
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := sidebar.NewSQLBackend(db, s.Driver, sidebar.SQLOptions{
-		Queries: sidebar.SQLQueries{
+	b, err := shopsql.New(db, s.Driver, shopsql.Options{
+		Queries: shopsql.Queries{
 			CustomerByOpenID: s.CustomerByOpenID,
 			CustomerByID:     s.CustomerByID,
 			Orders:           s.Orders,

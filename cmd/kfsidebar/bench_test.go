@@ -16,7 +16,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // The speed an agent feels: click a chat in the console, see the customer
@@ -161,7 +161,7 @@ func benchDatabase(b *testing.B) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	backend, err := embedded.New(ctx, db)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -66,6 +66,7 @@ func TestBadConfigNamesTheFlag(t *testing.T) {
 	}{
 		{[]string{"--listen", "nonsense"}, "--listen"},
 		{[]string{"--session-ttl", "-1h"}, "--session-ttl"},
+		{[]string{"--tunnel-idle-timeout", "0s"}, "--tunnel-idle-timeout"},
 		{[]string{"--console-host", "10.0.0.1"}, "--console-host"},
 		{[]string{"--dial", "mpkf.weixin.qq.com=nowhere"}, "HOST:PORT"},
 		{[]string{"--log-level", "loud"}, "log-level"},

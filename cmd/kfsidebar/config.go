@@ -39,6 +39,9 @@ type Config struct {
 	SessionTTL time.Duration
 	// ScanTargetsOnly limits scanning to the three accept endpoints.
 	ScanTargetsOnly bool
+	// TunnelIdleTimeout closes a blind tunnel (any site but the console)
+	// that carried nothing either way for this long.
+	TunnelIdleTimeout time.Duration
 	// LogLevel is debug, info, warn or error.
 	LogLevel slog.Level
 	// ConfigFile is the TOML file applied under the flags (--config);
@@ -55,15 +58,17 @@ type Config struct {
 
 // DefaultConfig returns the defaults: data in the user's config directory
 // (or $KFSIDEBAR_DATA_DIR), proxy on 127.0.0.1:8787, the real console host,
-// chats remembered 72 h (the reply window is 48 h).
+// chats remembered 72 h (the reply window is 48 h), idle tunnels to other
+// sites closed after 15 minutes.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:      defaultDataDir(),
-		Listen:       "127.0.0.1:8787",
-		ConsoleHosts: []string{console.DefaultConsoleHost},
-		SessionTTL:   chats.DefaultTTL,
-		LogLevel:     slog.LevelInfo,
-		Orders:       DefaultOrdersConfig(),
+		DataDir:           defaultDataDir(),
+		Listen:            "127.0.0.1:8787",
+		ConsoleHosts:      []string{console.DefaultConsoleHost},
+		SessionTTL:        chats.DefaultTTL,
+		TunnelIdleTimeout: proxy.DefaultTunnelIdleTimeout,
+		LogLevel:          slog.LevelInfo,
+		Orders:            DefaultOrdersConfig(),
 	}
 }
 
@@ -101,6 +106,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	})
 	fs.StringVar(&c.UpstreamProxy, "upstream-proxy", c.UpstreamProxy, "chain console and tunnel traffic through this HTTP proxy `URL`, e.g. http://10.0.0.1:3128")
 	fs.DurationVar(&c.SessionTTL, "session-ttl", c.SessionTTL, "how long a chat user learned from the console is remembered")
+	fs.DurationVar(&c.TunnelIdleTimeout, "tunnel-idle-timeout", c.TunnelIdleTimeout, "close a tunnel to any other site after this long without a byte either way")
 	fs.BoolVar(&c.ScanTargetsOnly, "scan-targets-only", c.ScanTargetsOnly, "scan only the three accept endpoints, not every console JSON response")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (customer data is logged only at debug)")
 	fs.StringVar(&c.ReadyFile, "ready-file", c.ReadyFile, "write the address kfsidebar listens on to this `file` once it serves (for whatever starts it)")
@@ -174,6 +180,9 @@ func (c *Config) check() error {
 	}
 	if c.SessionTTL <= 0 {
 		errs = append(errs, fmt.Errorf("--session-ttl %v: must be positive, e.g. 72h", c.SessionTTL))
+	}
+	if c.TunnelIdleTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--tunnel-idle-timeout %v: must be positive, e.g. 15m", c.TunnelIdleTimeout))
 	}
 	return errors.Join(errs...)
 }

@@ -12,7 +12,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 const configHelp = `Check kfsidebar's config file (TOML; docs/config.md lists every key).
@@ -80,7 +80,7 @@ func runConfig(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fmt.Fprintf(out, "%s: valid (order backend: %s)\n", path, describeBackend(cfg.Orders))
 
 	if *connect {
-		c, ok := backend.(*sidebar.Cache).Backend().(interface{ Check(context.Context) error })
+		c, ok := backend.(*shop.Cache).Backend().(interface{ Check(context.Context) error })
 		if !ok {
 			return fmt.Errorf("--connect checks an sql backend's queries; this one is %s (use --lookup)", cfg.Orders.Backend)
 		}
@@ -94,7 +94,7 @@ func runConfig(ctx context.Context, args []string, out, errOut io.Writer) error 
 	if *lookup != "" {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		c, err := backend.(*sidebar.Cache).Backend().Lookup(ctx, *lookup)
+		c, err := backend.(*shop.Cache).Backend().Lookup(ctx, *lookup)
 		if err != nil {
 			return fmt.Errorf("--lookup: %w", err)
 		}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/tomlconfig"
 	"github.com/kfsidebar/kfsidebar/proxy"
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shophttp"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/shopsql"
 )
 
 // configFileName is the config file kfsidebar reads from the data
@@ -43,7 +45,7 @@ type OrdersConfig struct {
 	SQL              SQLConfig  `toml:"sql"`
 }
 
-// HTTPConfig is [orders.http], the shop's API (see sidebar.HTTPOptions).
+// HTTPConfig is [orders.http], the shop's API (see shophttp.Options).
 type HTTPConfig struct {
 	LookupURL   string            `toml:"lookup_url"`
 	CustomerURL string            `toml:"customer_url"`
@@ -60,7 +62,7 @@ type HTTPConfig struct {
 	CAFile string `toml:"ca_file"`
 }
 
-// SQLConfig is [orders.sql], the shop's database (see sidebar.SQLOptions).
+// SQLConfig is [orders.sql], the shop's database (see shopsql.Options).
 type SQLConfig struct {
 	Driver string `toml:"driver"`
 	// DSN or DSNEnv (an environment variable holding it): exactly one.
@@ -84,17 +86,17 @@ type SQLConfig struct {
 func DefaultOrdersConfig() OrdersConfig {
 	return OrdersConfig{
 		Backend:          backendSQLite,
-		RecentOrders:     sidebar.DefaultRecentOrders,
-		CacheTTL:         duration{sidebar.DefaultCacheTTL},
-		FailureThreshold: sidebar.DefaultFailureThreshold,
-		OpenFor:          duration{sidebar.DefaultOpenFor},
+		RecentOrders:     shop.DefaultRecentOrders,
+		CacheTTL:         duration{shop.DefaultCacheTTL},
+		FailureThreshold: shop.DefaultFailureThreshold,
+		OpenFor:          duration{shop.DefaultOpenFor},
 		HTTP: HTTPConfig{
 			Method:          "GET",
-			Timeout:         duration{sidebar.DefaultHTTPTimeout},
-			MaxResponseSize: sidebar.DefaultMaxResponseSize,
+			Timeout:         duration{shophttp.DefaultTimeout},
+			MaxResponseSize: shophttp.DefaultMaxResponseSize,
 		},
 		SQL: SQLConfig{
-			StatementTimeout: duration{sidebar.DefaultStatementTimeout},
+			StatementTimeout: duration{shopsql.DefaultStatementTimeout},
 			TimeZone:         "Local",
 		},
 	}
@@ -124,16 +126,17 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // fileConfig is the whole file. The proxy's settings are pointers so that
 // what the file leaves out keeps its default.
 type fileConfig struct {
-	DataDir         *string       `toml:"data_dir"`
-	Listen          *string       `toml:"listen"`
-	ConsoleHosts    []string      `toml:"console_hosts"`
-	UpstreamCA      *string       `toml:"upstream_ca"`
-	UpstreamProxy   *string       `toml:"upstream_proxy"`
-	Dial            []string      `toml:"dial"`
-	SessionTTL      *duration     `toml:"session_ttl"`
-	ScanTargetsOnly *bool         `toml:"scan_targets_only"`
-	LogLevel        *slog.Level   `toml:"log_level"`
-	Orders          *OrdersConfig `toml:"orders"`
+	DataDir           *string       `toml:"data_dir"`
+	Listen            *string       `toml:"listen"`
+	ConsoleHosts      []string      `toml:"console_hosts"`
+	UpstreamCA        *string       `toml:"upstream_ca"`
+	UpstreamProxy     *string       `toml:"upstream_proxy"`
+	Dial              []string      `toml:"dial"`
+	SessionTTL        *duration     `toml:"session_ttl"`
+	TunnelIdleTimeout *duration     `toml:"tunnel_idle_timeout"`
+	ScanTargetsOnly   *bool         `toml:"scan_targets_only"`
+	LogLevel          *slog.Level   `toml:"log_level"`
+	Orders            *OrdersConfig `toml:"orders"`
 }
 
 // readConfigFile applies the file at path to c. A missing file is fine
@@ -159,6 +162,9 @@ func readConfigFile(path string, required bool, c *Config) error {
 	setIf(&c.LogLevel, f.LogLevel)
 	if f.SessionTTL != nil {
 		c.SessionTTL = f.SessionTTL.Duration
+	}
+	if f.TunnelIdleTimeout != nil {
+		c.TunnelIdleTimeout = f.TunnelIdleTimeout.Duration
 	}
 	if f.ConsoleHosts != nil {
 		c.ConsoleHosts = f.ConsoleHosts
@@ -215,7 +221,7 @@ func (o *OrdersConfig) problems() []problem {
 	case backendSQL:
 		s := &o.SQL
 		switch s.Driver {
-		case sidebar.DriverPostgres, sidebar.DriverMySQL:
+		case shopsql.DriverPostgres, shopsql.DriverMySQL:
 		case "":
 			add("orders.sql.driver", `required with backend = "sql": "postgres" or "mysql" (also for MariaDB)`)
 		default:

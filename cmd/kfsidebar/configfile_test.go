@@ -38,6 +38,7 @@ listen = "127.0.0.1:9000"
 console_hosts = ["mpkf.weixin.qq.com", "mpkf-staging.example"]
 upstream_proxy = "http://10.0.0.1:3128"
 session_ttl = "48h"
+tunnel_idle_timeout = "5m"
 log_level = "debug"
 
 [orders]
@@ -51,20 +52,20 @@ cache_ttl = "1m"
 	}{
 		{"file in the data directory", []string{"--data-dir", dir},
 			func(c Config) []any {
-				return []any{c.Listen, strings.Join(c.ConsoleHosts, ","), c.UpstreamProxy, c.SessionTTL, c.LogLevel, c.Orders.CacheTTL.Duration, c.Orders.Backend, c.Orders.FailureThreshold}
+				return []any{c.Listen, strings.Join(c.ConsoleHosts, ","), c.UpstreamProxy, c.SessionTTL, c.TunnelIdleTimeout, c.LogLevel, c.Orders.CacheTTL.Duration, c.Orders.Backend, c.Orders.FailureThreshold}
 			},
-			[]any{"127.0.0.1:9000", "mpkf.weixin.qq.com,mpkf-staging.example", "http://10.0.0.1:3128", 48 * time.Hour, slog.LevelDebug, time.Minute, "sqlite", 5}},
-		{"flags override the file", []string{"--data-dir=" + dir, "--listen", "127.0.0.1:0", "--console-host", "a.example", "--log-level=warn", "--scan-targets-only"},
+			[]any{"127.0.0.1:9000", "mpkf.weixin.qq.com,mpkf-staging.example", "http://10.0.0.1:3128", 48 * time.Hour, 5 * time.Minute, slog.LevelDebug, time.Minute, "sqlite", 5}},
+		{"flags override the file", []string{"--data-dir=" + dir, "--listen", "127.0.0.1:0", "--console-host", "a.example", "--log-level=warn", "--scan-targets-only", "--tunnel-idle-timeout=90s"},
 			func(c Config) []any {
-				return []any{c.Listen, strings.Join(c.ConsoleHosts, ","), c.LogLevel, c.ScanTargetsOnly, c.SessionTTL}
+				return []any{c.Listen, strings.Join(c.ConsoleHosts, ","), c.LogLevel, c.ScanTargetsOnly, c.SessionTTL, c.TunnelIdleTimeout}
 			},
-			[]any{"127.0.0.1:0", "a.example", slog.LevelWarn, true, 48 * time.Hour}},
+			[]any{"127.0.0.1:0", "a.example", slog.LevelWarn, true, 48 * time.Hour, 90 * time.Second}},
 		{"--config names another file", []string{"--data-dir", other, "--config", filepath.Join(dir, configFileName)},
 			func(c Config) []any { return []any{c.Listen, c.DataDir, c.ConfigFile} },
 			[]any{"127.0.0.1:9000", other, filepath.Join(dir, configFileName)}},
 		{"no file: defaults", []string{"--data-dir", other},
-			func(c Config) []any { return []any{c.Listen, c.ConfigFile, c.Orders.Backend} },
-			[]any{"127.0.0.1:8787", "", "sqlite"}},
+			func(c Config) []any { return []any{c.Listen, c.ConfigFile, c.Orders.Backend, c.TunnelIdleTimeout} },
+			[]any{"127.0.0.1:8787", "", "sqlite", 15 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,7 +97,7 @@ backnd = "http"
 [orders.http]
 secert = "x"
 `, []string{
-			`3:1: lissen: unknown key; did you mean "listen"? (this table takes console_hosts, data_dir, dial, listen, log_level, orders, scan_targets_only, session_ttl, upstream_ca, upstream_proxy)`,
+			`3:1: lissen: unknown key; did you mean "listen"? (this table takes console_hosts, data_dir, dial, listen, log_level, orders, scan_targets_only, session_ttl, tunnel_idle_timeout, upstream_ca, upstream_proxy)`,
 			`5:1: orders.backnd: unknown key; did you mean "backend"?`,
 			`7:1: orders.http.secert: unknown key; did you mean "secret"?`,
 		}},
@@ -164,8 +165,8 @@ secret_env = "SHOP_SECRET"
 		want    string
 	}{
 		{"good http", []string{"--config", good}, false, good + ": valid (order backend: http, https://shop.example/kf/customers/by-openid/{openid})"},
-		{"sample postgres", []string{"--config", "../../sidebar/testdata/shop/postgres.toml"}, false, "valid (order backend: sql, postgres)"},
-		{"sample mariadb", []string{"--config", "../../sidebar/testdata/shop/mysql.toml"}, false, "valid (order backend: sql, mysql)"},
+		{"sample postgres", []string{"--config", "../../sidebar/shop/shopsql/testdata/postgres.toml"}, false, "valid (order backend: sql, postgres)"},
+		{"sample mariadb", []string{"--config", "../../sidebar/shop/shopsql/testdata/mysql.toml"}, false, "valid (order backend: sql, mysql)"},
 		{"no file", []string{"--data-dir", t.TempDir()}, false, "no such file; kfsidebar runs with the defaults"},
 		{"bad template", []string{"--config", badTemplate}, true, "orders.http: lookup_url: unknown placeholder {open_id}; this URL can use {openid}"},
 		{"positional parameter", []string{"--config", badQuery}, true, "orders.sql: customer_by_openid: use a named parameter like :openid instead of $1"},

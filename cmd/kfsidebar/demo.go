@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 			"With --config, the sidebar asks the order backend of that kfsidebar.toml\n"+
 			"(its [orders] section) instead of the demo's own database: try your\n"+
 			"shop's API or database with the demo customers' openids, e.g.\n"+
-			"  kfsidebar demo --open --config sidebar/testdata/shop/postgres.toml", errOut)
+			"  kfsidebar demo --open --config sidebar/shop/shopsql/testdata/postgres.toml", errOut)
 	fs.StringVar(&configPath, "config", "", "take the order backend from this TOML `file` (only its [orders] section)")
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the demo's CA, database and browser profile")
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "proxy address")

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
@@ -24,6 +21,8 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 )
 
 // checkLevel is how bad a doctor finding is. Only failures make doctor
@@ -101,6 +100,8 @@ func (d *doctor) run(ctx context.Context) {
 	d.checkSystemProxy(ctx)
 	d.checkConsole(ctx)
 	d.checkBackend()
+	d.checkStorage()
+	d.checkLimits()
 }
 
 func (d *doctor) checkDataDir() {
@@ -354,4 +355,51 @@ func (d *doctor) checkBackend() {
 			d.add(checkFail, "order backend", detail, "check the order backend's address and that it is up")
 		}
 	}
+}
+
+// checkStorage reports whether the running proxy saves the chats it
+// learns: when it cannot, they are in memory only and a restart forgets
+// them.
+func (d *doctor) checkStorage() {
+	const what = "chats saved"
+	switch {
+	case d.status == nil:
+		d.add(checkWarn, what, "unknown while kfsidebar is not running", "start kfsidebar run, then run doctor again")
+	case d.status.Storage == nil:
+	case d.status.Storage.OK:
+		d.add(checkOK, what, "yes, in "+filepath.Join(d.cfg.DataDir, dbFile), "")
+	default:
+		st := d.status.Storage
+		detail := "no: " + st.Error
+		if !st.Since.IsZero() {
+			detail += " (since " + st.Since.Local().Format("2006-01-02 15:04:05") + ")"
+		}
+		detail += "; chats are kept in memory only, and a restart forgets them"
+		d.add(checkFail, what, detail, "free space on the disk of "+d.cfg.DataDir+" (or fix what the error names); kfsidebar retries by itself and this clears once a write works")
+	}
+}
+
+// checkLimits reports the blind tunnels and the descriptors of the running
+// proxy, and whether they ran short in the last minute.
+func (d *doctor) checkLimits() {
+	if d.status == nil || d.status.Tunnels == nil || d.status.Descriptors == nil {
+		return
+	}
+	tn, fd := d.status.Tunnels, d.status.Descriptors
+	open := "?"
+	if fd.Open > 0 {
+		open = fmt.Sprint(fd.Open)
+	}
+	detail := fmt.Sprintf("%d of %d tunnels to other sites open (%d refused since the start); %s of %d descriptors open", tn.Open, tn.Max, tn.Refused, open, fd.Limit)
+	if fd.OK && tn.OK {
+		d.add(checkOK, "connections", detail, "")
+		return
+	}
+	if !tn.OK {
+		detail += "; refusing tunnels, the last at " + tn.LastRefused.Local().Format("15:04:05")
+	}
+	if !fd.OK {
+		detail += "; descriptors ran out at " + fd.LastShortage.Local().Format("15:04:05")
+	}
+	d.add(checkWarn, "connections", detail, "another program may be sending many connections through kfsidebar: point only the browser at its PAC file (kfsidebar proxy on), not the manual proxy setting; this clears by itself")
 }

@@ -108,7 +108,7 @@ func sampleDBConfig(t *testing.T, file, env string) string {
 		}
 		t.Skip(why)
 	}
-	return filepath.Join("..", "..", "sidebar", "testdata", "shop", file)
+	return filepath.Join("..", "..", "sidebar", "shop", "shopsql", "testdata", file)
 }
 
 // orderNumbers reads the order numbers the sidebar shows.

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +16,9 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
 )
 
 // The sidebar as an agent uses it, end to end: the real `kfsidebar run`
@@ -72,13 +72,7 @@ func ensureOpen(t *testing.T, ctx context.Context, w *e2eWorld, f mpkftest.Fan) 
 // would (WAL lets both in).
 func worldDB(t *testing.T, w *e2eWorld) *sql.DB {
 	t.Helper()
-	q := url.Values{"_busy_timeout": {"5000"}}
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(w.dataDir, "data", dbFile)+"?"+q.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return sqlitedbtest.Open(t, filepath.Join(w.dataDir, "data", dbFile))
 }
 
 // sentTexts are the messages the console sent with kfmsg send.
@@ -156,7 +150,7 @@ func TestE2EQuickReplySentByTheConsole(t *testing.T) {
 	waitJS(t, ctx, "the search focused", browsertest.SidebarJS+`.shadowRoot.activeElement?.classList.contains('qr-search')`)
 	// The console's own quick replies, scanned from its settings, are a
 	// group of their own.
-	waitJS(t, ctx, "the console's group", browsertest.SidebarJS+`.shadowRoot.querySelector('.qr-list').innerText.includes(`+jsQuote(sidebar.ConsoleGroupName)+`)`)
+	waitJS(t, ctx, "the console's group", browsertest.SidebarJS+`.shadowRoot.querySelector('.qr-list').innerText.includes(`+jsQuote(quickreply.ConsoleGroupName)+`)`)
 	if list := sidebarOf(t, ctx).ShadowText(".qr-list"); !strings.Contains(list, "您好，请问有什么可以帮您？") || !strings.Contains(list, "工作时间：周一至周日 9:00-22:00") {
 		t.Errorf("the console's replies are not listed:\n%s", list)
 	}

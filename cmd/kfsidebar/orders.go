@@ -7,7 +7,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -48,13 +49,13 @@ func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return err
 	}
 	defer db.Close()
-	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	backend, err := embedded.New(ctx, db)
 	if err != nil {
 		return err
 	}
 	stats, err := backend.Import(ctx, f)
 	if err != nil {
-		var ie *sidebar.ImportError
+		var ie *jsonrecord.ImportError
 		if errors.As(err, &ie) {
 			return fmt.Errorf("%s: %w\nnothing was imported; fix the record and run the import again", name, err)
 		}

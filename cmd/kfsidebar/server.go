@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"context"
 	"crypto/x509"
 	"database/sql"
@@ -18,9 +16,12 @@ import (
 	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/quickreply"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // The chat map is what the sidebar resolves chats with.
@@ -36,9 +37,9 @@ type server struct {
 	caCreated bool
 	db        *sql.DB
 	sessions  *chats.Sessions
-	backend   *sidebar.SQLiteBackend // the embedded database: the demo and orders import fill it
-	orders    orderBackend           // the configured order backend, cached: what the sidebar asks
-	quick     *sidebar.QuickReplies
+	backend   *embedded.Backend // the embedded database: the demo and orders import fill it
+	orders    orderBackend      // the configured order backend, cached: what the sidebar asks
+	quick     *quickreply.Store
 	hub       *sidebar.Hub
 	proxy     *proxy.Proxy
 	scans     *scanClock // the session map, noting the last scan for the status page
@@ -75,13 +76,13 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	if err != nil {
 		return nil, fmt.Errorf("open session map: %w", err)
 	}
-	if s.backend, err = sidebar.NewSQLiteBackend(ctx, s.db); err != nil {
+	if s.backend, err = embedded.New(ctx, s.db); err != nil {
 		return nil, fmt.Errorf("open order database: %w", err)
 	}
 	if s.orders.Backend, s.orders.close, err = newBackend(ctx, cfg, s.db, log); err != nil {
 		return nil, err
 	}
-	if s.quick, err = sidebar.OpenQuickReplies(ctx, s.db, log); err != nil {
+	if s.quick, err = quickreply.Open(ctx, s.db, log); err != nil {
 		return nil, err
 	}
 	token, err := loadOrCreateToken(cfg.DataDir)
@@ -138,9 +139,11 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 			Counts:       s.sessions.Counts,
 			LastScan:     s.scans.Last,
 			Backend:      backendHealth(s.orders.Backend),
+			Storage:      storageHealth(s.sessions),
+			Proxy:        func() admin.ProxyHealth { return proxyHealth(s.proxy.Health()) },
 			Upstream:     up.url,
 			Bypass:       up.bypass,
-			Pages:        map[string]http.Handler{sidebar.QuickRepliesPath: s.quick.Handler()},
+			Pages:        map[string]http.Handler{quickreply.PagePath: s.quick.Handler()},
 		}),
 		Sink:            s.scans,
 		UpstreamProxy:   up.url,
@@ -148,6 +151,8 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		ScanTargetsOnly: cfg.ScanTargetsOnly,
 		FastReplies:     s.quick.SetConsoleReplies,
 		Logger:          log,
+		// The cap on blind tunnels comes from the descriptor limit.
+		TunnelIdleTimeout: cfg.TunnelIdleTimeout,
 	})
 	if err != nil {
 		return nil, err

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/internal/logfile"
-	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"encoding/json"
 	"io"
 	"net"
@@ -18,6 +14,9 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/logfile"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 )
 
@@ -41,6 +40,18 @@ type kfRun struct {
 // extra flags, and stops it when the test ends.
 func startRun(t *testing.T, dataDir string, extra ...string) *kfRun {
 	t.Helper()
+	sim, console := simulatedConsole(t)
+	k := &kfRun{dataDir: dataDir, sim: sim, console: console}
+	args := append([]string{"run", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, k.console...)
+	r := start(t, append(args, extra...)...)
+	k.addr, k.stdout, k.log = r.addr, r.stdout.String(), r.log
+	return k
+}
+
+// simulatedConsole starts a simulated console for the test and returns it
+// with the flags that send kfsidebar to it: --upstream-ca, --dial.
+func simulatedConsole(t *testing.T) (*mpkftest.Server, []string) {
+	t.Helper()
 	sim, err := mpkftest.NewServer(mpkftest.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -50,14 +61,11 @@ func startRun(t *testing.T, dataDir string, extra ...string) *kfRun {
 	if err := os.WriteFile(simCA, sim.CA().CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	k := &kfRun{dataDir: dataDir, sim: sim, console: []string{"--upstream-ca", simCA}}
+	flags := []string{"--upstream-ca", simCA}
 	for _, h := range mpkftest.Hosts {
-		k.console = append(k.console, "--dial", h+":443="+sim.Addr())
+		flags = append(flags, "--dial", h+":443="+sim.Addr())
 	}
-	args := append([]string{"run", "--listen", "127.0.0.1:0", "--data-dir", dataDir}, k.console...)
-	r := start(t, append(args, extra...)...)
-	k.addr, k.stdout, k.log = r.addr, r.stdout.String(), r.log
-	return k
+	return sim, flags
 }
 
 // getLocal fetches path from the proxy's own address.
@@ -511,7 +519,7 @@ func TestDoctor(t *testing.T) {
 		"✘ CA trusted by a browser", "fix: kfsidebar ca install",
 		"⚠ system proxy: GNOME proxy settings: no proxy", "fix: kfsidebar proxy on",
 		"✔ console mpkf.weixin.qq.com: reachable, certificate verified",
-		"✔ order backend",
+		"✔ order backend", "✔ chats saved: yes", "✔ connections: 0 of ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor before setup lacks %q:\n%s", want, out)

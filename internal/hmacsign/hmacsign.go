@@ -9,11 +9,8 @@
 //	        METHOD + "\n" + PATH_WITH_QUERY + "\n" + TIMESTAMP + "\n" +
 //	        NONCE + "\n" + hex(SHA-256(body))))
 //
-// It lives in internal/ because package sidebar has the same scheme inline
-// (sidebar.Sign, sidebar.Signature): the gateway must not import sidebar,
-// which pulls in the MITM proxy. Lead's note: sidebar can call this package
-// and keep its exported names as thin wrappers (TestSignatureVector pins the
-// value both must give).
+// The http order backend (sidebar/shop/shophttp) and the gateway (push)
+// both sign with it.
 package hmacsign
 
 import (

@@ -22,14 +22,18 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // test's log, so a failing test shows what the code said. Records logged
 // after the test's cleanup (by a server still shutting down) are dropped:
 // the testing package does not allow them.
-func Logger(tb testing.TB) *slog.Logger {
+func Logger(tb testing.TB) *slog.Logger { return LevelLogger(tb, slog.LevelDebug) }
+
+// LevelLogger is Logger for records at level and above, for tests whose
+// Debug records would drown the log.
+func LevelLogger(tb testing.TB, level slog.Level) *slog.Logger {
 	w := &testWriter{tb: tb}
 	tb.Cleanup(func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.done = true
 	})
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // testWriter writes lines to the test's log until the test is done.

@@ -63,6 +63,10 @@ type Options struct {
 	LastScan func() time.Time
 	// Backend reports the order backend's health.
 	Backend func() BackendHealth
+	// Storage reports whether the chats learned are being saved.
+	Storage func() StorageHealth
+	// Proxy reports the blind tunnels and descriptors against their limits.
+	Proxy func() ProxyHealth
 	// Now is the clock for "N minutes ago". Default: time.Now.
 	Now func() time.Time
 	// Pages are more pages at the proxy's own address, by ServeMux
@@ -147,6 +151,11 @@ type Status struct {
 	Days     []DayCount     `json:"days,omitempty"`
 	LastScan *time.Time     `json:"last_scan,omitempty"`
 	Backend  *BackendHealth `json:"backend,omitempty"`
+	// Storage, Tunnels and Descriptors are present when their data source
+	// is (Options.Storage, Options.Proxy).
+	Storage     *StorageHealth    `json:"storage,omitempty"`
+	Tunnels     *TunnelHealth     `json:"tunnels,omitempty"`
+	Descriptors *DescriptorHealth `json:"descriptors,omitempty"`
 }
 
 // DayCount is how many chat users were first seen on one day, by how the
@@ -211,6 +220,14 @@ func New(opts Options) http.Handler {
 		if opts.Backend != nil {
 			h := opts.Backend()
 			st.Backend = &h
+		}
+		if opts.Storage != nil {
+			h := opts.Storage()
+			st.Storage = &h
+		}
+		if opts.Proxy != nil {
+			h := opts.Proxy()
+			st.Tunnels, st.Descriptors = &h.Tunnels, &h.Descriptors
 		}
 		return st
 	}

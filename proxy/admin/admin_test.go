@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -16,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
@@ -252,11 +250,7 @@ func TestStatusPageWithoutData(t *testing.T) {
 func TestStatusShowsNoCustomerData(t *testing.T) {
 	now := time.Date(2024, 5, 10, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	db, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := sqlitedbtest.New(t)
 	s, err := chats.Open(context.Background(), db, chats.Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)

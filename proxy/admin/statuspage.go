@@ -24,6 +24,8 @@ type statusView struct {
 	Chart     chart
 	LastScan  string
 	Backend   *backendView
+	// The rows of health.go: nil when there is no data source.
+	StorageRow, TunnelRow, DescriptorRow *healthView
 }
 
 type backendView struct {
@@ -117,6 +119,9 @@ func newStatusView(st Status, now time.Time) statusView {
 	if st.LastScan != nil {
 		v.LastScan = st.LastScan.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(*st.LastScan)) + ")"
 	}
+	v.StorageRow = newStorageView(st.Storage, now)
+	v.TunnelRow = newTunnelView(st.Tunnels, now)
+	v.DescriptorRow = newDescriptorView(st.Descriptors, now)
 	if b := st.Backend; b != nil {
 		bv := &backendView{Class: "ok", Text: "✔ 正常 ok"}
 		switch b.State {
@@ -160,12 +165,14 @@ h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:28px;border-bot
 table{border-collapse:collapse}td{padding:4px 16px 4px 0;vertical-align:top}a{color:#07a35a}
 [data-state=ok]{color:#07a35a}[data-state=bad]{color:#d0021b}[data-state=unknown],[data-state=checking]{color:#888}
 .ok{color:#07a35a}.warn{color:#c77c00}.bad{color:#d0021b}
+.alert{font-weight:bold;border:1px solid currentColor;border-radius:4px;padding:8px 12px}
 .legend span{display:inline-block;margin-right:14px}.legend i{display:inline-block;width:10px;height:10px;margin-right:4px;border-radius:2px}
 ol li{margin-bottom:4px}
 </style></head>
 <body data-probe-host="{{.ProbeHost}}" data-console-host="{{.FirstHost}}">
 <h1>kfsidebar <span class="muted">{{.Version}}</span></h1>
 <p class="muted">客服侧边栏本地代理正在运行 · the local proxy for the WeChat customer-service console is running</p>
+{{with .StorageRow}}{{if eq .Class "bad"}}<p id="storage-alert" class="alert bad">{{.Text}}</p>{{end}}{{end}}
 
 <h2>这个浏览器 This browser</h2>
 <table>
@@ -179,6 +186,7 @@ ol li{margin-bottom:4px}
 {{with .Chats}}<tr><td>已识别会话 Chats known</td><td>{{.}}</td></tr>{{end}}
 <tr><td>上次识别 Last chat learned</td><td>{{if .LastScan}}{{.LastScan}}{{else}}<span class="muted">还没有 not yet — 打开客服页面接入一个会话 open the console and accept a chat</span>{{end}}</td></tr>
 {{with .Backend}}<tr><td>订单后台 Order backend</td><td id="backend-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
+{{with .StorageRow}}<tr><td>保存会话 Chats saved</td><td id="storage-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
 </table>
 {{if .Days}}
 <h3>最近 7 天的新会话 New chats, last 7 days</h3>
@@ -197,6 +205,8 @@ ol li{margin-bottom:4px}
 <tr><td>自动代理 PAC</td><td><a href="/proxy.pac">http://{{.Addr}}/proxy.pac</a></td></tr>
 <tr><td>解密的站点 Decrypted</td><td>{{range .ConsoleHosts}}<code>{{.}}</code> {{end}}(其它网站一律直连、不解密 every other site is never decrypted)</td></tr>
 {{with .Upstream}}<tr><td>上级代理 Upstream proxy</td><td><code>{{.}}</code></td></tr>{{end}}
+{{with .TunnelRow}}<tr><td>其它网站的连接 Blind tunnels</td><td id="tunnel-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
+{{with .DescriptorRow}}<tr><td>文件描述符 Descriptors</td><td id="descriptor-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
 <tr><td>根证书 CA</td><td><a href="/ca.pem">下载 download kfsidebar-ca.pem</a><br><span class="muted">SHA-256 {{.Fingerprint}}</span></td></tr>
 </table>
 

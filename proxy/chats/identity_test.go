@@ -2,13 +2,13 @@ package chats
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -67,7 +67,7 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 	for seed := range uint64(worlds) {
 		r := rand.New(rand.NewPCG(seed, 0x1d))
 		clock := &sessClock{t: sessT0}
-		db, err := sql.Open("sqlite3", filepath.Join(t.TempDir(), fmt.Sprintf("w%d.db", seed)))
+		db, err := sqlitedb.Open(context.Background(), filepath.Join(t.TempDir(), fmt.Sprintf("w%d.db", seed)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -99,8 +99,8 @@ func (e *sessionEntry) same(o *sessionEntry) bool {
 }
 
 // Open creates the kf_sessions table if needed, deletes expired
-// rows and loads the rest. db must be a "sqlite3" (mattn/go-sqlite3)
-// database; it may hold other tables, and the caller keeps owning it.
+// rows and loads the rest. db must be opened with sqlitedb.Open; it may
+// hold other tables, and the caller keeps owning it.
 //
 // Failing to delete expired rows (a read-only database) is only logged:
 // they are never loaded, and Prune tries again.

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
-
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -42,12 +42,7 @@ func (c *sessClock) Set(t time.Time) {
 // it when the test ends.
 func sessOpenDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return sqlitedbtest.Open(t, path)
 }
 
 // sessOpen runs Open with the fake clock and a logger writing to t.
@@ -379,7 +374,11 @@ func TestSessionsStoreFailure(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kf.db")
 	sessOpen(t, sessOpenDB(t, path), clock, 0) // creates the table
 
-	ro := sessOpenDB(t, "file:"+path+"?mode=ro")
+	ro, err := sqlitedb.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ro.Close() })
 	s := sessOpen(t, ro, clock, 0)
 	rec := console.Record{OpenID: "oA", Nickname: "Alice", HeadImgURL: sessAvatarA, Source: console.SourceManual, SeenAt: sessT0}
 	if err := s.Add(context.Background(), []console.Record{rec}); err != nil {
@@ -533,7 +532,7 @@ func TestSessionsCounts(t *testing.T) {
 
 func TestSessionsConcurrent(t *testing.T) {
 	clock := &sessClock{t: sessT0}
-	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")+"?_busy_timeout=5000"), clock, 0)
+	s := sessOpen(t, sessOpenDB(t, filepath.Join(t.TempDir(), "kf.db")), clock, 0)
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for w := range 4 {

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // The SQLite half of Sessions. Memory is the source of truth while the
@@ -16,10 +18,12 @@ import (
 // (what the status page counts); "last_source" is the latest one (what
 // console.Record.Source says).
 
-// sessionsSchema is applied by Open; every statement is idempotent
-// because the database is shared with other tables and opened on every start.
-var sessionsSchema = []string{
-	`CREATE TABLE IF NOT EXISTS kf_sessions (
+// sessionsMigrations are the chat map's schema steps (see sqlitedb.Step:
+// each ID names its step forever). The first is idempotent because
+// databases made before steps were recorded have the table already.
+var sessionsMigrations = []sqlitedb.Step{
+	{ID: "create kf_sessions", Apply: sqlitedb.Exec(
+		`CREATE TABLE IF NOT EXISTS kf_sessions (
 		openid      TEXT PRIMARY KEY,
 		nickname    TEXT NOT NULL DEFAULT '',
 		headimgurl  TEXT NOT NULL DEFAULT '',
@@ -31,9 +35,10 @@ var sessionsSchema = []string{
 		first_seen  INTEGER NOT NULL,
 		seen_at     INTEGER NOT NULL
 	)`,
-	`CREATE INDEX IF NOT EXISTS kf_sessions_avatar_key ON kf_sessions (avatar_key)`,
-	`CREATE INDEX IF NOT EXISTS kf_sessions_fans_uin ON kf_sessions (fans_uin)`,
-	`CREATE INDEX IF NOT EXISTS kf_sessions_seen_at ON kf_sessions (seen_at)`,
+		`CREATE INDEX IF NOT EXISTS kf_sessions_avatar_key ON kf_sessions (avatar_key)`,
+		`CREATE INDEX IF NOT EXISTS kf_sessions_fans_uin ON kf_sessions (fans_uin)`,
+		`CREATE INDEX IF NOT EXISTS kf_sessions_seen_at ON kf_sessions (seen_at)`,
+	)},
 }
 
 const (
@@ -57,12 +62,7 @@ const (
 
 // createSessionsTable makes sure the table and its indexes exist.
 func createSessionsTable(ctx context.Context, db *sql.DB) error {
-	for _, stmt := range sessionsSchema {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sqlitedb.Migrate(ctx, db, "sessions", sessionsMigrations)
 }
 
 // loadSessionRows returns every row still live at cutoff (seen after it).

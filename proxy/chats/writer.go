@@ -61,6 +61,29 @@ func (s *Sessions) StoreError() error {
 	return s.storeErr
 }
 
+// StoreFailing reports whether chats are being kept in memory only: the
+// last SQLite write's error, and since when writes have failed (the first
+// failure of the current run of them). Both are zero once a write works
+// again, which the writer's retries find by themselves.
+func (s *Sessions) StoreFailing() (since time.Time, err error) {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if f, ok := s.storeErr.(*storeFailure); ok {
+		return f.since, f.err
+	}
+	return time.Time{}, s.storeErr
+}
+
+// storeFailure is what storeErr holds while writes fail: the last write's
+// error, and when the first of the failures in a row happened.
+type storeFailure struct {
+	err   error
+	since time.Time
+}
+
+func (f *storeFailure) Error() string { return f.err.Error() }
+func (f *storeFailure) Unwrap() error { return f.err }
+
 // Close stops the writer and stores what is still dirty. The database
 // stays open; it is the caller's.
 func (s *Sessions) Close(ctx context.Context) error {
@@ -111,7 +134,14 @@ func (s *Sessions) flushLocked(ctx context.Context) error {
 func (s *Sessions) setStoreErr(err error, records int) {
 	s.errMu.Lock()
 	prev := s.storeErr
-	s.storeErr = err
+	s.storeErr = nil
+	if err != nil {
+		since := s.now()
+		if f, ok := prev.(*storeFailure); ok {
+			since = f.since
+		}
+		s.storeErr = &storeFailure{err: err, since: since}
+	}
 	s.errMu.Unlock()
 	switch {
 	case err != nil && (prev == nil || prev.Error() != err.Error()):

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 func isLookAlike(f Fan) bool {
@@ -54,13 +54,13 @@ func TestLookAlikes(t *testing.T) {
 // shows a visibly different name, phone and orders.
 func TestDemoLookAlikesAreDistinctCustomers(t *testing.T) {
 	var file struct {
-		Customers []sidebar.Customer `json:"customers"`
-		Orders    []sidebar.Order    `json:"orders"`
+		Customers []shop.Customer `json:"customers"`
+		Orders    []shop.Order    `json:"orders"`
 	}
 	if err := json.Unmarshal(DemoOrdersJSON, &file); err != nil {
 		t.Fatal(err)
 	}
-	byOpenID := map[string]sidebar.Customer{}
+	byOpenID := map[string]shop.Customer{}
 	for _, c := range file.Customers {
 		byOpenID[c.OpenID] = c
 	}

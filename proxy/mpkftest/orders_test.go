@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 func TestRosterCast(t *testing.T) {
@@ -62,14 +62,14 @@ func TestRosterCast(t *testing.T) {
 
 func TestDemoOrders(t *testing.T) {
 	var file struct {
-		Customers []sidebar.Customer `json:"customers"`
-		Orders    []sidebar.Order    `json:"orders"`
+		Customers []shop.Customer `json:"customers"`
+		Orders    []shop.Order    `json:"orders"`
 	}
 	if err := json.Unmarshal(DemoOrdersJSON, &file); err != nil {
 		t.Fatalf("DemoOrdersJSON is not the import format: %v", err)
 	}
 	customers := file.Customers
-	byOpenID := map[string]sidebar.Customer{}
+	byOpenID := map[string]shop.Customer{}
 	for _, c := range customers {
 		byOpenID[c.OpenID] = c
 	}

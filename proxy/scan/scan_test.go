@@ -362,7 +362,7 @@ func referenceScan(body []byte) []console.Record {
 					r.Nickname = str(e)
 				case "headimgurl":
 					r.HeadImgURL = str(e)
-				case "fans_uin":
+				case "fans_uin", "fansuin", "useruin":
 					r.FansUIN = id(e)
 				case "session_id":
 					r.SessionID = id(e)

@@ -13,9 +13,9 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/push"
 	"github.com/kfsidebar/kfsidebar/push/feed"
-	"github.com/kfsidebar/kfsidebar/push/internal/pushtest"
 	"github.com/kfsidebar/kfsidebar/push/store"
 	"github.com/kfsidebar/kfsidebar/push/wechattest"
 	"github.com/kfsidebar/kfsidebar/push/wire"
@@ -41,12 +41,12 @@ func startStack(t *testing.T) *stack {
 	}
 	t.Cleanup(func() { st.Close() })
 	f, err := feed.New(feed.Config{Tokens: map[string]string{wsToken: "前台一号机"}, Source: st, PollInterval: 20 * time.Millisecond,
-		Logger: pushtest.Logger(t)})
+		Logger: kftest.Logger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := push.New(push.Config{Token: account.Token, EncodingAESKey: account.EncodingAESKey, AppID: account.AppID,
-		OriginalID: account.OriginalID, OnFeed: f.Wake, Logger: pushtest.Logger(t)}, st)
+		OriginalID: account.OriginalID, OnFeed: f.Wake, Logger: kftest.Logger(t)}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +77,7 @@ func TestWebsocketLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	pushtest.Poll(t, "the subscription", func() bool { return s.feed.Subscribers() == 1 })
+	kftest.Poll(t, "the subscription", func() bool { return s.feed.Subscribers() == 1 })
 	at := time.Now()
 	for _, p := range []wechattest.Push{
 		wechattest.EnterSession("oUserFeed", "order:202405010001", at),
@@ -174,7 +174,7 @@ func TestLongPoll(t *testing.T) {
 		got []push.FeedEvent
 	)
 	wg.Go(func() { got, _ = poll("?wait=20") })
-	pushtest.Poll(t, "the long poll", func() bool { return s.feed.Subscribers() == 1 })
+	kftest.Poll(t, "the long poll", func() bool { return s.feed.Subscribers() == 1 })
 	s.sender.Send(context.Background(), wechattest.EnterSession("oUserPoll", "goods:A100", time.Now()))
 	wg.Wait()
 	if len(got) != 1 || got[0].SessionFrom != "goods:A100" {
@@ -201,7 +201,7 @@ func TestSubscriberCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c1.Close()
-	pushtest.Poll(t, "the first subscriber", func() bool { return f.Subscribers() == 1 })
+	kftest.Poll(t, "the first subscriber", func() bool { return f.Subscribers() == 1 })
 	if _, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), h); err == nil || resp.StatusCode != 503 {
 		t.Errorf("second subscriber: %v %v, want 503", err, resp)
 	}

@@ -8,7 +8,7 @@
 // It talks to both through database/sql and imports no PostgreSQL driver:
 // the caller opens the *sql.DB (with pgx's "pgx" driver, which the layout
 // keeps in one package of the module) and hands it to Open. SQLite's
-// opener is in sqlite.go, the package's only use of go-sqlite3.
+// opener is in sqlite.go, through internal/sqlitedb.
 package store
 
 import (

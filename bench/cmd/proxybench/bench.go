@@ -31,6 +31,7 @@ type config struct {
 	Out              string
 	Profile          string
 	Verbose          bool
+	Scenarios        map[string]bool // which scenarios run: consoles, tunnel
 }
 
 func parseFlags(args []string) (config, error) {
@@ -55,6 +56,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.Out, "out", "", "markdown file to write the figures into (between the proxybench markers); the chart goes next to it; empty prints to stdout")
 	fs.StringVar(&c.Profile, "profile", "", "directory where kfsidebar and goproxy write a CPU profile per run (go tool pprof)")
 	fs.BoolVar(&c.Verbose, "v", false, "log each run")
+	scenarios := fs.String("scenarios", "console,tunnel", "what to measure: console (the console's traffic: every workload, latency, tabs, new connections) and tunnel (1 MB downloads through a blind tunnel; direct, goproxy and kfsidebar only)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -70,6 +72,13 @@ func parseFlags(args []string) (config, error) {
 			return c, fmt.Errorf("-workloads: unknown %q (known: %s)", name, strings.Join(workloadNames(), ", "))
 		}
 		c.Workloads = append(c.Workloads, w)
+	}
+	c.Scenarios = map[string]bool{}
+	for _, sc := range strings.Split(*scenarios, ",") {
+		if sc != "console" && sc != "tunnel" {
+			return c, fmt.Errorf("-scenarios: unknown %q (console, tunnel)", sc)
+		}
+		c.Scenarios[sc] = true
 	}
 	if c.Repeat < 1 || c.Conns < 1 || c.LatConns < 1 {
 		return c, errors.New("-repeat, -conns and -lat-conns must be at least 1")
@@ -148,6 +157,9 @@ type sample struct {
 	Mem             memDelta   // the Go runtime's counters over the measured window (kfsidebar, goproxy)
 	Stats           map[string]any
 	Handshakes      int64
+	// FDsOpen and FDsAfter are the proxy's descriptors with the load's
+	// connections open, and a little after they closed (tunnel scenario).
+	FDsOpen, FDsAfter int
 }
 
 // bench runs everything and writes the report.
@@ -204,6 +216,21 @@ func bench(ctx context.Context, args []string) error {
 		order := slices.Clone(cfg.Proxies)
 		k := i % len(order)
 		order = append(order[k:], order[:k]...)
+		if cfg.Scenarios["tunnel"] {
+			for _, name := range order {
+				if !tunnelProxies[name] {
+					continue
+				}
+				s, err := r.tunnel(ctx, name, cfg.Conns)
+				if err != nil {
+					return err
+				}
+				rep.Samples = append(rep.Samples, s)
+			}
+		}
+		if !cfg.Scenarios["console"] {
+			continue
+		}
 		for _, w := range cfg.Workloads {
 			for _, name := range order {
 				s, err := r.throughput(ctx, name, w, cfg.Conns)
@@ -242,7 +269,9 @@ func bench(ctx context.Context, args []string) error {
 			rep.Samples = append(rep.Samples, s)
 		}
 	}
-	rep.Scan = measureScan(up)
+	if cfg.Scenarios["console"] {
+		rep.Scan = measureScan(up)
+	}
 	rep.Machine = machineInfo(cfg)
 	rep.Finished = time.Now()
 	rep.LoadAfter = loadAvg()

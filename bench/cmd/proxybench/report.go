@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,6 +45,7 @@ type agg struct {
 	HasMem                     bool
 	AllocPerReq, ObjectsPerReq float64
 	GCPer1kReq                 float64
+	FDsOpen, FDsAfter          int
 }
 
 func (rep *report) agg(scenario, proxy string) (agg, bool) {
@@ -52,6 +54,7 @@ func (rep *report) agg(scenario, proxy string) (agg, bool) {
 	var p50, p99, cpu []time.Duration
 	var rss []int64
 	var alloc, objects, gcs []float64
+	var fdsOpen, fdsAfter []int64
 	for _, s := range rep.Samples {
 		if s.Scenario != scenario || s.Proxy != proxy {
 			continue
@@ -70,6 +73,10 @@ func (rep *report) agg(scenario, proxy string) (agg, bool) {
 			alloc = append(alloc, s.Mem.perRequest(s.Mem.Bytes, s.Load.Requests))
 			objects = append(objects, s.Mem.perRequest(s.Mem.Objects, s.Load.Requests))
 			gcs = append(gcs, 1000*s.Mem.perRequest(s.Mem.GC, s.Load.Requests))
+		}
+		if s.FDsOpen > 0 {
+			fdsOpen = append(fdsOpen, int64(s.FDsOpen))
+			fdsAfter = append(fdsAfter, int64(s.FDsAfter))
 		}
 		a.Requests += s.Load.Requests
 		a.Errors += s.Load.Errors
@@ -102,6 +109,7 @@ func (rep *report) agg(scenario, proxy string) (agg, bool) {
 		a.HasMem = true
 		a.AllocPerReq, a.ObjectsPerReq, a.GCPer1kReq = median(alloc), median(objects), median(gcs)
 	}
+	a.FDsOpen, a.FDsAfter = int(median(fdsOpen)), int(median(fdsAfter))
 	return a, true
 }
 
@@ -161,6 +169,7 @@ func (rep *report) markdown(w io.Writer, chart string) {
 	fmt.Fprintf(w, "![Throughput and CPU per request, as ratios](%s)\n\n", chart)
 
 	rep.targets(w)
+	rep.tunnelTable(w)
 
 	for _, wl := range cfg.Workloads {
 		fmt.Fprintf(w, "### %s, %d connections (`%s`)\n\n", wl.Label, cfg.Conns, wl.Name)
@@ -182,7 +191,7 @@ func (rep *report) markdown(w io.Writer, chart string) {
 		fmt.Fprintln(w)
 	}
 
-	if cfg.Extras {
+	if cfg.Extras && cfg.Scenarios["console"] {
 		rep.extras(w)
 	}
 
@@ -334,6 +343,9 @@ func (rep *report) args() []string {
 		a = append(a, "-upstream-h2")
 	}
 	a = append(a, "-proxies", strings.Join(c.Proxies, ","))
+	if !c.Scenarios["console"] || !c.Scenarios["tunnel"] {
+		a = append(a, "-scenarios", strings.Join(slices.Sorted(maps.Keys(c.Scenarios)), ","))
+	}
 	if c.Out != "" {
 		a = append(a, "-out", c.Out)
 	}

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"github.com/kfsidebar/kfsidebar/proxy/admin"
-
 	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -23,13 +20,15 @@ import (
 	"time"
 
 	"github.com/elazarl/goproxy"
-	_ "github.com/mattn/go-sqlite3" // kfsidebar's session map and order database
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/proxy"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
 	"github.com/kfsidebar/kfsidebar/proxy/chats"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
 // The in-process proxies run in child processes of the harness (it
@@ -127,12 +126,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
-	q.Set("_busy_timeout", "5000")
-	q.Set("_foreign_keys", "on")
-	q.Set("_synchronous", "NORMAL")
-	db, err := sql.Open("sqlite3", "file:"+filepath.Join(f.dir, "kfsidebar.db")+"?"+q.Encode())
+	db, err := sqlitedb.Open(ctx, filepath.Join(f.dir, "kfsidebar.db"))
 	if err != nil {
 		return err
 	}
@@ -141,7 +135,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 	if err != nil {
 		return err
 	}
-	backend, err := sidebar.NewSQLiteBackend(ctx, db)
+	backend, err := embedded.New(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -164,7 +158,7 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 		ConsoleHosts:  hosts,
 		Leaves:        leaves,
 		UpstreamRoots: roots,
-		DialOverrides: map[string]string{consoleHost + ":443": f.upstream},
+		DialOverrides: map[string]string{consoleHost + ":443": f.upstream, tunnelHost + ":443": f.upstream},
 		Local:         hub,
 		Admin: admin.New(admin.Options{
 			Addr:         addr,
@@ -199,7 +193,7 @@ func serveGoproxy(ctx context.Context, f serveFlags, roots *x509.CertPool, ln ne
 	}
 	leaves := certs.NewLeaves(ca, certs.LeafOptions{})
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if addr == consoleHost+":443" {
+		if addr == consoleHost+":443" || addr == tunnelHost+":443" {
 			addr = f.upstream
 		}
 		var d net.Dialer
@@ -227,7 +221,11 @@ func serveGoproxy(ctx context.Context, f serveFlags, roots *x509.CertPool, ln ne
 			return &tls.Config{Certificates: []tls.Certificate{*leaf}, MinVersion: tls.VersionTLS12}, nil
 		},
 	}
+	tunnel := &goproxy.ConnectAction{Action: goproxy.ConnectAccept}
 	gp.OnRequest().HandleConnectFunc(func(host string, _ *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
+		if host != consoleHost+":443" {
+			return tunnel, host // every other host: a blind tunnel, as kfsidebar does
+		}
 		return mitm, host
 	})
 	srv := &http.Server{Handler: gp, ReadHeaderTimeout: 30 * time.Second}

@@ -53,11 +53,16 @@ type upstream struct {
 // offering both gets HTTP/2; poll is how long a long poll is held before it
 // answers.
 func startUpstream(gz, h2 bool, poll time.Duration, log *slog.Logger) (*upstream, error) {
-	ca, err := certs.New(certs.Options{Hosts: []string{consoleHost}, CommonName: "proxybench upstream test CA"})
+	ca, err := certs.New(certs.Options{Hosts: []string{consoleHost, tunnelHost}, CommonName: "proxybench upstream test CA"})
 	if err != nil {
 		return nil, err
 	}
-	leaf, err := certs.NewLeaves(ca, certs.LeafOptions{}).Get(consoleHost)
+	leaves := certs.NewLeaves(ca, certs.LeafOptions{})
+	leaf, err := leaves.Get(consoleHost)
+	if err != nil {
+		return nil, err
+	}
+	tunnelLeaf, err := leaves.Get(tunnelHost)
 	if err != nil {
 		return nil, err
 	}
@@ -66,12 +71,13 @@ func startUpstream(gz, h2 bool, poll time.Duration, log *slog.Logger) (*upstream
 		ctype string
 		data  []byte
 	}{
-		"page":  {"text/html; charset=UTF-8", consolePage(100 << 10)},
-		"10kb":  {"application/json; charset=UTF-8", acceptResponse(10 << 10)},
-		"1mb":   {"application/json; charset=UTF-8", acceptResponse(1 << 20)},
-		"tabs":  {"application/json; charset=UTF-8", longPollResponse()},
-		"asset": {"application/javascript; charset=utf-8", consoleScript(100 << 10)},
-		"other": {"text/plain; charset=utf-8", []byte("ok\n")},
+		"page":   {"text/html; charset=UTF-8", consolePage(100 << 10)},
+		"10kb":   {"application/json; charset=UTF-8", acceptResponse(10 << 10)},
+		"1mb":    {"application/json; charset=UTF-8", acceptResponse(1 << 20)},
+		"tabs":   {"application/json; charset=UTF-8", longPollResponse()},
+		"asset":  {"application/javascript; charset=utf-8", consoleScript(100 << 10)},
+		"other":  {"text/plain; charset=utf-8", []byte("ok\n")},
+		"tunnel": {"application/octet-stream", tunnelBody()},
 	} {
 		if u.bodies[name], err = newBody(b.ctype, b.data); err != nil {
 			return nil, err
@@ -95,7 +101,7 @@ func startUpstream(gz, h2 bool, poll time.Duration, log *slog.Logger) (*upstream
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		TLSConfig: &tls.Config{
-			Certificates: []tls.Certificate{*leaf},
+			Certificates: []tls.Certificate{*leaf, *tunnelLeaf}, // by SNI
 			MinVersion:   tls.VersionTLS12,
 			NextProtos:   nextProtos,
 		},
@@ -123,6 +129,8 @@ func workloadBody(path, action, size string) string {
 		return "1mb"
 	case strings.HasPrefix(path, "/mpres/"):
 		return "asset"
+	case path == tunnelPath:
+		return "tunnel"
 	}
 	return "other"
 }

@@ -11,41 +11,12 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
-
-// Logger returns a logger that writes every level to t.Log, so a failing
-// test shows what the code logged and a passing one stays quiet.
-func Logger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// Poll waits until cond holds, failing the test after 15 s. Tests wait for
-// what they expect instead of sleeping for a guessed time.
-func Poll(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
 
 // Clock is a settable clock for the code's Now fields: the published
 // vectors carry timestamps from 2014 and 2024, which a real clock would

@@ -1,0 +1,32 @@
+// Package sqlitedbtest opens SQLite databases for tests exactly as
+// kfsidebar opens its own (sqlitedb.Open), so no test carries a connection
+// string of its own and every test sees the production settings.
+package sqlitedbtest
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+)
+
+// New opens a fresh database file in tb.TempDir().
+func New(tb testing.TB) *sql.DB {
+	tb.Helper()
+	return Open(tb, filepath.Join(tb.TempDir(), "kf.db"))
+}
+
+// Open opens the database at path, creating it if needed. It is closed when
+// the test ends; a test may close it first, e.g. to open the file again as
+// a restart does.
+func Open(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	db, err := sqlitedb.Open(context.Background(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}

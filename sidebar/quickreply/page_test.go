@@ -1,0 +1,302 @@
+package quickreply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+)
+
+// The management page runs in a real Chromium in TestQuickReplyPageInBrowser.
+var browser browsertest.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browser.Close()
+	os.Exit(code)
+}
+
+// pageServer serves the management page of a fresh store (seed group
+// removed) the way the proxy mounts it.
+func pageServer(t *testing.T) (*Store, *httptest.Server) {
+	t.Helper()
+	q := newStore(t)
+	if _, err := q.deleteFirstGroup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(PagePath, q.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return q, srv
+}
+
+// pageRequest is one call of the page's API, sent as the page sends it
+// unless hdr says otherwise.
+type pageRequest struct {
+	method, path, body string
+	hdr                map[string]string
+}
+
+// do sends r and returns the status and the decoded JSON answer (nil for
+// none).
+func (r pageRequest) do(t *testing.T, srv *httptest.Server) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(r.method, srv.URL+PagePath+r.path, strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Origin", srv.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	if r.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range r.hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	if len(body) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(body, &out); err != nil {
+			t.Fatalf("%s %s: %v in %q", r.method, r.path, err, body)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func TestQuickReplyPageCRUD(t *testing.T) {
+	q, srv := pageServer(t)
+	ch, cancel := q.Subscribe()
+	defer cancel()
+	ids := map[string]int64{}
+	id := func(name string) string { return fmt.Sprint(ids[name]) }
+
+	steps := []struct {
+		name   string
+		req    func() pageRequest
+		status int
+		saveID string // remember the answer's id under this name
+		errHas string // the answer's error contains this
+		signal bool
+		want   []string // texts(Groups) afterwards; nil: not checked
+	}{
+		{"add group", func() pageRequest { return pageRequest{"POST", "api/groups", `{"name":" 售后 "}`, nil} },
+			200, "after-sales", "", true, []string{"售后(local): "}},
+		{"add second group", func() pageRequest { return pageRequest{"POST", "api/groups", `{"name":"活动"}`, nil} },
+			200, "promo", "", true, nil},
+		{"duplicate group name", func() pageRequest { return pageRequest{"POST", "api/groups", `{"name":"活动"}`, nil} },
+			400, "", `a group named "活动" already exists`, false, nil},
+		{"add reply", func() pageRequest {
+			return pageRequest{"POST", "api/groups/" + id("after-sales") + "/replies", `{"title":"物流","text":"单号{tracking_no}"}`, nil}
+		}, 200, "r1", "", true, nil},
+		{"add second reply", func() pageRequest {
+			return pageRequest{"POST", "api/groups/" + id("after-sales") + "/replies", `{"text":"您好"}`, nil}
+		}, 200, "r2", "", true, []string{"售后(local): 单号{tracking_no}|您好", "活动(local): "}},
+		{"unknown variable", func() pageRequest {
+			return pageRequest{"POST", "api/groups/" + id("after-sales") + "/replies", `{"text":"{phone}"}`, nil}
+		}, 400, "", "unknown variable {phone}", false, nil},
+		{"unknown field", func() pageRequest {
+			return pageRequest{"POST", "api/groups/" + id("after-sales") + "/replies", `{"txt":"x"}`, nil}
+		}, 400, "", "unknown field", false, nil},
+		{"reply to missing group", func() pageRequest { return pageRequest{"POST", "api/groups/999/replies", `{"text":"x"}`, nil} },
+			404, "", "reload", false, nil},
+		{"reorder replies", func() pageRequest {
+			return pageRequest{"PUT", "api/groups/" + id("after-sales") + "/order", `{"ids":[` + id("r2") + `,` + id("r1") + `]}`, nil}
+		}, 204, "", "", true, []string{"售后(local): 您好|单号{tracking_no}", "活动(local): "}},
+		{"stale reorder", func() pageRequest {
+			return pageRequest{"PUT", "api/groups/" + id("after-sales") + "/order", `{"ids":[` + id("r2") + `]}`, nil}
+		}, 409, "", "reload", false, nil},
+		{"edit and move reply", func() pageRequest {
+			return pageRequest{"PUT", "api/replies/" + id("r1"), `{"title":"","text":"运单号{tracking_no}","group_id":` + id("promo") + `}`, nil}
+		}, 204, "", "", true, []string{"售后(local): 您好", "活动(local): 运单号{tracking_no}"}},
+		{"rename group", func() pageRequest { return pageRequest{"PUT", "api/groups/" + id("promo"), `{"name":"大促"}`, nil} },
+			204, "", "", true, nil},
+		{"reorder groups", func() pageRequest {
+			return pageRequest{"PUT", "api/groups/order", `{"ids":[` + id("promo") + `,` + id("after-sales") + `]}`, nil}
+		}, 204, "", "", true, []string{"大促(local): 运单号{tracking_no}", "售后(local): 您好"}},
+		{"delete reply", func() pageRequest { return pageRequest{"DELETE", "api/replies/" + id("r2"), "", nil} },
+			204, "", "", true, []string{"大促(local): 运单号{tracking_no}", "售后(local): "}},
+		{"delete reply again", func() pageRequest { return pageRequest{"DELETE", "api/replies/" + id("r2"), "", nil} },
+			404, "", "reload", false, nil},
+		{"bad id", func() pageRequest { return pageRequest{"DELETE", "api/replies/abc", "", nil} },
+			404, "", "no such id", false, nil},
+		{"delete group with its replies", func() pageRequest { return pageRequest{"DELETE", "api/groups/" + id("promo"), "", nil} },
+			204, "", "", true, []string{"售后(local): "}},
+
+		// Cross-site requests change nothing.
+		{"cross-origin post", func() pageRequest {
+			return pageRequest{"POST", "api/groups", `{"name":"evil"}`, map[string]string{"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"}}
+		}, 403, "", "cross-origin", false, []string{"售后(local): "}},
+		{"cross-origin by Origin alone", func() pageRequest {
+			return pageRequest{"DELETE", "api/groups/" + id("after-sales"), "", map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": ""}}
+		}, 403, "", "cross-origin", false, []string{"售后(local): "}},
+		{"form post", func() pageRequest {
+			return pageRequest{"POST", "api/groups", `name=evil`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}}
+		}, 415, "", "application/json", false, []string{"售后(local): "}},
+		{"form import", func() pageRequest {
+			return pageRequest{"POST", "api/import", `{"groups":[]}`, map[string]string{"Content-Type": "text/plain"}}
+		}, 415, "", "application/json", false, nil},
+
+		{"import", func() pageRequest {
+			return pageRequest{"POST", "api/import", `{"groups":[{"name":"售后","replies":[{"text":"导入的"}]}]}`, nil}
+		}, 200, "", "", true, []string{"售后(local): 导入的"}},
+		{"bad import", func() pageRequest {
+			return pageRequest{"POST", "api/import", `{"groups":[{"name":"x","replies":[{"text":"ok"},{"text":"{bad}"}]}]}`, nil}
+		}, 400, "", "groups[0].replies[1].text: unknown variable {bad}", false, []string{"售后(local): 导入的"}},
+	}
+	for _, s := range steps {
+		status, out := s.req().do(t, srv)
+		if status != s.status {
+			t.Fatalf("%s: status %d (%v), want %d", s.name, status, out, s.status)
+		}
+		if s.saveID != "" {
+			ids[s.saveID] = int64(out["id"].(float64))
+		}
+		if s.errHas != "" {
+			if msg, _ := out["error"].(string); !strings.Contains(msg, s.errHas) {
+				t.Errorf("%s: error %q, want it to contain %q", s.name, msg, s.errHas)
+			}
+		}
+		if got := signalled(ch); got != s.signal {
+			t.Errorf("%s: signalled = %v, want %v", s.name, got, s.signal)
+		}
+		if s.want != nil {
+			if got := texts(groupsOf(t, q)); strings.Join(got, "\n") != strings.Join(s.want, "\n") {
+				t.Errorf("%s: groups = %q, want %q", s.name, got, s.want)
+			}
+		}
+	}
+}
+
+func TestQuickReplyPageServesPageListAndExport(t *testing.T) {
+	q, srv := pageServer(t)
+	q.SetConsoleReplies([]string{"控制台回复"})
+	if _, err := q.Import(context.Background(), strings.NewReader(`{"groups":[{"name":"售后","replies":[{"title":"t","text":"x"}]}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path, contentType, contains string
+	}{
+		{"", "text/html; charset=utf-8", `<script src="app.js" defer></script>`},
+		{"app.js", "text/javascript; charset=utf-8", "replyForm"},
+		{"app.css", "text/css; charset=utf-8", ".reply"},
+		{"api/groups", "application/json; charset=utf-8", `"console":["控制台回复"],"variables":["nickname","name","order_no","tracking_no","carrier","amount"]`},
+		{"export", "application/json; charset=utf-8", `"text": "x"`},
+	}
+	for _, tt := range tests {
+		resp, err := srv.Client().Get(srv.URL + PagePath + tt.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tt.contentType || !strings.Contains(string(body), tt.contains) {
+			t.Errorf("GET %q: %d %q, body %.200q; want 200 %q containing %q", tt.path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), body, tt.contentType, tt.contains)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("GET %q: CSP %q", tt.path, csp)
+		}
+		if tt.path == "export" && !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("export is not a download: %q", resp.Header.Get("Content-Disposition"))
+		}
+	}
+}
+
+// TestQuickReplyPageInBrowser manages replies the way an agent does, in
+// Chromium: create a group, add a reply with a variable chip, edit it,
+// and import a file.
+func TestQuickReplyPageInBrowser(t *testing.T) {
+	q, srv := pageServer(t)
+	q.SetConsoleReplies([]string{"控制台里的回复"})
+	ctx := browser.Tab(t)
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// waitText waits until the element's text contains want.
+	waitText := func(sel, want string) {
+		t.Helper()
+		cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
+		}
+	}
+	run("open", chromedp.Navigate(srv.URL+PagePath))
+	waitText("#groups", "客服工具快捷回复")
+	waitText("#group", "控制台里的回复")
+
+	run("add group",
+		chromedp.SendKeys(chromedp.CSS("#add-group-name"), "物流"),
+		chromedp.Click(chromedp.CSS("#add-group button")))
+	waitText("#group h2", "物流")
+	run("add reply",
+		chromedp.SendKeys(chromedp.CSS("form.add-reply input[name=title]"), "查件"),
+		chromedp.SendKeys(chromedp.CSS("form.add-reply textarea"), "您的运单号是"),
+		chromedp.Click(chromedp.CSS(`form.add-reply .chip:nth-child(4)`)), // {tracking_no}
+		chromedp.Click(chromedp.CSS("form.add-reply button.primary")))
+	waitText("#message", "回复已添加")
+	waitText(".reply .text", "您的运单号是{tracking_no}")
+	checkTexts(t, q, "物流(local): 您的运单号是{tracking_no}", "客服工具快捷回复(console): 控制台里的回复")
+
+	run("edit reply",
+		chromedp.Click(chromedp.CSS(".reply button.edit")),
+		chromedp.SendKeys(chromedp.CSS("form.editing textarea"), "，请查收"),
+		chromedp.Click(chromedp.CSS("form.editing button.primary")))
+	waitText("#message", "回复已保存")
+	checkTexts(t, q, "物流(local): 您的运单号是{tracking_no}，请查收", "客服工具快捷回复(console): 控制台里的回复")
+
+	file := filepath.Join(t.TempDir(), "replies.json")
+	if err := os.WriteFile(file, []byte(`{"groups":[{"name":"问候","replies":[{"text":"早上好"}]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("import", chromedp.SetUploadFiles(chromedp.CSS("#import-file"), []string{file}))
+	waitText("#message", "新增 1 条回复")
+	waitText("#groups", "问候")
+	checkTexts(t, q, "物流(local): 您的运单号是{tracking_no}，请查收", "问候(local): 早上好", "客服工具快捷回复(console): 控制台里的回复")
+
+	run("delete group",
+		chromedp.Click(chromedp.CSS(`#groups li:first-child .group-name`)),
+		chromedp.Click(chromedp.CSS(".rename button.danger")), // arms
+		chromedp.Click(chromedp.CSS(".rename button.danger")))
+	waitText("#message", "分组已删除")
+	checkTexts(t, q, "问候(local): 早上好", "客服工具快捷回复(console): 控制台里的回复")
+}
+
+func checkTexts(t *testing.T, q *Store, want ...string) {
+	t.Helper()
+	if got := texts(groupsOf(t, q)); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("groups = %q, want %q", got, want)
+	}
+}
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
