@@ -78,7 +78,9 @@ func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
 		// FlushInterval stays 0: ReverseProxy already flushes every write of
 		// a response of unknown length (chunked long polls, server-sent
 		// events), and flushing each write of the others only made more,
-		// smaller TLS records (docs/benchmarks.md).
+		// smaller TLS records. A response with a Content-Length is not
+		// flushed before it ends (profiled again for issue 17: no flush on
+		// that path; docs/benchmarks.md).
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
@@ -376,7 +378,9 @@ func (b *scanBody) Close() error {
 // the response path would add its time to every scanned response. At most
 // len(scanSlots) scans run at once; when all slots are taken the response
 // path scans itself, so a burst slows the console down rather than piling
-// up response copies in memory.
+// up response copies in memory. (Scanning every 10 KB response on the
+// response path instead, to save the goroutine, measured the same CPU per
+// request within the noise: docs/benchmarks.md.)
 func (p *Proxy) scanLater(b *scanBody) {
 	if !b.eof || b.overflow {
 		b.scan() // nothing to parse, at most a log line
