@@ -74,6 +74,11 @@ type Config struct {
 	// Sink.Add, and must return at once. Default nil: settings are not
 	// scanned.
 	FastReplies func(replies []string)
+	// UpstreamHTTP2 offers HTTP/2 to the console as well as HTTP/1.1, and
+	// the console's server picks. Default false: HTTP/1.1 only, which
+	// costs less per request (docs/benchmarks.md) but takes a connection
+	// per request in flight; HTTP/2 carries every tab's long poll on one.
+	UpstreamHTTP2 bool
 	// MaxBodyBytes caps how much of one response (decoded) is held to
 	// inject or scan; above it the response passes through unscanned.
 	// Default 8 MiB.
@@ -174,7 +179,7 @@ func New(cfg Config) (*Proxy, error) {
 		// browser must get the bytes the console sent.
 		Proxy:                 p.upstreamProxy(),
 		DisableCompression:    true,
-		ForceAttemptHTTP2:     true,
+		ForceAttemptHTTP2:     cfg.UpstreamHTTP2,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,
