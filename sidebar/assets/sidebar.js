@@ -1014,13 +1014,15 @@
       this.afterKeyTimer = setTimeout(() => this.onKeyUp({ key: this.keyDown }), 1000);
     }
 
-    // queueCheck checks the selection once per animation frame at most,
-    // however many mutations React makes, and puts the element back if
-    // the page removed it.
+    // queueCheck checks the selection once the page's current task is done,
+    // however many mutations React makes in it, and puts the element back
+    // if the page removed it. Not once per animation frame: a frame can be
+    // late on a busy machine, and meanwhile the last customer would stay
+    // beside another chat.
     queueCheck() {
       if (this.checkQueued) return;
       this.checkQueued = true;
-      requestAnimationFrame(() => {
+      queueMicrotask(() => {
         this.checkQueued = false;
         if (!this.isConnected) {
           document.documentElement.append(this);
@@ -1032,12 +1034,15 @@
         const key = identity(chat);
         // Only a change of the console's selection counts: a click on
         // another avatar must not be undone by the next re-render. A
-        // selected card that looks the same but moved right after the
-        // agent's click or key press is another chat (keyboard
-        // navigation among look-alikes); moved without one, the list was
-        // re-sorted.
+        // selected card that looks the same but sits elsewhere in the list
+        // is another chat when the agent just clicked or pressed a key
+        // (keyboard navigation among look-alikes), or when another card in
+        // the list looks the same (the console opened a transferred or
+        // accepted look-alike by itself): which one it is must be
+        // established again. A card like no other that moved without any
+        // input is the same chat in a re-sorted list.
         const recent = performance.now() - this.inputAt <= INPUT_WINDOW_MS;
-        const moved = key === this.seenSelectedKey && chat.index !== this.seenIndex && recent;
+        const moved = key === this.seenSelectedKey && chat.index !== this.seenIndex && (recent || chat.peers > 1);
         if (key === this.seenSelectedKey && !moved) {
           this.seenIndex = chat.index;
           return;
