@@ -126,17 +126,18 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // fileConfig is the whole file. The proxy's settings are pointers so that
 // what the file leaves out keeps its default.
 type fileConfig struct {
-	DataDir           *string       `toml:"data_dir"`
-	Listen            *string       `toml:"listen"`
-	ConsoleHosts      []string      `toml:"console_hosts"`
-	UpstreamCA        *string       `toml:"upstream_ca"`
-	UpstreamProxy     *string       `toml:"upstream_proxy"`
-	Dial              []string      `toml:"dial"`
-	SessionTTL        *duration     `toml:"session_ttl"`
-	TunnelIdleTimeout *duration     `toml:"tunnel_idle_timeout"`
-	ScanTargetsOnly   *bool         `toml:"scan_targets_only"`
-	LogLevel          *slog.Level   `toml:"log_level"`
-	Orders            *OrdersConfig `toml:"orders"`
+	DataDir           *string        `toml:"data_dir"`
+	Listen            *string        `toml:"listen"`
+	ConsoleHosts      []string       `toml:"console_hosts"`
+	UpstreamCA        *string        `toml:"upstream_ca"`
+	UpstreamProxy     *string        `toml:"upstream_proxy"`
+	Dial              []string       `toml:"dial"`
+	SessionTTL        *duration      `toml:"session_ttl"`
+	TunnelIdleTimeout *duration      `toml:"tunnel_idle_timeout"`
+	ScanTargetsOnly   *bool          `toml:"scan_targets_only"`
+	LogLevel          *slog.Level    `toml:"log_level"`
+	Orders            *OrdersConfig  `toml:"orders"`
+	Gateway           *GatewayConfig `toml:"gateway"`
 }
 
 // readConfigFile applies the file at path to c. A missing file is fine
@@ -150,7 +151,7 @@ func readConfigFile(path string, required bool, c *Config) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	f := fileConfig{Orders: &c.Orders}
+	f := fileConfig{Orders: &c.Orders, Gateway: &c.Gateway}
 	if err := tomlconfig.Decode(path, data, &f); err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func readConfigFile(path string, required bool, c *Config) error {
 	c.ConfigFile = path
 	var errs []error
 	lines := tomlconfig.KeyLines(data)
-	for _, p := range c.Orders.problems() {
+	for _, p := range append(c.Orders.problems(), c.Gateway.problems()...) {
 		errs = append(errs, &tomlconfig.Error{File: path, Line: lines[p.key], Key: p.key, Reason: p.reason})
 	}
 	for _, d := range c.Dial {

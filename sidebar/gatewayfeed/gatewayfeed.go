@@ -216,8 +216,14 @@ func (c *Client) Run(ctx context.Context) error {
 		warned  time.Time
 	)
 	for ctx.Err() == nil {
+		// The first poll, and the first after a failure, does not wait:
+		// whether the gateway answers, and what it holds, is known at once.
+		wait := c.cfg.Wait
+		if fails > 0 || s.lastOK.IsZero() {
+			wait = 0
+		}
 		asked := c.cfg.Now()
-		ans, err := c.poll(ctx, s.after)
+		ans, err := c.poll(ctx, s.after, wait)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -253,9 +259,9 @@ type answer struct {
 	After  int64            `json:"after"`
 }
 
-// poll asks for the events after the id given, waiting up to Wait.
-func (c *Client) poll(ctx context.Context, after int64) (answer, error) {
-	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {strconv.Itoa(int(c.cfg.Wait / time.Second))}}
+// poll asks for the events after the id given, waiting up to wait for one.
+func (c *Client) poll(ctx context.Context, after int64, wait time.Duration) (answer, error) {
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {strconv.Itoa(int(wait / time.Second))}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.target+"?"+q.Encode(), nil)
 	if err != nil {
 		return answer{}, err

@@ -353,3 +353,22 @@ func TestCoverage(t *testing.T) {
 		}
 	}
 }
+
+// TestClientConnectsAtOnce: against a gateway with nothing to send, the
+// first poll does not wait, so Health and the first coverage are known at
+// once; the polls after it wait for events.
+func TestClientConnectsAtOnce(t *testing.T) {
+	g := startGateway(t)
+	got := &collector{}
+	c := run(t, gatewayfeed.Config{URL: g.srv.URL + "/feed", Token: wsToken, RootCAs: g.roots(), Handle: got.handle})
+	kftest.Poll(t, "connected", func() bool { return c.Health().Connected })
+	if b := got.last(); b.Through.IsZero() || len(b.Events) != 0 {
+		t.Errorf("first batch %+v, want no events and its coverage", b)
+	}
+	kftest.Poll(t, "a waiting poll", func() bool { return g.polls.Load() == 2 })
+	g.send(t, wechattest.EnterSession("oUser", "goods:CUP-500", time.Now()))
+	kftest.Poll(t, "the event, to the waiting poll", func() bool { return len(got.events()) == 1 })
+	if n := g.polls.Load(); n > 3 {
+		t.Errorf("%d polls: the client does not wait for events", n)
+	}
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/proxy/admin"
+	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
+	"github.com/kfsidebar/kfsidebar/push"
+	"github.com/kfsidebar/kfsidebar/push/feed"
+	"github.com/kfsidebar/kfsidebar/push/store"
+	"github.com/kfsidebar/kfsidebar/push/wechattest"
+	"github.com/kfsidebar/kfsidebar/push/wire"
+)
+
+// The push gateway end to end, from the workstation's side: `kfsidebar
+// run` subscribed to a real gateway (the push library behind TLS, as
+// `kfsidebar gateway` serves it), WeChat's pushes sent to that gateway,
+// the simulated console in Chromium.
+
+const e2eGatewayToken = "e2e-workstation-token-0001"
+
+// testGateway is a push gateway and its workstation feed.
+type testGateway struct {
+	url    string // the feed
+	caFile string // its certificate, PEM
+	sender *wechattest.Sender
+}
+
+func startTestGateway(t *testing.T) *testGateway {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f, err := feed.New(feed.Config{Tokens: map[string]string{e2eGatewayToken: "e2e"}, Source: st, Logger: kftest.LevelLogger(t, slog.LevelWarn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	account := wechattest.Account{Token: "e2eToken", EncodingAESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+		AppID: "wxba5fad812f8e6fb9", OriginalID: "gh_97417a04a28d"}
+	srv, err := push.New(push.Config{Token: account.Token, EncodingAESKey: account.EncodingAESKey, AppID: account.AppID,
+		OriginalID: account.OriginalID, OnFeed: f.Wake, Logger: kftest.LevelLogger(t, slog.LevelWarn)}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/wechat", srv)
+	mux.Handle("/feed", f)
+	hs := httptest.NewTLSServer(mux)
+	t.Cleanup(hs.Close)
+	caFile := filepath.Join(t.TempDir(), "gateway-ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &testGateway{url: hs.URL + "/feed", caFile: caFile,
+		sender: &wechattest.Sender{URL: hs.URL + "/wechat", Account: account, Mode: wire.Safe, Format: wire.JSON, Client: hs.Client()}}
+}
+
+func (g *testGateway) send(t *testing.T, p wechattest.Push) {
+	t.Helper()
+	if r, err := g.sender.Send(context.Background(), p); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("push to the gateway: %v %+v", err, r)
+	}
+}
+
+// statusOf reads the running kfsidebar's /status.json.
+func statusOf(t *testing.T, addr string) admin.Status {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/status.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st admin.Status
+	body, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("status.json: %v\n%s", err, body)
+	}
+	return st
+}
+
+// TestE2EGatewayFeed: with [gateway] configured, run subscribes (the
+// status page and doctor say so); a user's 来源 shows in their card and
+// opens the order it names; a logistics push updates that order's latest
+// step while the agent looks at it.
+func TestE2EGatewayFeed(t *testing.T) {
+	browsertest.Require(t)
+	gw := startTestGateway(t)
+	t.Setenv("KFSIDEBAR_E2E_GATEWAY_TOKEN", e2eGatewayToken)
+	dir := t.TempDir()
+	config := filepath.Join(dir, "kfsidebar.toml")
+	if err := os.WriteFile(config, fmt.Appendf(nil, `
+[gateway]
+url = %q
+token_env = "KFSIDEBAR_E2E_GATEWAY_TOKEN"
+ca_file = %q
+
+[[gateway.sources]]
+pattern = "order:{order_no}"
+label = "从订单进入"
+`, gw.url, gw.caFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	orders := filepath.Join(dir, "orders.json")
+	if err := os.WriteFile(orders, mpkftest.DemoOrdersJSON, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w, err := startWorldWith(config, func(data string) error {
+		var out strings.Builder
+		if err := Run(context.Background(), []string{"orders", "import", "--data-dir", data, orders}, &out, &out); err != nil {
+			return fmt.Errorf("orders import: %v\n%s", err, out.String())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.stop)
+	ok := false
+	for deadline := time.Now().Add(kftest.PollTimeout); !ok && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		g := statusOf(t, w.addr).Gateway
+		ok = g != nil && g.Connected
+	}
+	if !ok {
+		t.Fatalf("status says gateway %+v\n%s", statusOf(t, w.addr).Gateway, w.log)
+	}
+	out, _, _ := runCLI(t, "doctor", "--data-dir", filepath.Join(w.dataDir, "data"), "--listen", w.addr, "--config", config)
+	if !strings.Contains(out, "✔ push gateway: subscribed to "+gw.url) {
+		t.Errorf("doctor says:\n%s", out)
+	}
+
+	f := fan(t, "林小满", 0)
+	gw.send(t, wechattest.EnterSession(f.OpenID, "order:E202605090811270023", time.Now()))
+
+	b, err := browsertest.Start(browsertest.Options{ProxyServer: w.addr, SPKIList: w.pins, TimeZone: "Asia/Shanghai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ctx := withWorld(b.Tab(t), w)
+	openConsole(t, ctx, w)
+	click(t, ctx, cardSel(f))
+	sb := sidebarOf(t, ctx)
+	sb.Wait("customer", f.OpenID)
+	root := browsertest.SidebarJS + `.shadowRoot`
+	waitJS(t, ctx, "the 来源", root+`.querySelector('.source')?.dataset.sourceRaw === 'order:E202605090811270023'`)
+	if box := sb.ShadowText(".source"); !strings.Contains(box, "从订单进入") || !strings.Contains(box, "E202605090811270023") {
+		t.Errorf("来源 box: %q", box)
+	}
+	waitJS(t, ctx, "the order the 来源 names, open", root+`.querySelector('[data-order-no="E202605090811270023"]')?.classList.contains('open')`)
+
+	// The parcel on its way moves on: the logistics assistant's push.
+	now := time.Now()
+	gw.send(t, wechattest.ExpressPath(f.OpenID, "SF", "SF1408812345672", "E202611171032150023", 4, []wechattest.Action{
+		{Time: now.Unix() - 3600, Type: 200001, Msg: "运输中"}, {Time: now.Unix(), Type: 300002, Msg: "派送中，快递员小周正在派件"}}, now))
+	waitJS(t, ctx, "the live step", root+`.querySelector('[data-order-no="E202611171032150023"]')?.dataset.live === '1'`)
+	if row := sb.ShadowText(`[data-order-no="E202611171032150023"] .order-track`); !strings.Contains(row, "派送中，快递员小周正在派件") {
+		t.Errorf("order row: %q", row)
+	}
+	if st := sb.Read(); st.State != "customer" || st.OpenID != f.OpenID {
+		t.Errorf("sidebar %+v after the pushes", st)
+	}
+}
