@@ -105,6 +105,8 @@ func TestE2EGatewayFeed(t *testing.T) {
 	dir := t.TempDir()
 	config := filepath.Join(dir, "kfsidebar.toml")
 	if err := os.WriteFile(config, fmt.Appendf(nil, `
+log_level = "debug"
+
 [gateway]
 url = %q
 token_env = "KFSIDEBAR_E2E_GATEWAY_TOKEN"
@@ -175,4 +177,21 @@ label = "从订单进入"
 	if st := sb.Read(); st.State != "customer" || st.OpenID != f.OpenID {
 		t.Errorf("sidebar %+v after the pushes", st)
 	}
+
+	// A user queues with a message of their own: the gateway has it with
+	// the openid, the console's waiting list (which the page polls) with
+	// the uin, and the resolver ties the two once the feed has delivered
+	// everything the gateway had when the list was seen.
+	q := mpkftest.Fan{UIN: 3999000001, OpenID: "oE2EQueuedFan00000000000001", Nickname: "排队的客人", AvatarID: "e2equeued"}
+	text := "订单 E202611171032150023 能改个地址吗？"
+	scans := strings.Count(w.log.String(), `msg="scanned the waiting list"`)
+	w.sim.AddWaiting(q)
+	w.sim.SendFromFan(q.UIN, text)
+	gw.send(t, wechattest.Text(q.OpenID, text, time.Now(), wechattest.NextMsgID()))
+	kftest.Poll(t, "the waiting list scanned", func() bool {
+		return strings.Count(w.log.String(), `msg="scanned the waiting list"`) > scans
+	})
+	gw.send(t, wechattest.EnterSession(q.OpenID, "goods:CUP-500", time.Now())) // a push ends the feed's waiting poll
+	tie := fmt.Sprintf(`msg="sessions: a queued message ties a uin to an openid" uin=%d openid=%s`, q.UIN, q.OpenID)
+	kftest.Poll(t, "the tie", func() bool { return strings.Contains(w.log.String(), tie) })
 }

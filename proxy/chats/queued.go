@@ -123,11 +123,9 @@ func (s *Sessions) AddWaiting(msgs []console.WaitingMessage) {
 		}
 		q.waiting[k] = &waitingSeen{msg: m, seen: now}
 	}
-	changed := q.learnLocked(now)
+	ties := q.learnLocked(now)
 	q.mu.Unlock()
-	if changed {
-		s.notify()
-	}
+	s.tied(ties)
 }
 
 // AddPushed records users' messages as the shop's push gateway received
@@ -148,11 +146,9 @@ func (s *Sessions) AddPushed(msgs []PushedMessage) {
 		}
 		q.pushes = append(q.pushes[:0], q.pushes[n:]...)
 	}
-	changed := q.learnLocked(now)
+	ties := q.learnLocked(now)
 	q.mu.Unlock()
-	if changed {
-		s.notify()
-	}
+	s.tied(ties)
 }
 
 // PushFeedSynced says what the pushes given to AddPushed cover: every
@@ -165,16 +161,34 @@ func (s *Sessions) PushFeedSynced(from, through time.Time) {
 	q := &s.queued
 	q.mu.Lock()
 	q.from, q.through = later(q.from, from), later(q.through, through) // never back: coverage once lost is lost
-	changed := q.learnLocked(now)
+	ties := q.learnLocked(now)
 	q.mu.Unlock()
-	if changed {
+	s.tied(ties)
+}
+
+// tie is a link learnLocked made, or found in conflict.
+type tie struct {
+	uin, openid string
+	conflict    bool
+}
+
+// tied tells the hub and the log about new ties.
+func (s *Sessions) tied(ties []tie) {
+	for _, t := range ties {
+		if t.conflict {
+			s.log.Debug("sessions: queued messages tie a uin to two users: proves nothing", "uin", t.uin, "openid", t.openid)
+		} else {
+			s.log.Debug("sessions: a queued message ties a uin to an openid", "uin", t.uin, "openid", t.openid)
+		}
+	}
+	if len(ties) > 0 {
 		s.notify()
 	}
 }
 
 // learnLocked prunes what is too old and weighs every waiting message the
-// pushes now cover. It reports whether a link was made or broken.
-func (q *queuedEvidence) learnLocked(now time.Time) bool {
+// pushes now cover. It returns the links made or broken.
+func (q *queuedEvidence) learnLocked(now time.Time) []tie {
 	keepFrom := now.Add(-queuedKeep)
 	i := 0
 	for i < len(q.pushes) && q.pushes[i].CreateTime.Before(keepFrom) {
@@ -189,7 +203,7 @@ func (q *queuedEvidence) learnLocked(now time.Time) bool {
 	// Pushes before from may be missing; so may the ones dropped for room
 	// or for age.
 	covered := later(later(q.from, keepFrom), q.dropped.Add(time.Second))
-	changed := false
+	var ties []tie
 	for _, w := range q.waiting {
 		switch {
 		case w.decided:
@@ -200,11 +214,11 @@ func (q *queuedEvidence) learnLocked(now time.Time) bool {
 		default:
 			w.decided = true
 			if openid, ok := q.matchLocked(w.msg); ok && q.linkLocked(w.msg, openid, w.seen) {
-				changed = true
+				ties = append(ties, tie{w.msg.UIN, openid, q.links[w.msg.UIN].conflict})
 			}
 		}
 	}
-	return changed
+	return ties
 }
 
 // matchLocked returns the one openid whose pushes match w by text and

@@ -38,7 +38,7 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultWait       = 25 * time.Second
+	DefaultWait       = 10 * time.Second
 	DefaultMinBackoff = time.Second
 	DefaultMaxBackoff = time.Minute
 )
@@ -83,7 +83,9 @@ type Config struct {
 	// push.DefaultFeedTTL. Older events are dropped, and after a gap
 	// longer than TTL what the gateway dropped meanwhile is known lost.
 	TTL time.Duration
-	// Wait is how long one poll may wait for an event; default 25 s.
+	// Wait is how long one poll may wait for an event; default 10 s. A
+	// waiting message the proxy saw is weighed once a poll asked after it
+	// has been answered: within Wait when the gateway is quiet.
 	Wait time.Duration
 	// MinBackoff and MaxBackoff bound the wait before trying again after
 	// a failure, doubling from the one to the other; defaults 1 s and 60 s.
@@ -214,12 +216,15 @@ func (c *Client) Run(ctx context.Context) error {
 		backoff = c.cfg.MinBackoff
 		fails   int
 		warned  time.Time
+		busy    bool // the last answer had events
 	)
 	for ctx.Err() == nil {
-		// The first poll, and the first after a failure, does not wait:
-		// whether the gateway answers, and what it holds, is known at once.
+		// The first poll, the first after a failure and the one after an
+		// answer with events do not wait: whether the gateway answers, and
+		// that everything it held when asked is here (the coverage the
+		// resolver waits for), is known at once, not a Wait later.
 		wait := c.cfg.Wait
-		if fails > 0 || s.lastOK.IsZero() {
+		if fails > 0 || s.lastOK.IsZero() || busy {
 			wait = 0
 		}
 		asked := c.cfg.Now()
@@ -245,6 +250,7 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		fails, backoff, warned = 0, c.cfg.MinBackoff, time.Time{}
 		b := s.take(ans, asked, c.cfg.TTL)
+		busy = len(ans.Events) > 0
 		c.answered(asked, b)
 		if len(b.Events) > 0 || !b.Through.IsZero() {
 			c.cfg.Handle(b)
