@@ -43,18 +43,21 @@ func TestBrowserSourceAndTracking(t *testing.T) {
 	tb.wait("the order the 来源 names, open", named+`.classList.contains('open') && `+named+`.dataset.source === '1'`)
 	tb.screenshot("source")
 
-	// The agent opens the first order; its waybill's step arrives.
+	// The agent opens the first order and reveals its address; its
+	// waybill's step arrives.
 	tb.Click(`[data-order-no="2026112200001"] .order-head`)
 	first := hostJS + `.shadowRoot.querySelector('[data-order-no="2026112200001"]')`
 	tb.wait("the order open", first+`.querySelector('.order-detail')?.hidden === false`)
+	tb.Click(`[data-reveal="address:2026112200001"]`)
+	tb.wait("the address shown", first+`.querySelector('[data-field="address:2026112200001"]').textContent.includes('文三路398号')`)
 	h.Tracking(TrackingUpdate{WayBillID: "SF1234567890", OrderID: "internal-77", ActionTime: time.Now(), ActionMsg: "派送中，快递员正在为您派件"})
 	tb.wait("the live step", first+`.dataset.live === '1'`)
 	if row := tb.ShadowText(`[data-order-no="2026112200001"] .order-track`); !strings.Contains(row, "物流更新：派送中，快递员正在为您派件") || !strings.Contains(row, "今天") {
 		t.Errorf("order row says %q", row)
 	}
 	detail := tb.ShadowText(`[data-order-no="2026112200001"] .order-detail`)
-	if !strings.Contains(detail, "派送中，快递员正在为您派件") || strings.Contains(detail, "已到达杭州转运中心") {
-		t.Errorf("order detail after the push:\n%s", detail)
+	if !strings.Contains(detail, "派送中，快递员正在为您派件") || strings.Contains(detail, "已到达杭州转运中心") || !strings.Contains(detail, "文三路398号") {
+		t.Errorf("order detail after the push (the step new, the revealed address kept):\n%s", detail)
 	}
 	// The redrawn detail still opens and closes with its row.
 	tb.Click(`[data-order-no="2026112200001"] .order-head`)

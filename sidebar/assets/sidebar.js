@@ -1420,7 +1420,10 @@
     maskedValue(field, shown, opts) {
       const o = opts || {};
       const v = this.view;
-      const value = el('span', { class: `value ${o.cls || ''}`, 'data-field': field, text: shown });
+      // A part drawn again (a tracking push redraws an order) keeps what
+      // was revealed.
+      const text = field && v.revealed.has(field) ? v.revealed.get(field) : shown;
+      const value = el('span', { class: `value ${o.cls || ''}`, 'data-field': field, text });
       const out = [value];
       if (field && v.masked.has(field) && !v.revealed.has(field)) {
         out.push(button('mini reveal', '显示', (ev) => this.reveal(field, ev.currentTarget), {
