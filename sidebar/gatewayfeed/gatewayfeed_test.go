@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -374,5 +375,42 @@ func TestClientConnectsAtOnce(t *testing.T) {
 	kftest.Poll(t, "waiting again", func() bool { return g.polls.Load() == 4 && g.feed.Subscribers() == 1 })
 	if b := got.last(); len(b.Events) != 0 || b.Through.IsZero() {
 		t.Errorf("last batch %+v, want the quick poll's coverage", b)
+	}
+}
+
+// TestFullAnswerProvesNothing pins what the coverage rests on: push/feed
+// answers a poll with at most 200 events, and a full answer is not taken
+// as everything the gateway held; the next poll fetches the rest and
+// covers it all.
+func TestFullAnswerProvesNothing(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	now := time.Now()
+	for i := range 250 {
+		ev, _ := json.Marshal(push.FeedEvent{Kind: push.FeedMessage, OpenID: "oMany", CreateTime: now.Unix(), MsgType: "text", Text: "x"})
+		if _, _, err := st.Accept(context.Background(), &push.Accepted{Key: "key-" + strconv.Itoa(i), At: now, Feed: ev,
+			Reply: push.Reply{ContentType: "text/plain", Body: []byte("success")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := feed.New(feed.Config{Tokens: map[string]string{wsToken: "pc"}, Source: st, Settle: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	got := &collector{}
+	run(t, gatewayfeed.Config{URL: srv.URL, Token: wsToken, Handle: got.handle})
+	kftest.Poll(t, "every event", func() bool { return len(got.events()) == 250 })
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if b := got.batches[0]; len(b.Events) != 200 || !b.Through.IsZero() {
+		t.Errorf("first batch: %d events, through %v; want the feed's 200 and no coverage", len(b.Events), b.Through)
+	}
+	if b := got.batches[1]; len(b.Events) != 50 || b.Through.IsZero() {
+		t.Errorf("second batch: %d events, through %v; want the other 50, covered", len(b.Events), b.Through)
 	}
 }
