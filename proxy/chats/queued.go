@@ -123,7 +123,7 @@ func (s *Sessions) AddWaiting(msgs []console.WaitingMessage) {
 		}
 		q.waiting[k] = &waitingSeen{msg: m, seen: now}
 	}
-	ties := q.learnLocked(now)
+	ties := q.learnLocked(now, s.cutoff(now))
 	q.mu.Unlock()
 	s.tied(ties)
 }
@@ -146,7 +146,7 @@ func (s *Sessions) AddPushed(msgs []PushedMessage) {
 		}
 		q.pushes = append(q.pushes[:0], q.pushes[n:]...)
 	}
-	ties := q.learnLocked(now)
+	ties := q.learnLocked(now, s.cutoff(now))
 	q.mu.Unlock()
 	s.tied(ties)
 }
@@ -161,7 +161,7 @@ func (s *Sessions) PushFeedSynced(from, through time.Time) {
 	q := &s.queued
 	q.mu.Lock()
 	q.from, q.through = later(q.from, from), later(q.through, through) // never back: coverage once lost is lost
-	ties := q.learnLocked(now)
+	ties := q.learnLocked(now, s.cutoff(now))
 	q.mu.Unlock()
 	s.tied(ties)
 }
@@ -186,9 +186,18 @@ func (s *Sessions) tied(ties []tie) {
 	}
 }
 
-// learnLocked prunes what is too old and weighs every waiting message the
-// pushes now cover. It returns the links made or broken.
-func (q *queuedEvidence) learnLocked(now time.Time) []tie {
+// learnLocked prunes what is too old (ties last seen at or before cutoff
+// among it) and weighs every waiting message the pushes now cover. It
+// returns the links made or broken.
+func (q *queuedEvidence) learnLocked(now, cutoff time.Time) []tie {
+	for uin, l := range q.links {
+		if !l.seen.After(cutoff) {
+			delete(q.links, uin)
+			if q.byOpen[l.openid] == uin {
+				delete(q.byOpen, l.openid)
+			}
+		}
+	}
 	keepFrom := now.Add(-queuedKeep)
 	i := 0
 	for i < len(q.pushes) && q.pushes[i].CreateTime.Before(keepFrom) {
