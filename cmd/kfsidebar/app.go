@@ -26,6 +26,7 @@ func commands() []command {
 		{"doctor", "check every step of the setup and say how to fix what is wrong", runDoctor},
 		{"orders", "manage the embedded order database (orders import FILE.json)", runOrders},
 		{"config", "check the config file (config check)", runConfig},
+		{"gateway", "the shop server's WeChat push gateway (gateway, gateway replay, gateway doctor)", runGateway},
 		{"version", "print the version", runVersion},
 	}
 }

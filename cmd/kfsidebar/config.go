@@ -52,7 +52,7 @@ type Config struct {
 	Orders OrdersConfig
 	// Gateway is the shop's push gateway to subscribe to ([gateway], or
 	// the --gateway-* flags); none by default.
-	Gateway GatewayConfig
+	Gateway FeedConfig
 	// ReadyFile, when set, receives the address kfsidebar listens on once
 	// it serves: how whatever starts kfsidebar (the tray, a test) learns
 	// that it is up and where, without reading its output.
@@ -72,7 +72,7 @@ func DefaultConfig() Config {
 		TunnelIdleTimeout: proxy.DefaultTunnelIdleTimeout,
 		LogLevel:          slog.LevelInfo,
 		Orders:            DefaultOrdersConfig(),
-		Gateway:           DefaultGatewayConfig(),
+		Gateway:           DefaultFeedConfig(),
 	}
 }
 

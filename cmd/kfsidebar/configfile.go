@@ -126,18 +126,18 @@ func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // fileConfig is the whole file. The proxy's settings are pointers so that
 // what the file leaves out keeps its default.
 type fileConfig struct {
-	DataDir           *string        `toml:"data_dir"`
-	Listen            *string        `toml:"listen"`
-	ConsoleHosts      []string       `toml:"console_hosts"`
-	UpstreamCA        *string        `toml:"upstream_ca"`
-	UpstreamProxy     *string        `toml:"upstream_proxy"`
-	Dial              []string       `toml:"dial"`
-	SessionTTL        *duration      `toml:"session_ttl"`
-	TunnelIdleTimeout *duration      `toml:"tunnel_idle_timeout"`
-	ScanTargetsOnly   *bool          `toml:"scan_targets_only"`
-	LogLevel          *slog.Level    `toml:"log_level"`
-	Orders            *OrdersConfig  `toml:"orders"`
-	Gateway           *GatewayConfig `toml:"gateway"`
+	DataDir           *string       `toml:"data_dir"`
+	Listen            *string       `toml:"listen"`
+	ConsoleHosts      []string      `toml:"console_hosts"`
+	UpstreamCA        *string       `toml:"upstream_ca"`
+	UpstreamProxy     *string       `toml:"upstream_proxy"`
+	Dial              []string      `toml:"dial"`
+	SessionTTL        *duration     `toml:"session_ttl"`
+	TunnelIdleTimeout *duration     `toml:"tunnel_idle_timeout"`
+	ScanTargetsOnly   *bool         `toml:"scan_targets_only"`
+	LogLevel          *slog.Level   `toml:"log_level"`
+	Orders            *OrdersConfig `toml:"orders"`
+	Gateway           *FeedConfig   `toml:"gateway"`
 }
 
 // readConfigFile applies the file at path to c. A missing file is fine

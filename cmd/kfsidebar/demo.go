@@ -35,6 +35,9 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs.BoolVar(&open, "open", false, "also launch Chrome, Edge or Chromium (a separate demo profile) on the demo console")
 	fs.TextVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&cfg.ReadyFile, "ready-file", "", "write the proxy's address to this `file` once the demo serves")
+	gatewayEvery, gatewayListen := demoEvery, "127.0.0.1:0"
+	fs.DurationVar(&gatewayEvery, "gateway-every", gatewayEvery, "how often the simulated WeChat sends a customer or a parcel update through the demo's push gateway (0: never)")
+	fs.StringVar(&gatewayListen, "gateway-listen", gatewayListen, "the demo push gateway's address (port 0: any free port)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,6 +70,16 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		s.close()
 		return fmt.Errorf("load demo orders: %w", err)
 	}
+	// The shop's side: the push gateway, with a simulated WeChat in front.
+	gw, err := startDemoGateway(ctx, cfg.DataDir, gatewayListen, sim, log)
+	if err != nil {
+		s.close()
+		return fmt.Errorf("start demo gateway: %w", err)
+	}
+	gwCtx, stopGW := context.WithCancel(ctx)
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- gw.serve(gwCtx, gatewayEvery) }()
+	defer func() { stopGW(); <-gwDone }()
 	profile := filepath.Join(cfg.DataDir, "browser-profile")
 	browserCmd := browser.DemoArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
 	fmt.Fprintf(out, "kfsidebar %s demo: simulated console with %d demo customers, %d orders\n", versionString(), stats.Customers, stats.Orders)
@@ -80,6 +93,7 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fmt.Fprintf(out, "  proxy:          %s\n", s.addr)
 	fmt.Fprintf(out, "  console:        %s\n", sim.URL())
 	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", console.DefaultConsoleHost)
+	gw.print(out, gatewayEvery)
 	fmt.Fprintf(out, "  data:           %s\n\n", cfg.DataDir)
 	fmt.Fprint(out, "Open the demo console in a Chromium-family browser with a fresh profile:\n\n  ")
 	exe := browser.Find()

@@ -29,7 +29,7 @@ type subscription struct {
 // newFeed subscribes to the gateway of cfg, through the office proxy up
 // when there is one; nil when none is configured. Nothing is sent before
 // start.
-func newFeed(cfg GatewayConfig, up *url.URL, sessions *chats.Sessions, hub *sidebar.Hub, log *slog.Logger) (*subscription, error) {
+func newFeed(cfg FeedConfig, up *url.URL, sessions *chats.Sessions, hub *sidebar.Hub, log *slog.Logger) (*subscription, error) {
 	if !cfg.enabled() {
 		return nil, nil
 	}

@@ -12,11 +12,11 @@ import (
 	"github.com/kfsidebar/kfsidebar/sidebar/gatewayfeed"
 )
 
-// GatewayConfig is the [gateway] table of a workstation's kfsidebar.toml:
+// FeedConfig is the [gateway] table of a workstation's kfsidebar.toml:
 // the shop's push gateway to subscribe to (来源, live tracking, queued
 // messages). It is not gateway.toml's [gateway], which configures the
 // gateway itself. Without a url nothing subscribes, and nothing changes.
-type GatewayConfig struct {
+type FeedConfig struct {
 	// URL is the gateway's feed, e.g. "https://kf.shop.example/feed".
 	URL string `toml:"url"`
 	// Token or TokenEnv (an environment variable holding it): this
@@ -38,9 +38,9 @@ type SourceConfig struct {
 	Label   string `toml:"label"`
 }
 
-// DefaultGatewayConfig subscribes to nothing.
-func DefaultGatewayConfig() GatewayConfig {
-	return GatewayConfig{FeedTTL: duration{push.DefaultFeedTTL}}
+// DefaultFeedConfig subscribes to nothing.
+func DefaultFeedConfig() FeedConfig {
+	return FeedConfig{FeedTTL: duration{push.DefaultFeedTTL}}
 }
 
 // minGatewayToken is the gateway's own minimum (push/feed).
@@ -48,17 +48,17 @@ const minGatewayToken = 16
 
 // bindGatewayFlags registers run's flags for [gateway]. The token itself
 // has no flag: every user of the machine can read a process's arguments.
-func (g *GatewayConfig) bindGatewayFlags(fs *flag.FlagSet) {
+func (g *FeedConfig) bindGatewayFlags(fs *flag.FlagSet) {
 	fs.StringVar(&g.URL, "gateway-url", g.URL, "subscribe to the shop's push gateway at this feed `URL` (来源, live tracking), e.g. https://kf.shop.example/feed")
 	fs.StringVar(&g.TokenEnv, "gateway-token-env", g.TokenEnv, "the environment variable `NAME` holding this workstation's gateway token")
 	fs.StringVar(&g.CAFile, "gateway-ca", g.CAFile, "PEM `file` of extra roots trusted for the gateway")
 }
 
 // enabled reports whether a gateway is configured.
-func (g *GatewayConfig) enabled() bool { return g.URL != "" }
+func (g *FeedConfig) enabled() bool { return g.URL != "" }
 
 // token is this workstation's token, from the file or the environment.
-func (g *GatewayConfig) token() string {
+func (g *FeedConfig) token() string {
 	if g.TokenEnv != "" {
 		return os.Getenv(g.TokenEnv)
 	}
@@ -66,7 +66,7 @@ func (g *GatewayConfig) token() string {
 }
 
 // patterns are the [[gateway.sources]] as the sidebar takes them.
-func (g *GatewayConfig) patterns() []sidebar.SourcePattern {
+func (g *FeedConfig) patterns() []sidebar.SourcePattern {
 	out := make([]sidebar.SourcePattern, len(g.Sources))
 	for i, s := range g.Sources {
 		out[i] = sidebar.SourcePattern{Pattern: s.Pattern, Label: s.Label}
@@ -75,7 +75,7 @@ func (g *GatewayConfig) patterns() []sidebar.SourcePattern {
 }
 
 // problems checks [gateway] without reaching the gateway.
-func (g *GatewayConfig) problems() []problem {
+func (g *FeedConfig) problems() []problem {
 	var ps []problem
 	add := func(key, format string, args ...any) { ps = append(ps, problem{key, fmt.Sprintf(format, args...)}) }
 	if _, err := sidebar.NewSources(g.patterns()); err != nil {

@@ -121,6 +121,8 @@ func typeReason(root reflect.Type, key []string, msg string) string {
 		want = "a whole number"
 	case t.Kind() == reflect.Slice:
 		want = `a list of strings, like ["a", "b"]`
+	case t.Kind() == reflect.Map && deref(t.Elem()).Kind() == reflect.Struct:
+		want = "a table of named tables, like [" + strings.Join(key, ".") + ".NAME]"
 	case t.Kind() == reflect.Map:
 		want = `a table of strings, like { "X-Shop" = "7" }`
 	case t.Kind() == reflect.Struct:
@@ -150,21 +152,31 @@ func knownKeys(root reflect.Type, prefix []string) []string {
 	return keys
 }
 
-// tableType is the struct type of the table at path.
+// tableType is the struct type of the table at path. A map of structs is
+// a table of named tables ([gateway.targets.erp]): the part after the
+// map's key names an entry, whose keys are the struct's.
 func tableType(root reflect.Type, path []string) reflect.Type {
 	t := root
-	for _, p := range path {
-		f := fieldByTag(t, p)
+	for i := 0; i < len(path); i++ {
+		f := fieldByTag(t, path[i])
 		if f == nil {
 			return nil
 		}
-		t = f.Type
-		if t.Kind() == reflect.Pointer {
-			t = t.Elem()
+		t = deref(f.Type)
+		if t.Kind() == reflect.Map && i+1 < len(path) {
+			i++ // the entry's name
+			t = deref(t.Elem())
 		}
 		if t.Kind() != reflect.Struct {
 			return nil
 		}
+	}
+	return t
+}
+
+func deref(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem()
 	}
 	return t
 }
