@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
@@ -194,4 +196,66 @@ label = "从订单进入"
 	gw.send(t, wechattest.EnterSession(q.OpenID, "goods:CUP-500", time.Now())) // a push ends the feed's waiting poll
 	tie := fmt.Sprintf(`msg="sessions: a queued message ties a uin to an openid" uin=%d openid=%s`, q.UIN, q.OpenID)
 	kftest.Poll(t, "the tie", func() bool { return strings.Contains(w.log.String(), tie) })
+}
+
+// TestE2EDemoShowsSourceAndTracking: `kfsidebar demo` as a newcomer sees
+// it: a customer who came in from an order page, once accepted, shows
+// that 来源 with the order opened; the parcel on its way shows the steps
+// the demo's gateway pushed, newer than the shop's own data.
+func TestE2EDemoShowsSourceAndTracking(t *testing.T) {
+	browsertest.Require(t)
+	demo := start(t, "demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--gateway-every", "300ms")
+	out := demo.stdout.String()
+	_, pins, ok := strings.Cut(out, "--ignore-certificate-errors-spki-list=")
+	pins, _, _ = strings.Cut(pins, " ")
+	_, console, _ := strings.Cut(out, "console:")
+	console = strings.Fields(console)[0]
+	if !ok || console == "" {
+		t.Fatalf("the demo's banner lacks the browser's pins or the console:\n%s", out)
+	}
+	b, err := browsertest.Start(browsertest.Options{ProxyServer: demo.addr, SPKIList: strings.Split(strings.Trim(pins, `'"`), ","), TimeZone: "Asia/Shanghai"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ctx := b.Tab(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(console), chromedp.WaitVisible(chromedp.CSS(".card"))); err != nil {
+		t.Fatalf("open the demo console: %v\n%s", err, demo.log)
+	}
+	sb := browsertest.SidebarOf(t, ctx)
+	sb.Logs = demo.log.String
+	sb.WaitReady()
+	root := browsertest.SidebarJS + `.shadowRoot`
+	wait := func(what, cond string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+			t.Fatalf("waiting for %s: %v\nsidebar: %q\n%s", what, err, sb.Text(), demo.log)
+		}
+	}
+
+	// The first demo arrival came from an order page and waits.
+	first := demoArrivals[0]
+	accept := chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, first.uin))
+	card := chromedp.CSS(fmt.Sprintf(`.card[data-reactid$="$%d"]`, first.uin))
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(accept), chromedp.Click(accept), chromedp.WaitVisible(card), chromedp.Click(card)); err != nil {
+		t.Fatalf("accept the first arrival: %v\n%s", err, demo.log)
+	}
+	sb.Wait("customer", "")
+	order := strings.TrimPrefix(first.sessionFrom, "order:")
+	wait("the 来源", root+fmt.Sprintf(`.querySelector('.source')?.dataset.sourceRaw === %q`, first.sessionFrom))
+	wait("the order the 来源 names, open", root+fmt.Sprintf(`.querySelector('[data-order-no=%q]')?.classList.contains('open')`, order))
+	if box := sb.ShadowText(".source"); !strings.Contains(box, "从订单进入") {
+		t.Errorf("来源 box: %q", box)
+	}
+
+	// 林小满's parcel has moved on from what the shop's data says (运输中，
+	// 已到达杭州转运中心): live while her card is open, or in the card
+	// when it opens after the push.
+	f := fan(t, "林小满", 0)
+	if err := chromedp.Do(ctx, chromedp.Click(cardSel(f))); err != nil {
+		t.Fatal(err)
+	}
+	sb.Wait("customer", f.OpenID)
+	sb.Click(`[data-order-no="E202611171032150023"] .order-head`)
+	wait("the parcel moved on", root+`.querySelector('[data-order-no="E202611171032150023"] .order-detail')?.textContent.match(/已从杭州转运中心发出|派送中|已签收/) != null`)
 }

@@ -38,6 +38,10 @@ type SourceConfig struct {
 	Label   string `toml:"label"`
 }
 
+// demoSources are the demo shop's 来源 patterns: its contact buttons say
+// order:<order number> on an order page and goods:<sku> on a product's.
+var demoSources = []SourceConfig{{"order:{order_no}", "从订单进入"}, {"goods:{sku}", "从商品页进入"}}
+
 // DefaultFeedConfig subscribes to nothing.
 func DefaultFeedConfig() FeedConfig {
 	return FeedConfig{FeedTTL: duration{push.DefaultFeedTTL}}
