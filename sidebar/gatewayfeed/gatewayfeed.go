@@ -54,6 +54,11 @@ const feedBatch = 200
 // short of what the gateway's TTL allows.
 const clockMargin = 2 * time.Minute
 
+// repeatPause is how long the client waits before asking again after an
+// answer that only repeated events (push/feed's ids settle within
+// seconds).
+const repeatPause = time.Second
+
 // maxBody bounds one answer of the feed: 200 small events.
 const maxBody = 4 << 20
 
@@ -250,10 +255,18 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		fails, backoff, warned = 0, c.cfg.MinBackoff, time.Time{}
 		b := s.take(ans, asked, c.cfg.TTL)
-		busy = len(ans.Events) > 0
+		busy = len(b.Events) > 0
 		c.answered(asked, b)
 		if len(b.Events) > 0 || !b.Through.IsZero() {
 			c.cfg.Handle(b)
+		}
+		if len(ans.Events) > 0 && len(b.Events) == 0 {
+			// Only events already handed on: the feed repeats them until
+			// their ids settle, and answers at once while it does. A
+			// pause keeps that from becoming a busy loop.
+			if !sleep(ctx, repeatPause) {
+				return nil
+			}
 		}
 	}
 	return nil

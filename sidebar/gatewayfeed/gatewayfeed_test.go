@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -38,7 +39,7 @@ type gateway struct {
 	feed   *feed.Feed
 	down   atomic.Bool
 	polls  atomic.Int64
-	afters sync.Map // the after= of every poll, in arrival order by index
+	afters sync.Map // the query of every poll, by its number
 }
 
 func startGateway(t *testing.T) *gateway {
@@ -64,7 +65,7 @@ func startGateway(t *testing.T) *gateway {
 	mux := http.NewServeMux()
 	mux.Handle("/wechat", srv)
 	mux.HandleFunc("/feed", func(w http.ResponseWriter, r *http.Request) {
-		g.afters.Store(g.polls.Add(1), r.URL.Query().Get("after"))
+		g.afters.Store(g.polls.Add(1), r.URL.RawQuery)
 		if g.down.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -191,8 +192,8 @@ func TestClientAgainstGateway(t *testing.T) {
 	if h := c.Health(); !h.Connected || h.LastError == "" {
 		t.Errorf("health after recovery %+v, want connected with the last error kept", h)
 	}
-	if after, _ := g.afters.Load(failedAt + 1); after == "0" || after == nil {
-		t.Errorf("the poll after the failure asked after=%v, want the last id", after)
+	if q, _ := g.afters.Load(failedAt + 1); q == nil || strings.HasPrefix(q.(string), "after=0&") {
+		t.Errorf("the poll after the failure asked %v, want after the last id", q)
 	}
 	if evs := got.events(); evs[4].Text != "还在吗" {
 		t.Errorf("event after recovery %+v", evs[4])
@@ -371,10 +372,19 @@ func TestClientConnectsAtOnce(t *testing.T) {
 	g.send(t, wechattest.EnterSession("oUser", "goods:CUP-500", time.Now()))
 	kftest.Poll(t, "the event, to the waiting poll", func() bool { return len(got.events()) == 1 })
 	// Then one poll that does not wait (it moves the coverage past the
-	// event at once), and one that waits again.
-	kftest.Poll(t, "waiting again", func() bool { return g.polls.Load() == 4 && g.feed.Subscribers() == 1 })
+	// event at once); the feed repeats the event until its id settles,
+	// and the client pauses after such a repeat rather than spin; then it
+	// waits again, after the event's id.
+	id := got.events()[0].ID
+	kftest.Poll(t, "waiting again after the event", func() bool {
+		last, _ := g.afters.Load(g.polls.Load())
+		return g.feed.Subscribers() == 1 && last == fmt.Sprintf("after=%d&wait=10", id)
+	})
+	if n := g.polls.Load(); n > 6 {
+		t.Errorf("%d polls for one event", n)
+	}
 	if b := got.last(); len(b.Events) != 0 || b.Through.IsZero() {
-		t.Errorf("last batch %+v, want the quick poll's coverage", b)
+		t.Errorf("last batch %+v, want a coverage", b)
 	}
 }
 
