@@ -112,7 +112,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) (err error) {
 		return nil
 	}
 	source, target := console.Endpoint(resp.Request.URL)
-	if target || p.wantsFastReplies(resp.Request.URL) || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
+	if target || p.wantsFastReplies(resp.Request.URL) || p.wantsWaitingList(resp.Request.URL) || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
 		resp.Body = newScanBody(p, resp, source)
 	}
 	return nil
@@ -429,6 +429,7 @@ func (b *scanBody) scan() {
 		return
 	}
 	b.p.scanFastReplies(b.resp.Request.URL, doc)
+	b.p.scanWaitingList(b.resp.Request.URL, doc)
 	recs, err := scan.JSON(doc, b.source, time.Now())
 	if err != nil {
 		if b.source != console.SourceOther {

@@ -74,6 +74,13 @@ type Config struct {
 	// Sink.Add, and must return at once. Default nil: settings are not
 	// scanned.
 	FastReplies func(replies []string)
+	// WaitingList receives the queued users' latest messages, scanned
+	// from the console's waiting list (kfunaccepted?action=getmsglist,
+	// scanned even with ScanTargetsOnly; see scan.WaitingList), for the
+	// resolver to match with the push gateway's (chats.Sessions.AddWaiting).
+	// It is called as the scan ends, like Sink.Add, and must return at
+	// once. Default nil: the waiting list is not scanned.
+	WaitingList func(msgs []console.WaitingMessage)
 	// UpstreamHTTP2 offers HTTP/2 to the console as well as HTTP/1.1, and
 	// the console's server picks. Default false: HTTP/1.1 only, which
 	// costs less per request (docs/benchmarks.md) but takes a connection

@@ -33,6 +33,8 @@ const (
 	typeRevealed     = "revealed"
 	typeResults      = "results"
 	typeQuickReplies = "quick_replies"
+	typeSource       = "source"   // 来源: where the user shown came from
+	typeTracking     = "tracking" // a live tracking step of an order shown
 )
 
 // Reasons of an "unknown" answer, and of an "ambiguous" one.
@@ -51,6 +53,7 @@ const (
 	identityAvatar    = "avatar"    // 按头像匹配: the only known user with this avatar and nickname
 	identityPicked    = "picked"    // 客服选择: the agent picked the user
 	identityBound     = "bound"     // 已关联: the agent bound the chat to a customer
+	identityQueued    = "queued"    // 按排队消息匹配: the queued message matches this user's push
 )
 
 // identityOf is the identity a resolver's evidence gives.
@@ -60,6 +63,8 @@ func identityOf(evidence string) string {
 		return identityConfirmed
 	case console.EvidenceAvatar:
 		return identityAvatar
+	case console.EvidenceQueued:
+		return identityQueued
 	}
 	return ""
 }
@@ -134,6 +139,10 @@ type message struct {
 	Customers []searchHit `json:"customers,omitzero"`
 	// quick_replies
 	Groups []quickreply.Group `json:"groups,omitzero"`
+	// source
+	Source *sourceInfo `json:"source,omitempty"`
+	// tracking
+	Tracking *trackingInfo `json:"tracking,omitempty"`
 }
 
 // candidate is one user the agent can pick when several share an avatar.

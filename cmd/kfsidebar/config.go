@@ -50,6 +50,9 @@ type Config struct {
 	// Orders is where customers and orders come from; only the config
 	// file sets it.
 	Orders OrdersConfig
+	// Gateway is the shop's push gateway to subscribe to ([gateway], or
+	// the --gateway-* flags); none by default.
+	Gateway FeedConfig
 	// ReadyFile, when set, receives the address kfsidebar listens on once
 	// it serves: how whatever starts kfsidebar (the tray, a test) learns
 	// that it is up and where, without reading its output.
@@ -69,6 +72,7 @@ func DefaultConfig() Config {
 		TunnelIdleTimeout: proxy.DefaultTunnelIdleTimeout,
 		LogLevel:          slog.LevelInfo,
 		Orders:            DefaultOrdersConfig(),
+		Gateway:           DefaultFeedConfig(),
 	}
 }
 
@@ -110,6 +114,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.ScanTargetsOnly, "scan-targets-only", c.ScanTargetsOnly, "scan only the three accept endpoints, not every console JSON response")
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error (customer data is logged only at debug)")
 	fs.StringVar(&c.ReadyFile, "ready-file", c.ReadyFile, "write the address kfsidebar listens on to this `file` once it serves (for whatever starts it)")
+	c.Gateway.bindGatewayFlags(fs)
 }
 
 // parse applies the config file, then the flags in args over it. The file
@@ -184,6 +189,7 @@ func (c *Config) check() error {
 	if c.TunnelIdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--tunnel-idle-timeout %v: must be positive, e.g. 15m", c.TunnelIdleTimeout))
 	}
+	errs = append(errs, c.checkGateway())
 	return errors.Join(errs...)
 }
 

@@ -61,6 +61,9 @@ func runConfig(ctx context.Context, args []string, out, errOut io.Writer) error 
 		return fmt.Errorf("%s: %w", path, err)
 	}
 
+	if cfg.Gateway.enabled() {
+		defer fmt.Fprintf(out, "  push gateway: %s (%d 来源 patterns)\n", cfg.Gateway.URL, len(cfg.Gateway.Sources))
+	}
 	if cfg.Orders.Backend == backendSQLite && *lookup == "" && !*connect {
 		fmt.Fprintf(out, "%s: valid (order backend: %s)\n", path, describeBackend(cfg.Orders))
 		return nil

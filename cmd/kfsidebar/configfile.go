@@ -137,6 +137,7 @@ type fileConfig struct {
 	ScanTargetsOnly   *bool         `toml:"scan_targets_only"`
 	LogLevel          *slog.Level   `toml:"log_level"`
 	Orders            *OrdersConfig `toml:"orders"`
+	Gateway           *FeedConfig   `toml:"gateway"`
 }
 
 // readConfigFile applies the file at path to c. A missing file is fine
@@ -150,7 +151,7 @@ func readConfigFile(path string, required bool, c *Config) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	f := fileConfig{Orders: &c.Orders}
+	f := fileConfig{Orders: &c.Orders, Gateway: &c.Gateway}
 	if err := tomlconfig.Decode(path, data, &f); err != nil {
 		return err
 	}
@@ -175,7 +176,7 @@ func readConfigFile(path string, required bool, c *Config) error {
 	c.ConfigFile = path
 	var errs []error
 	lines := tomlconfig.KeyLines(data)
-	for _, p := range c.Orders.problems() {
+	for _, p := range append(c.Orders.problems(), c.Gateway.problems()...) {
 		errs = append(errs, &tomlconfig.Error{File: path, Line: lines[p.key], Key: p.key, Reason: p.reason})
 	}
 	for _, d := range c.Dial {

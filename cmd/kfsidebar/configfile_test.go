@@ -97,7 +97,7 @@ backnd = "http"
 [orders.http]
 secert = "x"
 `, []string{
-			`3:1: lissen: unknown key; did you mean "listen"? (this table takes console_hosts, data_dir, dial, listen, log_level, orders, scan_targets_only, session_ttl, tunnel_idle_timeout, upstream_ca, upstream_proxy)`,
+			`3:1: lissen: unknown key; did you mean "listen"? (this table takes console_hosts, data_dir, dial, gateway, listen, log_level, orders, scan_targets_only, session_ttl, tunnel_idle_timeout, upstream_ca, upstream_proxy)`,
 			`5:1: orders.backnd: unknown key; did you mean "backend"?`,
 			`7:1: orders.http.secert: unknown key; did you mean "secret"?`,
 		}},

@@ -61,6 +61,17 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	for _, h := range mpkftest.Hosts { // the console and the avatar hosts its page loads
 		cfg.Dial = append(cfg.Dial, h+":443="+sim.Addr())
 	}
+	// The shop's side: the push gateway, with a simulated WeChat in front,
+	// and the demo's sidebar subscribed to its feed (来源, parcels moving).
+	gw, err := startDemoGateway(ctx, cfg.DataDir, gatewayListen, sim, log)
+	if err != nil {
+		return fmt.Errorf("start demo gateway: %w", err)
+	}
+	gwCtx, stopGW := context.WithCancel(ctx)
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- gw.serve(gwCtx, gatewayEvery) }()
+	defer func() { stopGW(); <-gwDone }()
+	cfg.Gateway.URL, cfg.Gateway.Token, cfg.Gateway.Sources = gw.FeedURL(), gw.FeedToken, demoSources
 	s, err := startServer(ctx, cfg, []*x509.Certificate{sim.CA().Cert}, log)
 	if err != nil {
 		return err
@@ -70,16 +81,6 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		s.close()
 		return fmt.Errorf("load demo orders: %w", err)
 	}
-	// The shop's side: the push gateway, with a simulated WeChat in front.
-	gw, err := startDemoGateway(ctx, cfg.DataDir, gatewayListen, sim, log)
-	if err != nil {
-		s.close()
-		return fmt.Errorf("start demo gateway: %w", err)
-	}
-	gwCtx, stopGW := context.WithCancel(ctx)
-	gwDone := make(chan error, 1)
-	go func() { gwDone <- gw.serve(gwCtx, gatewayEvery) }()
-	defer func() { stopGW(); <-gwDone }()
 	profile := filepath.Join(cfg.DataDir, "browser-profile")
 	browserCmd := browser.DemoArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
 	fmt.Fprintf(out, "kfsidebar %s demo: simulated console with %d demo customers, %d orders\n", versionString(), stats.Customers, stats.Orders)

@@ -102,6 +102,7 @@ func (d *doctor) run(ctx context.Context) {
 	d.checkBackend()
 	d.checkStorage()
 	d.checkLimits()
+	d.checkGateway()
 }
 
 func (d *doctor) checkDataDir() {

@@ -67,6 +67,9 @@ type Options struct {
 	Storage func() StorageHealth
 	// Proxy reports the blind tunnels and descriptors against their limits.
 	Proxy func() ProxyHealth
+	// Gateway reports the subscription to the shop's push gateway; nil
+	// when none is configured.
+	Gateway func() GatewayHealth
 	// Now is the clock for "N minutes ago". Default: time.Now.
 	Now func() time.Time
 	// Pages are more pages at the proxy's own address, by ServeMux
@@ -156,6 +159,9 @@ type Status struct {
 	Storage     *StorageHealth    `json:"storage,omitempty"`
 	Tunnels     *TunnelHealth     `json:"tunnels,omitempty"`
 	Descriptors *DescriptorHealth `json:"descriptors,omitempty"`
+	// Gateway is present when a push gateway is configured
+	// (Options.Gateway).
+	Gateway *GatewayHealth `json:"gateway,omitempty"`
 }
 
 // DayCount is how many chat users were first seen on one day, by how the
@@ -228,6 +234,10 @@ func New(opts Options) http.Handler {
 		if opts.Proxy != nil {
 			h := opts.Proxy()
 			st.Tunnels, st.Descriptors = &h.Tunnels, &h.Descriptors
+		}
+		if opts.Gateway != nil {
+			h := opts.Gateway()
+			st.Gateway = &h
 		}
 		return st
 	}

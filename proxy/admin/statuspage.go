@@ -26,6 +26,8 @@ type statusView struct {
 	Backend   *backendView
 	// The rows of health.go: nil when there is no data source.
 	StorageRow, TunnelRow, DescriptorRow *healthView
+	// GatewayRow is the push gateway's subscription; nil without one.
+	GatewayRow *healthView
 }
 
 type backendView struct {
@@ -122,6 +124,7 @@ func newStatusView(st Status, now time.Time) statusView {
 	v.StorageRow = newStorageView(st.Storage, now)
 	v.TunnelRow = newTunnelView(st.Tunnels, now)
 	v.DescriptorRow = newDescriptorView(st.Descriptors, now)
+	v.GatewayRow = newGatewayView(st.Gateway, now)
 	if b := st.Backend; b != nil {
 		bv := &backendView{Class: "ok", Text: "✔ 正常 ok"}
 		switch b.State {
@@ -187,6 +190,7 @@ ol li{margin-bottom:4px}
 <tr><td>上次识别 Last chat learned</td><td>{{if .LastScan}}{{.LastScan}}{{else}}<span class="muted">还没有 not yet — 打开客服页面接入一个会话 open the console and accept a chat</span>{{end}}</td></tr>
 {{with .Backend}}<tr><td>订单后台 Order backend</td><td id="backend-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
 {{with .StorageRow}}<tr><td>保存会话 Chats saved</td><td id="storage-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
+{{with .GatewayRow}}<tr><td>店铺消息推送 Push gateway</td><td id="gateway-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
 </table>
 {{if .Days}}
 <h3>最近 7 天的新会话 New chats, last 7 days</h3>

@@ -72,6 +72,8 @@ type Sessions struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
+
+	queued queuedEvidence // queued messages matched with the push gateway's; see queued.go
 }
 
 // sessionEntry is one openid in memory: the merged record plus what Counts
