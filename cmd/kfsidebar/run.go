@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
@@ -66,15 +67,23 @@ func printRunBanner(w io.Writer, s *server, logPath string) {
 		fmt.Fprintf(w, "  upstream:     %s (console and tunnels go out through this proxy)\n", s.upstream.Host)
 	}
 	fmt.Fprintf(w, "  log file:     %s\n", logPath)
-	fmt.Fprintf(w, `
-To use it, once per workstation (in another terminal):
-  1. kfsidebar ca install     trust the root CA (it can only vouch for %[2]s)
-  2. kfsidebar proxy on       point the system at http://%[1]s/proxy.pac
-     or instead of 1 and 2:  kfsidebar open   (a browser window of its own; changes nothing)
-  3. Open https://%[2]s and click a chat.
-  kfsidebar doctor checks every step; the status page shows them too.
-Press Ctrl+C to stop.
-`, s.addr, hostsOf(s.cfg)[0])
+	dir := s.cfg.DataDir
+	steps := [][2]string{
+		{"1. " + setupCommand("ca install", "", dir), "trust the root CA (it can only vouch for " + hostsOf(s.cfg)[0] + ")"},
+		{"2. " + setupCommand("proxy on", s.addr, dir), "point the system at http://" + s.addr + "/proxy.pac"},
+		{"   or instead of 1 and 2:", setupCommand("open", s.addr, dir) + "   (a browser window of its own; changes nothing)"},
+	}
+	width := 0
+	for _, st := range steps {
+		width = max(width, utf8.RuneCountInString(st[0]))
+	}
+	fmt.Fprint(w, "\nTo use it, once per workstation (in another terminal):\n")
+	for _, st := range steps {
+		fmt.Fprintf(w, "  %s%s  %s\n", st[0], strings.Repeat(" ", width-utf8.RuneCountInString(st[0])), st[1])
+	}
+	fmt.Fprintf(w, "  3. Open https://%s and click a chat.\n"+
+		"  %s checks every step; the status page shows them too.\n"+
+		"Press Ctrl+C to stop.\n", hostsOf(s.cfg)[0], setupCommand("doctor", s.addr, dir))
 }
 
 func hostsOf(cfg Config) []string {
