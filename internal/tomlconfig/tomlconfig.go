@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -57,6 +58,9 @@ type Hinter interface {
 // absent). Unknown keys are refused. The error is one *Error, or several
 // joined (every unknown key at once).
 func Decode(path string, data []byte, v any) error {
+	if errs := windowsPaths(path, data); errs != nil {
+		return errs
+	}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeErrors(path, data, err, reflect.TypeOf(v).Elem())
@@ -82,6 +86,9 @@ func decodeErrors(path string, data []byte, err error, root reflect.Type) error 
 	if errors.As(err, &de) {
 		line, col := de.Position()
 		reason := strings.TrimPrefix(de.Error(), "toml: ")
+		if strings.Contains(reason, "escape") {
+			reason += "; " + windowsPathHint
+		}
 		if strings.Contains(reason, "cannot decode TOML") {
 			reason = typeReason(root, de.Key(), reason)
 		}
@@ -99,6 +106,31 @@ func decodeErrors(path string, data []byte, err error, root reflect.Type) error 
 		return true
 	})
 	return cerr
+}
+
+// windowsPathHint says how to write a Windows path in TOML: in double
+// quotes a backslash starts an escape, so "C:\Users\张三" is an error (\U
+// wants hex digits) and "D:\new\tmp" silently reads as D:, a line break,
+// "ew", a tab and "mp".
+const windowsPathHint = `in double quotes a backslash starts an escape (\U, \n, \t, …): ` +
+	`write a Windows path in single quotes, 'C:\Users\张三\kfsidebar', ` +
+	`or with forward slashes, "C:/Users/张三/kfsidebar"`
+
+// doubleQuotedWindowsPath is a key whose value is a double-quoted string
+// starting with a drive letter and one backslash.
+var doubleQuotedWindowsPath = regexp.MustCompile(`^\s*([A-Za-z0-9_.\-]+)\s*=\s*"[A-Za-z]:\\[^\\]`)
+
+// windowsPaths finds every Windows path written in double quotes, before
+// decoding: the decoder would fail on some with a bare "invalid escape"
+// and read others wrong without a word.
+func windowsPaths(path string, data []byte) error {
+	var errs []error
+	for i, line := range strings.Split(string(data), "\n") {
+		if m := doubleQuotedWindowsPath.FindStringSubmatch(line); m != nil {
+			errs = append(errs, &Error{File: path, Line: i + 1, Key: m[1], Reason: "a Windows path in double quotes; " + windowsPathHint})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // typeReason says what type the key wants, in the file's terms.
