@@ -50,10 +50,13 @@ func runConfig(ctx context.Context, args []string, out, errOut io.Writer) error 
 		path = defaultConfigPath(cfg.DataDir)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(out, "%s: no such file; kfsidebar runs with the defaults (the embedded order database)\n", path)
-			return nil
+			if *lookup == "" && !*connect {
+				return nil
+			}
+			required = false // look up through the defaults
 		}
 	}
-	err := readConfigFile(path, true, &cfg)
+	err := readConfigFile(path, required, &cfg)
 	if err != nil {
 		return fmt.Errorf("%w\nfix the keys above and run kfsidebar config check again", err)
 	}

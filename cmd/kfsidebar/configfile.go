@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/textfile"
 	"github.com/kfsidebar/kfsidebar/internal/tomlconfig"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
@@ -149,6 +150,10 @@ func readConfigFile(path string, required bool, c *Config) error {
 	}
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	// As Notepad saves it: with a BOM, or in GBK ("ANSI").
+	if data, _, err = textfile.Decode(data, textfile.Auto); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
 	}
 	f := fileConfig{Orders: &c.Orders}
 	if err := tomlconfig.Decode(path, data, &f); err != nil {

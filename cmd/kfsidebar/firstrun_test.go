@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 // The first run of a new user, as issues 13 and 16 found it: each test
@@ -46,4 +49,77 @@ func TestSetupCommandsNameTheListenAddress(t *testing.T) {
 	if got := setupCommand("proxy on", "0.0.0.0:8787", def.DataDir); got != "kfsidebar proxy on" {
 		t.Errorf("on every interface at 8787: %q, want plain kfsidebar proxy on", got)
 	}
+}
+
+// TestImportAsWindowsSavesIt: shop.json and kfsidebar.toml as Notepad,
+// Excel and WPS save them on a Chinese Windows: with a UTF-8 BOM (refused
+// with "invalid character 'ï'" before), in GBK (imported garbled before,
+// without a word), or in an encoding kfsidebar cannot tell (refused, with
+// how to save as UTF-8).
+func TestImportAsWindowsSavesIt(t *testing.T) {
+	const shopJSON = `{"customers":[{"openid":"oA","name":"张三","note":"老客户"}],"orders":[]}`
+	gbk, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(shopJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name    string
+		data    []byte
+		args    []string
+		wantOut string
+		wantErr []string
+	}{
+		{name: "UTF-8 with BOM", data: append([]byte("\xEF\xBB\xBF"), shopJSON...)},
+		{name: "GBK, detected", data: gbk, wantOut: "read as GBK/GB18030"},
+		{name: "GBK, named", data: gbk, args: []string{"--encoding", "gbk"}, wantOut: "read as GBK/GB18030"},
+		{name: "GBK named UTF-8", data: gbk, args: []string{"--encoding", "utf-8"}, wantErr: []string{"is not UTF-8", "CSV UTF-8", "--encoding", "nothing was imported"}},
+		{name: "neither", data: []byte(`{"customers":[{"openid":"oA","name":"Ren` + "\xe9" + `e"}]}`), wantErr: []string{"neither UTF-8 nor GBK", "另存为", "nothing was imported"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "shop.json")
+			if err := os.WriteFile(file, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			data := filepath.Join(dir, "data")
+			out, _, err := runCLI(t, append(append([]string{"orders", "import", "--data-dir", data}, tt.args...), file)...)
+			if len(tt.wantErr) > 0 {
+				for _, want := range tt.wantErr {
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Errorf("error %v lacks %q", err, want)
+					}
+				}
+				return
+			}
+			if err != nil || !strings.Contains(out, "imported 1 customers") || !strings.Contains(out, tt.wantOut) {
+				t.Fatalf("import: %v\n%s", err, out)
+			}
+			out, _, err = runCLI(t, "config", "check", "--data-dir", data, "--lookup", "oA")
+			if err != nil || !strings.Contains(out, `"name": "张三"`) || !strings.Contains(out, "老客户") {
+				t.Errorf("the customer as the sidebar gets it: %v\n%s", err, out)
+			}
+		})
+	}
+
+	// kfsidebar.toml with a BOM, and in GBK.
+	for name, data := range map[string][]byte{
+		"BOM": []byte("\xEF\xBB\xBFlisten = \"127.0.0.1:9999\" # 端口\n"),
+		"GBK": must(simplifiedchinese.GBK.NewEncoder().Bytes([]byte("listen = \"127.0.0.1:9999\" # 端口\n"))),
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, configFileName), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := parseRunConfig(t, "--data-dir", dir)
+		if err != nil || cfg.Listen != "127.0.0.1:9999" {
+			t.Errorf("kfsidebar.toml with %s: %v, listen %q", name, err, cfg.Listen)
+		}
+	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

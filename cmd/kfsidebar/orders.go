@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
+	"github.com/kfsidebar/kfsidebar/internal/textfile"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop/embedded"
 )
 
@@ -31,6 +32,11 @@ func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error 
 			"Existing customers and orders with the same openid / order_no are updated.\n"+
 			"The file format is in docs/import.md.", errOut)
 	fs.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "directory for the CA, the database and the config (env KFSIDEBAR_DATA_DIR)")
+	enc := textfile.Auto
+	fs.Func("encoding", "the file's `encoding`: auto (a BOM, else UTF-8, else GBK/GB18030), utf-8, gbk or utf-16le", func(v string) (err error) {
+		enc, err = textfile.ParseEncoding(v)
+		return err
+	})
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -53,9 +59,20 @@ func runOrders(ctx context.Context, args []string, out, errOut io.Writer) error 
 	if err != nil {
 		return err
 	}
-	stats, err := backend.Import(ctx, f)
+	text, info, err := textfile.NewReader(f, enc)
+	if err != nil {
+		return fmt.Errorf("%s: %w, or name the file's encoding with --encoding (nothing was imported)", name, err)
+	}
+	if note := info.Describe(); note != "" {
+		fmt.Fprintf(out, "%s: %s; check that the names look right (if not: --encoding, or save the file as UTF-8)\n", name, note)
+	}
+	stats, err := backend.Import(ctx, text)
 	if err != nil {
 		var ie *jsonrecord.ImportError
+		var notUTF8 *textfile.NotUTF8Error
+		if errors.As(err, &notUTF8) {
+			return fmt.Errorf("%s: %w, or name the file's encoding with --encoding (nothing was imported)", name, err)
+		}
 		if errors.As(err, &ie) {
 			return fmt.Errorf("%s: %w\nnothing was imported; fix the record and run the import again", name, err)
 		}
