@@ -24,7 +24,7 @@ func commands() []command {
 		{"proxy", "point the system proxy settings at kfsidebar (proxy on, off, status)", runProxy},
 		{"open", "open the console in a browser window of its own, changing nothing", runOpen},
 		{"doctor", "check every step of the setup and say how to fix what is wrong", runDoctor},
-		{"orders", "manage the embedded order database (orders import FILE.json)", runOrders},
+		{"orders", "manage the embedded order database (orders import FILE.json or FILE.csv)", runOrders},
 		{"config", "check the config file (config check)", runConfig},
 		{"version", "print the version", runVersion},
 	}

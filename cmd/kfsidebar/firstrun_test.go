@@ -123,3 +123,24 @@ func must(b []byte, err error) []byte {
 	}
 	return b
 }
+
+// TestImportExcelCSV: a CSV as Excel's plain "CSV" writes it on a Chinese
+// Windows (GBK, CRLF, Chinese headers) imports with its Chinese intact.
+func TestImportExcelCSV(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "订单.CSV")
+	csv := "用户openid,姓名,订单号,下单时间,订单状态,实付金额,商品名称,数量,单价\r\n" +
+		"oA,张三,2026112200001,2026-11-20 10:00,已发货,129.00,保温杯,1,129.00\r\n"
+	if err := os.WriteFile(file, must(simplifiedchinese.GBK.NewEncoder().Bytes([]byte(csv))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	out, _, err := runCLI(t, "orders", "import", "--data-dir", data, file)
+	if err != nil || !strings.Contains(out, "imported 1 customers, 1 orders (1 items)") || !strings.Contains(out, "GBK") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, "config", "check", "--data-dir", data, "--lookup", "oA")
+	if err != nil || !strings.Contains(out, `"name": "张三"`) || !strings.Contains(out, "保温杯") || !strings.Contains(out, `"amount_fen": 12900`) {
+		t.Errorf("the customer as the sidebar gets it: %v\n%s", err, out)
+	}
+}
