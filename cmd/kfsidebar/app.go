@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // command is one subcommand: its name, a one-line summary for the help
@@ -30,6 +32,10 @@ func commands() []command {
 	}
 }
 
+// needsSQLite are the commands that keep data in the SQLite database,
+// which a build without cgo lacks (sqlitedb.ErrNoSQLite).
+var needsSQLite = map[string]bool{"run": true, "demo": true, "orders": true}
+
 // Run runs kfsidebar with the command-line arguments args (without the
 // program name). Only main exits.
 func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -45,6 +51,9 @@ func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	for _, c := range commands() {
 		if c.name == name {
+			if needsSQLite[name] && !sqlitedb.Available {
+				return sqlitedb.ErrNoSQLite // at once, not after a CA and a port
+			}
 			err := c.run(ctx, args[1:], out, errOut)
 			if errors.Is(err, flag.ErrHelp) {
 				return nil // -h printed the command's help
