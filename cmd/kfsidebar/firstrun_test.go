@@ -5,8 +5,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/kfsidebar/kfsidebar/internal/browser"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 // The first run of a new user, as issues 13 and 16 found it: each test
@@ -142,5 +146,29 @@ func TestImportExcelCSV(t *testing.T) {
 	out, _, err = runCLI(t, "config", "check", "--data-dir", data, "--lookup", "oA")
 	if err != nil || !strings.Contains(out, `"name": "张三"`) || !strings.Contains(out, "保温杯") || !strings.Contains(out, `"amount_fen": 12900`) {
 		t.Errorf("the customer as the sidebar gets it: %v\n%s", err, out)
+	}
+}
+
+// TestDemoOpenCtrlCEndsTheBrowser: Ctrl+C on `demo --open` returns even
+// when the browser does not quit on Ctrl+C (on Windows it never gets one:
+// Process.Signal(os.Interrupt) is unsupported there, and the demo waited
+// until the agent closed the browser), and says what became of it.
+func TestDemoOpenCtrlCEndsTheBrowser(t *testing.T) {
+	argsFile := useFakeBrowser(t, "linger")
+	s, err := startCommand(nil, "demo", "--open", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, argsFile) // the browser runs
+	kftest.Poll(t, "demo --open to say it started the browser", func() bool { return strings.Contains(s.stdout.String(), "--open: started") })
+	start := time.Now()
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 3*browser.StopGrace {
+		t.Errorf("Ctrl+C took %v", d)
+	}
+	if out := s.stdout.String(); !strings.Contains(out, "demo: ") || !strings.Contains(out, "ended") {
+		t.Errorf("demo did not say what became of the browser:\n%s", out)
 	}
 }
