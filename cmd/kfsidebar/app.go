@@ -40,6 +40,9 @@ var needsSQLite = map[string]bool{"run": true, "demo": true, "orders": true}
 // program name). Only main exits.
 func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
+		if launchedFromExplorer() {
+			return doubleClicked(doubleClickInput, out)
+		}
 		usage(errOut)
 		return usageError{}
 	}

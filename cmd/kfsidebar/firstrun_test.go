@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +172,38 @@ func TestDemoOpenCtrlCEndsTheBrowser(t *testing.T) {
 	}
 	if out := s.stdout.String(); !strings.Contains(out, "demo: ") || !strings.Contains(out, "ended") {
 		t.Errorf("demo did not say what became of the browser:\n%s", out)
+	}
+}
+
+// TestDoubleClickKeepsTheWindowOpen: kfsidebar.exe double-clicked in
+// Explorer (no arguments, a console of its own) explains, in Chinese and
+// English, how to use it and keeps its window open until Enter, instead
+// of flashing usage and closing. From a terminal, no arguments is still
+// the usage and exit status 2.
+func TestDoubleClickKeepsTheWindowOpen(t *testing.T) {
+	if _, _, err := runCLI(t); exitCode(err) != 2 {
+		t.Fatalf("no arguments in a terminal: %v, want the usage (exit 2)", err)
+	}
+	launchedFromExplorer = func() bool { return true }
+	enter, typed := io.Pipe()
+	doubleClickInput = enter
+	t.Cleanup(func() { launchedFromExplorer, doubleClickInput = consoleAlone, os.Stdin })
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), nil, out, io.Discard) }()
+	kftest.Poll(t, "the explanation", func() bool { return strings.Contains(out.String(), "Press Enter to close") })
+	for _, want := range []string{"命令行程序", "command-line program", "kfsidebar demo --open", "kfsidebar run", "kfsidebar ca install", "docs/INSTALL.md"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("explanation lacks %q:\n%s", want, out)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("returned before Enter: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	typed.Write([]byte("\r\n"))
+	if err := <-done; err != nil {
+		t.Errorf("after Enter: %v", err)
 	}
 }
