@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -44,7 +45,7 @@ func TestSetupCommandsNameTheListenAddress(t *testing.T) {
 		t.Errorf("doctor's fixes say proxy on without --listen:\n%s", out)
 	}
 	page := getLocal(t, k.addr, "/")
-	if !strings.Contains(page, "kfsidebar proxy on"+strings.ReplaceAll(flags, "'", "&#39;")) {
+	if !strings.Contains(page, "kfsidebar proxy on"+html.EscapeString(flags)) {
 		t.Errorf("status page's proxy on lacks %q", flags)
 	}
 
