@@ -208,3 +208,37 @@ func TestDoubleClickKeepsTheWindowOpen(t *testing.T) {
 		t.Errorf("after Enter: %v", err)
 	}
 }
+
+// TestConfigCheckReportsEveryProblem: one run of config check names every
+// problem of the file: values of the wrong type (the decoder stops at the
+// first), unknown keys, bad settings and the backend's own, each by line.
+func TestConfigCheckReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	path := writeConfig(t, dir, `listen = 8787
+session_ttl = "3 days"
+lissen = "x"
+tunnel_idle_timeout = "-1s"
+[orders]
+backend = "http"
+recent_orders = "twenty"
+[orders.http]
+lookup_url = "https://shop.example/customers"
+secret = "0123456789abcdef0123"
+`)
+	_, _, err := runCLI(t, "config", "check", "--config", path)
+	if err == nil {
+		t.Fatal("config check passed a bad file")
+	}
+	for _, want := range []string{
+		":1:10: listen: must be a string",
+		":2:15: session_ttl: want a duration",
+		":3:1: lissen: unknown key",
+		":7:17: orders.recent_orders: must be a whole number",
+		"orders.http: ", // the backend's own check: no {openid} in lookup_url
+		"fix every problem above",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("config check lacks %q:\n%v", want, err)
+		}
+	}
+}

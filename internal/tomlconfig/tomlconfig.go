@@ -61,11 +61,76 @@ func Decode(path string, data []byte, v any) error {
 	if errs := windowsPaths(path, data); errs != nil {
 		return errs
 	}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeErrors(path, data, err, reflect.TypeOf(v).Elem())
+	// The decoder stops at the first value of the wrong type. To report
+	// every problem at once, that value's line is blanked (keeping the
+	// positions of the rest) and the file decoded again, a bounded number
+	// of times; unknown keys come all together from the last decode.
+	root := reflect.TypeOf(v).Elem()
+	var errs []error
+	for range maxDecodeErrors {
+		dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+		err := dec.Decode(v)
+		if err == nil {
+			break
+		}
+		e := decodeErrors(path, data, err, root)
+		errs = append(errs, e)
+		var one *Error
+		if !errors.As(e, &one) || one.Key == "" || one.Line == 0 || errors.As(err, new(*toml.StrictMissingError)) {
+			break // unknown keys (all of them), or a syntax error: nothing after it can be read
+		}
+		data = blankLine(data, one.Line)
 	}
-	return nil
+	return joinByLine(errs)
+}
+
+// joinByLine joins errs (each an *Error or a join of them) in the order
+// of their lines in the file.
+func joinByLine(errs []error) error {
+	var all []error
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			all = append(all, j.Unwrap()...)
+		} else {
+			all = append(all, e)
+		}
+	}
+	line := func(e error) int {
+		var te *Error
+		if errors.As(e, &te) {
+			return te.Line
+		}
+		return 0
+	}
+	sort.SliceStable(all, func(i, j int) bool { return line(all[i]) < line(all[j]) })
+	return errors.Join(all...)
+}
+
+// maxDecodeErrors bounds how many values of the wrong type one Decode
+// reports.
+const maxDecodeErrors = 20
+
+// blankLine replaces line n (1-based) of data with spaces.
+func blankLine(data []byte, n int) []byte {
+	out := bytes.Clone(data)
+	start := 0
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(out[start:], '\n')
+		if j < 0 {
+			return out
+		}
+		start += j + 1
+	}
+	end := bytes.IndexByte(out[start:], '\n')
+	if end < 0 {
+		end = len(out) - start
+	}
+	for i := start; i < start+end; i++ {
+		if out[i] != '\r' {
+			out[i] = ' '
+		}
+	}
+	return out
 }
 
 // decodeErrors turns the decoder's errors into Errors: every unknown key
