@@ -268,7 +268,7 @@ func (d *doctor) checkSystemProxy(ctx context.Context) {
 	fix := d.cmd("proxy on") + ", or set the automatic proxy configuration URL to " + want + " by hand; or use `" + d.cmd("open") + "`"
 	sp, err := sysproxy.New()
 	if err != nil {
-		d.add(checkWarn, "system proxy", err.Error(), "")
+		d.add(checkWarn, "system proxy", err.Error(), "set the automatic proxy configuration URL to "+want+" by hand; or use `"+d.cmd("open")+"`")
 		return
 	}
 	cur, err := sp.Get(ctx)

@@ -242,3 +242,26 @@ secret = "0123456789abcdef0123"
 		}
 	}
 }
+
+// TestProxyWithoutASupportedDesktop: proxy on where kfsidebar cannot
+// change the settings (KDE here) prints the PAC URL to enter by hand;
+// proxy status says what it cannot do and why, with the URL; proxy off
+// says there is nothing to undo.
+func TestProxyWithoutASupportedDesktop(t *testing.T) {
+	requireGNOMEPlatform(t)
+	t.Setenv("XDG_CURRENT_DESKTOP", "KDE")
+	listen := freeAddr(t)
+	pac := "http://" + listen + "/proxy.pac"
+	_, _, err := runCLI(t, "proxy", "on", "--data-dir", t.TempDir(), "--listen", listen)
+	if err == nil || !strings.Contains(err.Error(), "by hand:\n\n    "+pac+"\n") || !strings.Contains(err.Error(), "KDE") || !strings.Contains(err.Error(), "not running") {
+		t.Errorf("proxy on: %v", err)
+	}
+	out, _, err := runCLI(t, "proxy", "status", "--data-dir", t.TempDir(), "--listen", listen)
+	if err != nil || !strings.Contains(out, "cannot read or change it here") || !strings.Contains(out, "KDE") || !strings.Contains(out, pac) {
+		t.Errorf("proxy status: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, "proxy", "off", "--data-dir", t.TempDir(), "--listen", listen)
+	if err != nil || !strings.Contains(out, "nothing to undo") {
+		t.Errorf("proxy off: %v\n%s", err, out)
+	}
+}
