@@ -54,7 +54,7 @@ var (
 
 	// ErrNeedsAdmin means the store can only be changed by an
 	// administrator (the Linux system store for a normal user).
-	ErrNeedsAdmin = errors.New("needs administrator rights")
+	ErrNeedsAdmin = errors.New("needs root (administrator rights)")
 
 	// ErrStoreUnsupported means kfsidebar does not know how to change this
 	// kind of store on this system (an unknown Linux distribution).
