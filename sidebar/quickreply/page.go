@@ -162,7 +162,7 @@ func (q *Store) serveImport(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		q.serverError(w, err)
 	default:
-		pageJSON(w, http.StatusOK, importAnswer{Added: res.Added, Note: res.Note})
+		pageJSON(w, http.StatusOK, importAnswer(res))
 	}
 }
 
