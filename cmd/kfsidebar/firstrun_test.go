@@ -28,7 +28,7 @@ func TestSetupCommandsNameTheListenAddress(t *testing.T) {
 	k := startRun(t, dir)
 	flags := " --data-dir " + shellQuote(dir) + " --listen " + k.addr
 	for _, want := range []string{
-		"kfsidebar ca install --data-dir " + shellQuote(dir) + " ",
+		"kfsidebar ca install --data-dir " + shellQuote(dir) + "\n",
 		"kfsidebar proxy on" + flags,
 		"kfsidebar open" + flags,
 		"kfsidebar doctor" + flags,

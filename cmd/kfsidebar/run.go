@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
@@ -71,15 +70,18 @@ func printRunBanner(w io.Writer, s *server, logPath string) {
 	steps := [][2]string{
 		{"1. " + setupCommand("ca install", "", dir), "trust the root CA (it can only vouch for " + hostsOf(s.cfg)[0] + ")"},
 		{"2. " + setupCommand("proxy on", s.addr, dir), "point the system at http://" + s.addr + "/proxy.pac"},
-		{"   or instead of 1 and 2:", setupCommand("open", s.addr, dir) + "   (a browser window of its own; changes nothing)"},
-	}
-	width := 0
-	for _, st := range steps {
-		width = max(width, utf8.RuneCountInString(st[0]))
+		{"   or instead of 1 and 2: " + setupCommand("open", s.addr, dir), "a browser window of its own; changes nothing"},
 	}
 	fmt.Fprint(w, "\nTo use it, once per workstation (in another terminal):\n")
-	for _, st := range steps {
-		fmt.Fprintf(w, "  %s%s  %s\n", st[0], strings.Repeat(" ", width-utf8.RuneCountInString(st[0])), st[1])
+	if setupFlags(s.addr, dir) == "" {
+		// The commands are short: each with what it does beside it.
+		fmt.Fprintf(w, "  1. kfsidebar ca install     %s\n  2. kfsidebar proxy on       %s\n"+
+			"     or instead of 1 and 2:  kfsidebar open   (%s)\n", steps[0][1], steps[1][1], steps[2][1])
+	} else {
+		// With --data-dir and --listen: what it does under each command.
+		for _, st := range steps {
+			fmt.Fprintf(w, "  %s\n         %s\n", st[0], st[1])
+		}
 	}
 	fmt.Fprintf(w, "  3. Open https://%s and click a chat.\n"+
 		"  %s checks every step; the status page shows them too.\n"+

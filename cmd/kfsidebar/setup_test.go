@@ -299,7 +299,8 @@ func TestProxyOnOffGNOME(t *testing.T) {
 			if got := sets(calls()); !slices.Equal(got, tt.wantOn) {
 				t.Errorf("proxy on ran %q, want %q", got, tt.wantOn)
 			}
-			if !strings.Contains(out, tt.wantOut) || !strings.Contains(out, "not running") {
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(out, "not running") ||
+				!strings.Contains(out, "Undo with `kfsidebar proxy off --data-dir "+shellQuote(dir)+" --listen "+listen+"`") {
 				t.Errorf("proxy on said:\n%s", out)
 			}
 			if value(mode) != "'auto'" || value(url) != ours {

@@ -188,12 +188,12 @@ func proxyOn(ctx context.Context, sp sysproxy.System, cfg Config, out io.Writer)
 	fmt.Fprintf(out, "%s: automatic configuration %s (was: %s)\n", sp.Name(), want, cur.Describe())
 	if cur.Proxy != "" && !isSelf(cur.Proxy, cfg.Listen) {
 		fmt.Fprintf(out, "kfsidebar chains the console to the proxy that was set, %s, and the PAC sends every other site there as before.\n"+
-			"Restart kfsidebar (kfsidebar run) so that it picks this up.\n", cur.Proxy)
+			"Restart kfsidebar run so that it picks this up.\n", cur.Proxy)
 	}
 	if !proxyRunning(ctx, cfg.Listen) {
 		fmt.Fprintf(out, "kfsidebar is not running on %s yet: start it with `kfsidebar run`. Until then the console opens directly, without the sidebar.\n", localAddr(cfg.Listen))
 	}
-	fmt.Fprintln(out, "Browsers pick this up within a minute, or when restarted. Undo with `kfsidebar proxy off`.")
+	fmt.Fprintf(out, "Browsers pick this up within a minute, or when restarted. Undo with `%s`.\n", setupCommand("proxy off", cfg.Listen, cfg.DataDir))
 	return nil
 }
 
