@@ -346,7 +346,7 @@ type replacementCheck struct {
 func (c *replacementCheck) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if i := bytes.Index(p[:n], replacement); i >= 0 {
-		return i, fmt.Errorf("the file is not valid %s (byte %d of the text converted to UTF-8 is not); %s", strings.ToUpper(string(c.enc)), c.offset+int64(i), SaveAsUTF8)
+		return i, fmt.Errorf("the file is not valid %s (at byte %d of the text converted to UTF-8); %s", strings.ToUpper(string(c.enc)), c.offset+int64(i), SaveAsUTF8)
 	}
 	c.offset += int64(n)
 	return n, err
