@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // command is one subcommand: its name, a one-line summary for the help
@@ -24,17 +26,24 @@ func commands() []command {
 		{"proxy", "point the system proxy settings at kfsidebar (proxy on, off, status)", runProxy},
 		{"open", "open the console in a browser window of its own, changing nothing", runOpen},
 		{"doctor", "check every step of the setup and say how to fix what is wrong", runDoctor},
-		{"orders", "manage the embedded order database (orders import FILE.json)", runOrders},
+		{"orders", "manage the embedded order database (orders import FILE.json or FILE.csv)", runOrders},
 		{"config", "check the config file (config check)", runConfig},
 		{"gateway", "the shop server's WeChat push gateway (gateway, gateway replay, gateway doctor)", runGateway},
 		{"version", "print the version", runVersion},
 	}
 }
 
+// needsSQLite are the commands that keep data in the SQLite database,
+// which a build without cgo lacks (sqlitedb.ErrNoSQLite).
+var needsSQLite = map[string]bool{"run": true, "demo": true, "orders": true}
+
 // Run runs kfsidebar with the command-line arguments args (without the
 // program name). Only main exits.
 func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) == 0 {
+		if launchedFromExplorer() {
+			return doubleClicked(doubleClickInput, out)
+		}
 		usage(errOut)
 		return usageError{}
 	}
@@ -46,6 +55,9 @@ func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	for _, c := range commands() {
 		if c.name == name {
+			if needsSQLite[name] && !sqlitedb.Available {
+				return sqlitedb.ErrNoSQLite // at once, not after a CA and a port
+			}
 			err := c.run(ctx, args[1:], out, errOut)
 			if errors.Is(err, flag.ErrHelp) {
 				return nil // -h printed the command's help

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -78,7 +80,7 @@ cache_ttl = "1m"
 			}
 		})
 	}
-	if _, err := parseRunConfig(t, "--config", filepath.Join(other, "missing.toml")); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := parseRunConfig(t, "--config", filepath.Join(other, "missing.toml")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing --config file: err = %v", err)
 	}
 }

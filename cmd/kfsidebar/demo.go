@@ -128,10 +128,12 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	return s.serve(ctx)
 }
 
-// startDemoBrowser starts the demo's browser. If it quits with an error
-// at once (no display, say), that is said on out with what it printed; the
-// demo goes on, and the command line printed above still works elsewhere.
-// stop ends the browser with the demo.
+// startDemoBrowser starts the demo's browser and says so once it runs. If
+// it quits with an error at once (no display, say), that is said on out
+// with what it printed; the demo goes on, and the command line printed
+// above still works elsewhere. stop ends the browser with the demo, and
+// says how (browser.Proc.Stop: it never waits long for a browser that
+// will not quit).
 func startDemoBrowser(exe string, args []string, logPath string, out io.Writer) (stop func(), err error) {
 	proc, err := browser.Start(exe, args, logPath, false)
 	if err != nil {
@@ -142,10 +144,12 @@ func startDemoBrowser(exe string, args []string, logPath string, out io.Writer) 
 		defer close(watched)
 		if err := proc.QuitAtOnce(); err != nil {
 			fmt.Fprintf(out, "\n--open: %v\n", err)
+			return
 		}
+		fmt.Fprintf(out, "\n--open: started %s with the demo console, in a profile of its own; Ctrl+C closes it with the demo.\n", filepath.Base(exe))
 	}()
 	return func() {
-		proc.Stop()
+		fmt.Fprintf(out, "demo: %s\n", proc.Stop())
 		<-watched
 	}, nil
 }

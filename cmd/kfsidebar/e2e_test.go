@@ -34,6 +34,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	fakeBrowserMain()
 	code := m.Run()
 	chromium.Close()
 	if world != nil {

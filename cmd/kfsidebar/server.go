@@ -154,6 +154,8 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 			Upstream:     up.url,
 			Bypass:       up.bypass,
 			Pages:        map[string]http.Handler{quickreply.PagePath: s.quick.Handler()},
+			SetupFlags:   setupFlags(s.addr, cfg.DataDir),
+			CAFlags:      setupFlags("", cfg.DataDir),
 		}),
 		Sink:            s.scans,
 		UpstreamProxy:   up.url,

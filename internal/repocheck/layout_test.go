@@ -27,6 +27,7 @@ var heavy = map[string]string{
 	"github.com/chromedp/chromedp":      "the browser test harness",
 	"golang.org/x/net/html":             "the page parsers",
 	"golang.org/x/sys/windows/registry": "the Windows trust store and proxy settings",
+	"golang.org/x/text":                 "the text file decoder",
 }
 
 // allowedHomes lists the packages allowed to import a heavy module where
@@ -41,6 +42,9 @@ var allowedHomes = map[string][]string{
 	"golang.org/x/sys/windows/registry": {"certs", "internal/sysproxy"},
 	// The simulated console serves brotli, as the real one may.
 	"github.com/andybalholm/brotli": {"proxy", "proxy/mpkftest"},
+	// The pinyin table's generator reads the GB2312 order; the text file
+	// decoder reads GBK files.
+	"golang.org/x/text": {"internal/textfile", "sidebar/quickreply/internal/gen/pinyin"},
 	// The browser harness and the benchmark drive Chromium.
 	"github.com/chromedp/chromedp": {"internal/browsertest", "bench/cmd/identitybench"},
 }

@@ -72,6 +72,11 @@ type Options struct {
 	Gateway func() GatewayHealth
 	// Now is the clock for "N minutes ago". Default: time.Now.
 	Now func() time.Time
+	// SetupFlags and CAFlags are the flags the setup commands the status
+	// page shows need to reach this kfsidebar: " --data-dir D --listen A"
+	// for proxy on, open and doctor, " --data-dir D" for ca install, each
+	// only when not the default. Default: "", the commands as they are.
+	SetupFlags, CAFlags string
 	// Pages are more pages at the proxy's own address, by ServeMux
 	// pattern (e.g. "/quick-replies/"). They get the same Host check.
 	Pages map[string]http.Handler
@@ -271,7 +276,7 @@ func New(opts Options) http.Handler {
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
-		if err := statusPage.Execute(&buf, newStatusView(status(), opts.Now())); err != nil {
+		if err := statusPage.Execute(&buf, newStatusView(status(), opts.Now(), opts.SetupFlags, opts.CAFlags)); err != nil {
 			http.Error(w, "status page failed", http.StatusInternalServerError)
 			return
 		}

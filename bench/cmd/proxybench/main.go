@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command proxybench measures what kfsidebar costs, side by side with no
 // proxy, a bare goproxy MITM, mitmproxy and whistle doing the same work, in
 // one run on one machine: throughput, latency, CPU time per request, peak
