@@ -13,8 +13,13 @@ MINGW   ?= x86_64-w64-mingw32-gcc
 
 .PHONY: build test dist dist-linux dist-windows vet-platforms clean
 
-# build: kfsidebar for this machine, in the current directory.
+# build: kfsidebar for this machine, in the current directory. It refuses
+# without cgo: go-sqlite3 is C, and a build without a C compiler has no
+# SQLite (kfsidebar would say so at start; docs/INSTALL.md).
 build:
+	@test "$$($(GO) env CGO_ENABLED)" = 1 || { echo "kfsidebar needs a C compiler for its SQLite database (cgo is off: no gcc found)." >&2; \
+	  echo "  Debian/Ubuntu: sudo apt install gcc; Windows: MinGW-w64 (MSYS2: pacman -S mingw-w64-x86_64-gcc); macOS: xcode-select --install" >&2; \
+	  echo "  or download a release build: docs/INSTALL.md, Getting kfsidebar." >&2; exit 1; }
 	$(BUILD) -o kfsidebar ./cmd/kfsidebar
 
 # test: what CI runs (.ci/run adds the packages the tests need).

@@ -54,9 +54,13 @@ var (
 
 	// ErrNeedsAdmin means the store can only be changed by an
 	// administrator (the Linux system store for a normal user).
-	ErrNeedsAdmin = errors.New("needs administrator rights")
+	ErrNeedsAdmin = errors.New("needs root (administrator rights)")
 
 	// ErrStoreUnsupported means kfsidebar does not know how to change this
 	// kind of store on this system (an unknown Linux distribution).
 	ErrStoreUnsupported = errors.New("trust store not supported here")
+
+	// ErrStillInStore means Uninstall deleted the CA from a store as often
+	// as it tries, and it is still there: it must be removed by hand.
+	ErrStillInStore = errors.New("ca still in the store")
 )

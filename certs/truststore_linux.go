@@ -47,17 +47,38 @@ var linuxAnchorLayouts = []anchorStore{
 	},
 }
 
+// sbinDirs are where the update tools live. A normal user's PATH often
+// lacks them (Debian puts sbin on root's PATH only), and a store that is
+// there but needs root must say "needs root", not "not supported".
+var sbinDirs = []string{"/usr/local/sbin", "/usr/sbin", "/sbin"}
+
+// findTool finds an update tool on PATH or in sbinDirs.
+func findTool(name string) (string, bool) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, true
+	}
+	for _, d := range sbinDirs {
+		p := filepath.Join(d, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 // systemStore picks the first layout whose update tool is installed and
 // whose anchors directory (or its parent) exists.
 func systemStore() TrustStore {
 	for _, l := range linuxAnchorLayouts {
-		if _, err := exec.LookPath(l.update[0]); err != nil {
+		tool, ok := findTool(l.update[0])
+		if !ok {
 			continue
 		}
 		if _, err := os.Stat(filepath.Dir(l.dir)); err != nil {
 			continue
 		}
 		s := l
+		s.update = append([]string{tool}, l.update[1:]...)
 		s.run = runCommand
 		return &s
 	}

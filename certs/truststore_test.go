@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,9 +17,14 @@ import (
 )
 
 // requireCertutil returns NSS's certutil or skips (fails on CI, where
-// .ci/run installs libnss3-tools).
+// .ci/run installs libnss3-tools). It skips where Chrome does not read an
+// NSS database (Windows, macOS): there FindTrustStores offers none, and on
+// Windows the certutil.exe on PATH is Windows' own, another tool.
 func requireCertutil(t *testing.T) string {
 	t.Helper()
+	if !chromeUsesNSS {
+		t.Skip("NSS databases are Chrome's trust store on Linux only; not on " + runtime.GOOS)
+	}
 	p, err := exec.LookPath("certutil")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -37,6 +43,15 @@ func newNSSDB(t *testing.T, certutil, dir string) {
 	}
 	if out, err := exec.Command(certutil, "-N", "-d", "sql:"+dir, "--empty-password").CombinedOutput(); err != nil {
 		t.Fatalf("certutil -N: %v\n%s", err, out)
+	}
+}
+
+// requireLinux skips a test of the Linux system store (anchors directory,
+// update tool, Unix permissions) elsewhere.
+func requireLinux(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("the Linux system store: Linux only, not " + runtime.GOOS)
 	}
 }
 
@@ -233,6 +248,7 @@ kfsidebar local CA (desk-7, 2026-11-23 1a2b)                 C,,
 // ca-certificates 20230311, whose script answers an option it does not know
 // with its usage line and exit status 0, having changed nothing.
 func TestLinuxSystemStore(t *testing.T) {
+	requireLinux(t)
 	tool, err := exec.LookPath("update-ca-certificates")
 	if err != nil {
 		t.Skip("update-ca-certificates not found (Debian's ca-certificates package)")
@@ -279,6 +295,7 @@ func TestLinuxSystemStore(t *testing.T) {
 }
 
 func TestLinuxSystemStoreNeedsRoot(t *testing.T) {
+	requireLinux(t)
 	if os.Geteuid() == 0 {
 		t.Skip("running as root: every directory is writable")
 	}

@@ -46,37 +46,81 @@ func openRootStore() (windows.Handle, error) {
 	return h, nil
 }
 
-// find calls f with a duplicate of each context in the store whose
-// encoding is exactly ca's; f owns the duplicate.
-func (windowsRootStore) find(ca *CA, f func(*windows.CertContext) error) (int, error) {
+// rootReader reads the user's root store once (a storeReader). Each
+// certificate it returns holds a duplicate context, freed by close unless
+// its delete (CertDeleteCertificateFromStore, which frees it) ran.
+type rootReader struct {
+	store windows.Handle
+	cur   *windows.CertContext
+	kept  map[*windows.CertContext]bool // duplicates not yet freed
+	done  bool
+}
+
+func openRootReader() (storeReader, error) {
 	store, err := openRootStore()
+	if err != nil {
+		return nil, err
+	}
+	return &rootReader{store: store, kept: map[*windows.CertContext]bool{}}, nil
+}
+
+func (r *rootReader) next() (storeCert, bool, error) {
+	if r.done {
+		return storeCert{}, false, nil
+	}
+	cur, err := windows.CertEnumCertificatesInStore(r.store, r.cur)
+	r.cur = cur
+	if cur == nil {
+		r.done = true
+		if errors.Is(err, windows.Errno(windows.CRYPT_E_NOT_FOUND)) || err == nil {
+			return storeCert{}, false, nil
+		}
+		return storeCert{}, false, err
+	}
+	// A duplicate outlives the enumeration, which frees cur at the next
+	// call: the deletes come after the whole store has been read.
+	dup := windows.CertDuplicateCertificateContext(cur)
+	r.kept[dup] = true
+	c := storeCert{id: uintptr(unsafe.Pointer(cur)), der: bytes.Clone(unsafe.Slice(cur.EncodedCert, cur.Length))}
+	c.delete = func() error {
+		delete(r.kept, dup) // CertDeleteCertificateFromStore frees dup, even when it fails
+		if err := windows.CertDeleteCertificateFromStore(dup); err != nil {
+			if errors.Is(err, windows.ERROR_CANCELLED) {
+				return fmt.Errorf("remove from windows root store: you answered No in Windows' security warning: %w", err)
+			}
+			return fmt.Errorf("remove from windows root store: %w", err)
+		}
+		return nil
+	}
+	return c, true, nil
+}
+
+func (r *rootReader) close() {
+	for c := range r.kept {
+		windows.CertFreeCertificateContext(c)
+	}
+	if r.cur != nil && !r.done {
+		windows.CertFreeCertificateContext(r.cur) // an enumeration stopped early
+	}
+	windows.CertCloseStore(r.store, 0)
+}
+
+// count reports how many copies of ca the store holds.
+func (windowsRootStore) count(ca *CA) (int, error) {
+	r, err := openRootReader()
 	if err != nil {
 		return 0, err
 	}
-	defer windows.CertCloseStore(store, 0)
-	var n int
-	var cur *windows.CertContext
-	for {
-		cur, err = windows.CertEnumCertificatesInStore(store, cur)
-		if cur == nil {
-			if errors.Is(err, windows.Errno(windows.CRYPT_E_NOT_FOUND)) || err == nil {
-				return n, nil
-			}
-			return n, fmt.Errorf("read windows root store: %w", err)
-		}
-		der := unsafe.Slice(cur.EncodedCert, cur.Length)
-		if bytes.Equal(der, ca.Cert.Raw) {
-			n++
-			if err := f(windows.CertDuplicateCertificateContext(cur)); err != nil {
-				windows.CertFreeCertificateContext(cur)
-				return n, err
-			}
-		}
+	defer r.close()
+	found, err := copiesIn(r, ca.Cert.Raw)
+	if err != nil {
+		return len(found), fmt.Errorf("read windows root store: %w", err)
 	}
+	return len(found), nil
 }
 
 func (s windowsRootStore) Trusted(_ context.Context, ca *CA) (bool, error) {
-	n, err := s.find(ca, func(c *windows.CertContext) error { return windows.CertFreeCertificateContext(c) })
+	n, err := s.count(ca)
 	if err != nil || n == 0 {
 		return false, err
 	}
@@ -105,14 +149,10 @@ func (windowsRootStore) Install(_ context.Context, ca *CA, _ string) error {
 	return nil
 }
 
-func (s windowsRootStore) Uninstall(_ context.Context, ca *CA) (bool, error) {
-	n, err := s.find(ca, func(c *windows.CertContext) error {
-		// CertDeleteCertificateFromStore frees the context it is given.
-		if err := windows.CertDeleteCertificateFromStore(c); err != nil {
-			return fmt.Errorf("remove from windows root store: %w", err)
-		}
-		return nil
-	})
+// Uninstall deletes every copy of ca, each once per pass, in a bounded
+// number of passes (removeFromStore), and says what could not be removed.
+func (windowsRootStore) Uninstall(_ context.Context, ca *CA) (bool, error) {
+	n, err := removeFromStore(openRootReader, ca.Cert.Raw)
 	return n > 0, err
 }
 

@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
@@ -55,6 +57,7 @@ func (w noSniffWriter) WriteHeader(code int) {
 func (w noSniffWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
+	var encodings acceptEncodings
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			target, _ := pr.In.Context().Value(targetKey{}).(string)
@@ -64,15 +67,20 @@ func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
 			pr.Out.URL.Scheme = "https"
 			pr.Out.URL.Host = target
 			pr.Out.Host = pr.In.Host
-			if ae := pr.In.Header.Values("Accept-Encoding"); len(ae) > 0 {
-				pr.Out.Header["Accept-Encoding"] = []string{decodableEncodings(ae)}
+			if ae := pr.Out.Header["Accept-Encoding"]; len(ae) > 0 {
+				// Out's header is a copy of In's: its slice is ours to change.
+				ae[0] = encodings.decodable(ae)
+				pr.Out.Header["Accept-Encoding"] = ae[:1]
 			}
 		},
-		Transport: p.upstream,
+		Transport:  p.upstream,
+		BufferPool: &copyBuffers{},
 		// FlushInterval stays 0: ReverseProxy already flushes every write of
 		// a response of unknown length (chunked long polls, server-sent
 		// events), and flushing each write of the others only made more,
-		// smaller TLS records (docs/benchmarks.md).
+		// smaller TLS records. A response with a Content-Length is not
+		// flushed before it ends (profiled again for issue 17: no flush on
+		// that path; docs/benchmarks.md).
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
@@ -106,7 +114,7 @@ func (p *Proxy) modifyResponse(resp *http.Response) (err error) {
 		return nil
 	}
 	source, target := console.Endpoint(resp.Request.URL)
-	if target || p.wantsFastReplies(resp.Request.URL) || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
+	if target || p.wantsFastReplies(resp.Request.URL) || p.wantsWaitingList(resp.Request.URL) || (!p.cfg.ScanTargetsOnly && maybeJSON(resp)) {
 		resp.Body = newScanBody(p, resp, source)
 	}
 	return nil
@@ -235,6 +243,26 @@ func originHost(hp string) string {
 	return net.JoinHostPort(hostport.Host(host), port)
 }
 
+// acceptEncodings remembers the last Accept-Encoding rewritten: a browser
+// sends the same one with every request, and rewriting it each time
+// allocated.
+type acceptEncodings struct {
+	last atomic.Pointer[[2]string] // the request's value, and what it became
+}
+
+// decodable is decodableEncodings(values), remembered for a single value.
+func (a *acceptEncodings) decodable(values []string) string {
+	if len(values) != 1 {
+		return decodableEncodings(values)
+	}
+	if last := a.last.Load(); last != nil && last[0] == values[0] {
+		return last[1]
+	}
+	out := decodableEncodings(values)
+	a.last.Store(&[2]string{values[0], out})
+	return out
+}
+
 // decodableEncodings keeps, of a request's Accept-Encoding, only the codings
 // Decode understands (gzip, deflate, br, identity), with their weights.
 // Otherwise a console answering in zstd would get its page passed through
@@ -276,7 +304,9 @@ func (p *Proxy) add(ctx context.Context, source string, recs []console.Record) {
 	if err := p.cfg.Sink.Add(context.WithoutCancel(ctx), recs); err != nil {
 		p.log.Warn("could not store scanned chats", "source", source, "err", err)
 	}
-	p.log.Debug("scanned chats", "source", source, "count", len(recs))
+	if p.log.Enabled(ctx, slog.LevelDebug) { // the arguments allocate even when not logged
+		p.log.Debug("scanned chats", "source", source, "count", len(recs))
+	}
 }
 
 // scanBody streams a console response to the browser unchanged while
@@ -288,14 +318,11 @@ type scanBody struct {
 	resp     *http.Response
 	source   string
 	limit    int64
-	buf      []byte // the copy; its capacity never exceeds limit
+	buf      *[]byte // the copy, from getBody; nil until the first byte or when too large
 	overflow bool
 	eof      bool
 	done     bool
 }
-
-// minScanCopy is the first capacity of a copy whose length is unknown.
-const minScanCopy = 32 << 10
 
 func newScanBody(p *Proxy, resp *http.Response, source string) *scanBody {
 	b := &scanBody{ReadCloser: resp.Body, p: p, resp: resp, source: source, limit: p.cfg.MaxBodyBytes}
@@ -303,7 +330,7 @@ func newScanBody(p *Proxy, resp *http.Response, source string) *scanBody {
 	case n > b.limit:
 		b.overflow = true // known to be too large: never copied at all
 	case n > 0:
-		b.buf = make([]byte, 0, n) // the one allocation this copy needs
+		b.buf = getBody(int(n)) // the one buffer this copy needs
 	}
 	return b
 }
@@ -311,24 +338,31 @@ func newScanBody(p *Proxy, resp *http.Response, source string) *scanBody {
 func (b *scanBody) Read(q []byte) (int, error) {
 	n, err := b.ReadCloser.Read(q)
 	if n > 0 && !b.overflow {
-		if need := int64(len(b.buf) + n); need > b.limit {
+		if b.buf == nil {
+			b.buf = getBody(n)
+		}
+		if need := int64(len(*b.buf) + n); need > b.limit {
 			b.overflow = true
-			b.buf = nil
+			b.release()
 		} else {
-			if need > int64(cap(b.buf)) {
+			if need > int64(cap(*b.buf)) {
 				// Grow by doubling, but never past the limit: a
 				// bytes.Buffer would reach twice the limit.
-				grown := make([]byte, len(b.buf), min(max(2*int64(cap(b.buf)), need, minScanCopy), b.limit))
-				copy(grown, b.buf)
-				b.buf = grown
+				growBody(b.buf, int(min(max(2*int64(cap(*b.buf)), need), b.limit)))
 			}
-			b.buf = append(b.buf, q[:n]...)
+			*b.buf = append(*b.buf, q[:n]...)
 		}
 	}
 	if err == io.EOF {
 		b.eof = true
 	}
 	return n, err
+}
+
+// release gives the copy back to the pool.
+func (b *scanBody) release() {
+	putBody(b.buf)
+	b.buf = nil
 }
 
 func (b *scanBody) Close() error {
@@ -346,7 +380,9 @@ func (b *scanBody) Close() error {
 // the response path would add its time to every scanned response. At most
 // len(scanSlots) scans run at once; when all slots are taken the response
 // path scans itself, so a burst slows the console down rather than piling
-// up response copies in memory.
+// up response copies in memory. (Scanning every 10 KB response on the
+// response path instead, to save the goroutine, measured the same CPU per
+// request within the noise: docs/benchmarks.md.)
 func (p *Proxy) scanLater(b *scanBody) {
 	if !b.eof || b.overflow {
 		b.scan() // nothing to parse, at most a log line
@@ -366,6 +402,7 @@ func (p *Proxy) scanLater(b *scanBody) {
 }
 
 func (b *scanBody) scan() {
+	defer b.release()
 	defer func() {
 		if v := recover(); v != nil {
 			b.p.log.Error("panic while scanning a console response", "panic", v, "path", b.resp.Request.URL.Path)
@@ -379,7 +416,12 @@ func (b *scanBody) scan() {
 		b.p.log.Info("console response too large to scan; passed through unscanned", "path", path, "limit", b.limit)
 		return
 	}
-	doc, err := Decode(b.resp.Header.Get("Content-Encoding"), b.buf, b.limit)
+	var copied []byte
+	if b.buf != nil {
+		copied = *b.buf
+	}
+	doc, docBuf, err := decodePooled(b.resp.Header.Get("Content-Encoding"), copied, b.limit)
+	defer putBody(docBuf) // the records hold copies of what they need
 	if err != nil {
 		level := b.p.log.Debug
 		if b.source != console.SourceOther {
@@ -389,6 +431,7 @@ func (b *scanBody) scan() {
 		return
 	}
 	b.p.scanFastReplies(b.resp.Request.URL, doc)
+	b.p.scanWaitingList(b.resp.Request.URL, doc)
 	recs, err := scan.JSON(doc, b.source, time.Now())
 	if err != nil {
 		if b.source != console.SourceOther {

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,8 @@ const readChunk = 32 << 10
 // ErrTooLarge, found after reading at most about limit bytes. When no coding
 // applies, body itself is returned, not a copy.
 func Decode(contentEncoding string, body []byte, limit int64) ([]byte, error) {
-	codings, err := parseCodings(contentEncoding)
+	var buf [4]string
+	codings, err := parseCodings(buf[:0], contentEncoding)
 	if err != nil {
 		return nil, err
 	}
@@ -49,18 +51,53 @@ func Decode(contentEncoding string, body []byte, limit int64) ([]byte, error) {
 	}
 	out := body
 	for i := len(codings) - 1; i >= 0; i-- {
-		if out, err = decodeOne(codings[i], out, limit); err != nil {
+		next := make([]byte, 0, min(int64(len(out))*4+512, max(limit, 0)))
+		if err = decodeOne(codings[i], out, limit, &next, false); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", codings[i], err)
 		}
+		out = next
 	}
 	return out, nil
+}
+
+// decodePooled is Decode for a body that is read only until the caller
+// says it is done: a body in one coding (the console's gzip) is decoded
+// into a pooled buffer, which the caller gives back with putBody (nil when
+// doc is body itself or was allocated). The buffer is sized from gzip's
+// trailer, which states the decoded size: one buffer, no regrowing.
+func decodePooled(contentEncoding string, body []byte, limit int64) (doc []byte, buf *[]byte, err error) {
+	var names [4]string
+	codings, err := parseCodings(names[:0], contentEncoding)
+	if err != nil || len(codings) != 1 {
+		doc, err = Decode(contentEncoding, body, limit)
+		return doc, nil, err
+	}
+	buf = getBody(decodedSizeHint(codings[0], body, limit))
+	if err := decodeOne(codings[0], body, limit, buf, true); err != nil {
+		putBody(buf)
+		return nil, nil, fmt.Errorf("decode %s: %w", codings[0], err)
+	}
+	return *buf, buf, nil
+}
+
+// decodedSizeHint guesses the decoded size of body: gzip's ISIZE trailer
+// (the size modulo 4 GiB), believed up to a ratio of 64 (a bomb may lie;
+// reading stops at limit anyway), else four times the encoded size.
+func decodedSizeHint(coding string, body []byte, limit int64) int {
+	hint := int64(len(body))*4 + 512
+	if n := len(body); coding == "gzip" && n >= 18 {
+		isize := int64(binary.LittleEndian.Uint32(body[n-4:]))
+		hint = min(isize, int64(n)*64+512)
+	}
+	return int(max(min(hint, limit), 0))
 }
 
 // Encode applies contentEncoding to body, the inverse of Decode, so that an
 // injected page goes back to the browser with the coding its headers name.
 // deflate is written zlib-wrapped, as RFC 9110 specifies.
 func Encode(contentEncoding string, body []byte) ([]byte, error) {
-	codings, err := parseCodings(contentEncoding)
+	var buf [4]string
+	codings, err := parseCodings(buf[:0], contentEncoding)
 	if err != nil {
 		return nil, err
 	}
@@ -73,11 +110,14 @@ func Encode(contentEncoding string, body []byte) ([]byte, error) {
 	return out, nil
 }
 
-// parseCodings splits a Content-Encoding value into canonical coding names
-// in the order they were applied, dropping identity.
-func parseCodings(v string) ([]string, error) {
-	var codings []string
-	for _, c := range strings.Split(v, ",") {
+// parseCodings appends to codings the canonical coding names of a
+// Content-Encoding value, in the order they were applied, dropping
+// identity. It allocates nothing for the usual one or two codings when the
+// caller passes room for them.
+func parseCodings(codings []string, v string) ([]string, error) {
+	for rest, more := v, true; more; {
+		var c string
+		c, rest, more = strings.Cut(rest, ",")
 		c = strings.ToLower(strings.TrimSpace(c))
 		switch c {
 		case "", "identity":
@@ -92,37 +132,44 @@ func parseCodings(v string) ([]string, error) {
 	return codings, nil
 }
 
-func decodeOne(coding string, in []byte, limit int64) ([]byte, error) {
+// decodeOne undoes one coding of in into *out, which has room for the
+// first bytes; pooled says whether *out came from getBody (and grows
+// through it).
+func decodeOne(coding string, in []byte, limit int64, out *[]byte, pooled bool) error {
 	if len(in) == 0 {
 		// Servers label empty bodies (HEAD, 204, 304) with their usual
 		// coding; browsers read them as empty, and so do we.
-		return in, nil
+		return nil
 	}
 	switch coding {
 	case "gzip":
 		zr, err := getGzipReader(bytes.NewReader(in))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		defer gzipReaders.Put(zr)
-		return readLimited(zr, limit, len(in))
+		return readLimited(zr, limit, out, pooled, true)
 	case "deflate":
 		if looksZlib(in) {
 			zr, err := zlib.NewReader(bytes.NewReader(in))
 			if err == nil {
-				out, err := readLimited(zr, limit, len(in))
+				err = readLimited(zr, limit, out, pooled, true)
 				if err == nil || errors.Is(err, ErrTooLarge) {
-					return out, err
+					return err
 				}
 			}
 			// A raw stream can start with bytes that pass the zlib header
 			// check by chance; try it as raw before giving up.
+			*out = (*out)[:0]
 		}
-		return readLimited(flate.NewReader(bytes.NewReader(in)), limit, len(in))
+		return readLimited(flate.NewReader(bytes.NewReader(in)), limit, out, pooled, true)
 	case "br":
-		return readLimited(brotli.NewReader(bytes.NewReader(in)), limit, len(in))
+		// Brotli answers io.ErrShortBuffer when the room it is given is
+		// too small to make progress: it always reads into the scratch
+		// chunk.
+		return readLimited(brotli.NewReader(bytes.NewReader(in)), limit, out, pooled, false)
 	}
-	return nil, ErrUnsupportedEncoding
+	return ErrUnsupportedEncoding
 }
 
 // gzipReaders keeps gzip readers (each with its inflate window and tables,
@@ -202,36 +249,60 @@ func looksZlib(b []byte) bool {
 	return cmf&0x0f == 8 && cmf>>4 <= 7 && (uint(cmf)<<8|uint(flg))%31 == 0
 }
 
-// readLimited reads r to the end into a buffer that never grows beyond
-// limit bytes, returning ErrTooLarge as soon as one more byte is available.
-// sizeHint (the compressed size) picks the first allocation.
-func readLimited(r io.Reader, limit int64, sizeHint int) ([]byte, error) {
+// readLimited reads r to the end, appending to *out, which never grows
+// beyond limit bytes: ErrTooLarge as soon as one more byte is available.
+// With direct, r reads straight into the room *out has left while that is
+// at least minDirectRead bytes, saving a copy; else it reads into a
+// scratch chunk. A pooled *out grows through the pool.
+func readLimited(r io.Reader, limit int64, out *[]byte, pooled, direct bool) error {
 	if limit < 0 {
 		limit = 0
 	}
-	first := min(int64(sizeHint)*4+512, limit)
-	out := make([]byte, 0, first)
-	scratch := readChunks.Get().(*[readChunk]byte)
-	defer readChunks.Put(scratch)
-	chunk := scratch[:]
+	var scratch *[readChunk]byte
+	defer func() {
+		if scratch != nil {
+			readChunks.Put(scratch)
+		}
+	}()
 	for {
-		n, err := r.Read(chunk)
+		b := *out
+		room := b[len(b):max(min(int64(cap(b)), limit), int64(len(b)))]
+		inPlace := direct && len(room) >= minDirectRead
+		if !inPlace {
+			if scratch == nil {
+				scratch = readChunks.Get().(*[readChunk]byte)
+			}
+			room = scratch[:]
+		}
+		n, err := r.Read(room)
 		if n > 0 {
-			if int64(len(out))+int64(n) > limit {
-				return nil, ErrTooLarge
+			if inPlace {
+				*out = b[:len(b)+n]
+			} else {
+				if int64(len(b))+int64(n) > limit {
+					return ErrTooLarge
+				}
+				if len(b)+n > cap(b) {
+					grown := min(max(int64(cap(b))*2, int64(len(b)+n)), limit)
+					if pooled {
+						growBody(out, int(grown))
+					} else {
+						nb := make([]byte, len(b), grown)
+						copy(nb, b)
+						*out = nb
+					}
+				}
+				*out = append(*out, room[:n]...)
 			}
-			if len(out)+n > cap(out) {
-				grown := make([]byte, len(out), min(max(int64(cap(out))*2, int64(len(out)+n)), limit))
-				copy(grown, out)
-				out = grown
-			}
-			out = append(out, chunk[:n]...)
 		}
 		if err == io.EOF {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
 }
+
+// minDirectRead is the least room a decoder reads into directly.
+const minDirectRead = 4 << 10

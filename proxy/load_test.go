@@ -31,11 +31,19 @@ import (
 // own TLS connection and long-polling, while the console keeps answering
 // accept requests that are scanned into a real session map. Nothing may
 // fail, every accepted user must be known, and once the tabs are gone the
-// proxy's goroutines and heap must be back where they were.
+// proxy's goroutines and heap must be back where they were. The console
+// offers HTTP/2; the proxy speaks it when Config.UpstreamHTTP2 lets it (all
+// tabs on one upstream connection), HTTP/1.1 otherwise (a connection per
+// poll), and both must hold.
 func TestLoadManyTabs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("200 TLS tabs")
 	}
+	t.Run("http2", func(t *testing.T) { testLoadManyTabs(t, true) })
+	t.Run("http1", func(t *testing.T) { testLoadManyTabs(t, false) })
+}
+
+func testLoadManyTabs(t *testing.T, http2 bool) {
 	const (
 		tabs    = 200
 		rounds  = 5  // long-poll answers per tab
@@ -55,10 +63,10 @@ func TestLoadManyTabs(t *testing.T) {
 		defer roundMu.Unlock()
 		return round
 	}
-	var waiting, http1 atomic.Int32
+	var waiting, otherProto atomic.Int32
 	up := newH2Upstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ProtoMajor != 2 {
-			http1.Add(1)
+		if (r.ProtoMajor == 2) != http2 {
+			otherProto.Add(1)
 		}
 		switch r.URL.Path {
 		case "/cgi-bin/kfmsg":
@@ -85,7 +93,7 @@ func TestLoadManyTabs(t *testing.T) {
 	clock := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
 	sessions := openSessions(t, openStoreDB(t, path), chats.Options{Now: clock})
 	rows := openStoreDB(t, path)
-	e := startProxy(t, up, withSink(sessions))
+	e := startProxy(t, up, withSink(sessions), func(c *Config) { c.UpstreamHTTP2 = http2 })
 	checkHealthy(t, e)
 	e.proxy.upstream.CloseIdleConnections()
 
@@ -182,8 +190,10 @@ loop:
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := http1.Load(); n != 0 {
+	if n := otherProto.Load(); n != 0 && http2 {
 		t.Errorf("%d upstream requests over HTTP/1: the proxy did not use the console's HTTP/2", n)
+	} else if n != 0 {
+		t.Errorf("%d upstream requests over HTTP/2: the proxy offered it without UpstreamHTTP2", n)
 	}
 	if got, want := polls.Load(), int64(tabs*rounds); got != want {
 		t.Errorf("%d long polls answered, want %d", got, want)
@@ -230,7 +240,7 @@ loop:
 // newH2Upstream is a console host that speaks HTTP/2, as the real one may:
 // the proxy then carries every tab's long poll on one upstream connection
 // instead of opening (and handshaking) one per tab at once.
-func newH2Upstream(t *testing.T, h http.Handler) *upstream {
+func newH2Upstream(t testing.TB, h http.Handler) *upstream {
 	t.Helper()
 	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {

@@ -79,6 +79,18 @@ type Config struct {
 	// Sink.Add, and must return at once. Default nil: settings are not
 	// scanned.
 	FastReplies func(replies []string)
+	// WaitingList receives the queued users' latest messages, scanned
+	// from the console's waiting list (kfunaccepted?action=getmsglist,
+	// scanned even with ScanTargetsOnly; see scan.WaitingList), for the
+	// resolver to match with the push gateway's (chats.Sessions.AddWaiting).
+	// It is called as the scan ends, like Sink.Add, and must return at
+	// once. Default nil: the waiting list is not scanned.
+	WaitingList func(msgs []console.WaitingMessage)
+	// UpstreamHTTP2 offers HTTP/2 to the console as well as HTTP/1.1, and
+	// the console's server picks. Default false: HTTP/1.1 only, which
+	// costs less per request (docs/benchmarks.md) but takes a connection
+	// per request in flight; HTTP/2 carries every tab's long poll on one.
+	UpstreamHTTP2 bool
 	// MaxBodyBytes caps how much of one response (decoded) is held to
 	// inject or scan; above it the response passes through unscanned.
 	// Default 8 MiB.
@@ -179,7 +191,7 @@ func New(cfg Config) (*Proxy, error) {
 		// browser must get the bytes the console sent.
 		Proxy:                 p.upstreamProxy(),
 		DisableCompression:    true,
-		ForceAttemptHTTP2:     true,
+		ForceAttemptHTTP2:     cfg.UpstreamHTTP2,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		IdleConnTimeout:       90 * time.Second,

@@ -67,7 +67,7 @@ type upstream struct {
 	ca *certs.CA
 }
 
-func newUpstream(t *testing.T, host string, h http.Handler) *upstream {
+func newUpstream(t testing.TB, host string, h http.Handler) *upstream {
 	t.Helper()
 	ca, err := certs.New(certs.Options{Hosts: []string{host}})
 	if err != nil {
@@ -91,7 +91,7 @@ type env struct {
 
 type envOption func(*Config)
 
-func startProxy(t *testing.T, up *upstream, opts ...envOption) *env {
+func startProxy(t testing.TB, up *upstream, opts ...envOption) *env {
 	t.Helper()
 	ca, err := certs.New(certs.Options{Hosts: []string{console.DefaultConsoleHost}})
 	if err != nil {
@@ -164,7 +164,7 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 
 const consoleURL = "https://" + console.DefaultConsoleHost
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)

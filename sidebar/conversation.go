@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
+	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
 
 // answer is the kind of the last answer a client was sent; a push only
@@ -61,6 +62,7 @@ type conversation struct {
 type shown struct {
 	subject string            // who the reveal log names: the openid, else the chat key
 	fields  map[string]string // revealable field → real value
+	orders  []shop.Order      // order numbers, waybills and latest steps, for live tracking
 }
 
 type jobKind int
@@ -279,6 +281,7 @@ func (c *client) answer(j job, kind answer, msg message, offered []console.Recor
 	}
 	msg.Seq = j.seq
 	c.sendLocked(kind, msg)
+	c.followLocked(kind, msg)
 	return true
 }
 

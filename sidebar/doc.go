@@ -91,7 +91,9 @@
 //	    one); the shop is being asked. identity says how the hub knows:
 //	    confirmed (已识别: the history request or the card's fans_uin),
 //	    avatar (按头像匹配: the only known user with this avatar and
-//	    nickname), picked (客服选择), bound (已关联).
+//	    nickname), queued (按排队消息匹配: the chat's queued message
+//	    matches this user's message and nobody else's at the shop's push
+//	    gateway), picked (客服选择), bound (已关联).
 //	{"type":"customer","seq":N,"openid":"…","nickname":"…","identity":"…","customer":{…},
 //	 "masked":["phone","address:<order_no>",…],"fetched_at":"…",
 //	 "bound":true,"stale":true,"error":"…","health":{"state":"open","retry_at":"…"}}
@@ -130,6 +132,24 @@
 //	    Pushed on every change, and on connect while paused; a page that
 //	    was paused and reconnects to a hub that says nothing within a
 //	    moment shows itself again.
+//	{"type":"source","seq":N,"openid":"…","source":{"raw":"order:E2026…","label":"从订单进入",
+//	 "fields":[{"name":"order_no","value":"E2026…"}],"at":"…"}}
+//	    来源: where the user shown came from, the contact button's
+//	    session-from that the shop's push gateway received
+//	    (user_enter_tempsession's SessionFrom; see Hub.SessionFrom). raw is
+//	    the value as it came; label and fields come from the first of
+//	    HubOptions.Sources that matches (none: raw only). Sent after a
+//	    customer or not_in_shop answer naming a user whose 来源 is known,
+//	    and at once when a 来源 arrives for the user a sidebar shows, with
+//	    the seq of the selection. The page keeps it by openid: a field
+//	    order_no opens that order in the card, sku names the product.
+//	{"type":"tracking","seq":N,"openid":"…","tracking":{"order_no":"…","tracking_no":"…","event":"到达广州集包地","at":"…"}}
+//	    A logistics push (add_express_path; see Hub.Tracking) newer than
+//	    what the order on screen shows: the page updates that order's
+//	    latest step in place, without asking the shop. Matched by the
+//	    waybill, or by the order number for an order without one. Later
+//	    answers carry the step in the order itself until the shop's own
+//	    answer is as new.
 //
 // Answers to a select: loading then customer, unknown or error; or
 // directly unknown or ambiguous. A binding of the chat comes first: a
@@ -148,6 +168,11 @@
 // corrected at once. The agent's pick stands, unless stronger evidence
 // that was not there when they picked names someone else.
 //
+// 来源 and tracking come from the shop's push gateway, not from the page:
+// whoever subscribes to its feed (cmd wires package gatewayfeed) calls
+// Hub.SessionFrom and Hub.Tracking, which never block and reach the
+// sidebars showing that user or order.
+//
 // Identity: the hub shows a customer only when the resolver
 // (chats.Sessions.Resolve) names exactly one user with nothing stronger
 // against it; see its doc comment for the evidence and the invariant.
@@ -160,9 +185,12 @@
 //
 // <kf-sidebar id="kfsidebar-root"> with an open shadow root; attributes
 // data-state (connecting, idle, loading, customer, unknown, ambiguous,
-// error), data-paused while paused (the element is not displayed), data-openid while a customer is shown, and data-identity
-// (pending while 识别中, then confirmed, avatar, picked or bound); each order element
-// carries data-order-no, each quick reply button data-quick-reply. The
+// error), data-paused while paused (the element is not displayed),
+// data-openid while a customer is shown, and data-identity
+// (pending while 识别中, then confirmed, avatar, queued, picked or
+// bound); each order element carries data-order-no (the one the 来源
+// names also data-source, and one a tracking push updated data-live),
+// the 来源 box data-source-raw, each quick reply button data-quick-reply. The
 // panel narrows the page (or floats over it: the agent's choice, kept in
 // localStorage kfsidebar.layout), its width is dragged at its left edge
 // (kfsidebar.width), and Alt+K anywhere in the console searches the quick

@@ -120,6 +120,9 @@ type HubOptions struct {
 	// cannot be recorded is refused. Optional: nil means reveals are
 	// answered without a record (tests).
 	Reveals RevealRecorder
+	// Sources read the 来源 that SessionFrom gives (see Hub.SessionFrom).
+	// Optional: nil shows SessionFrom's raw value only.
+	Sources *Sources
 	// Logger gets connection events at Info and customer identifiers only
 	// at Debug; default discards.
 	Logger *slog.Logger
@@ -135,6 +138,8 @@ type Hub struct {
 	replies       QuickReplySource
 	bindings      BindingStore
 	reveals       RevealRecorder
+	sources       *Sources
+	live          live // 来源 and tracking steps from the push gateway; see source.go
 	tokenSum      [sha256.Size]byte
 	origins       map[string]bool
 	lookupTimeout time.Duration
@@ -179,6 +184,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 		replies:       opts.QuickReplies,
 		bindings:      opts.Bindings,
 		reveals:       opts.Reveals,
+		sources:       opts.Sources,
 		tokenSum:      sha256.Sum256([]byte(opts.Token)),
 		origins:       make(map[string]bool, len(opts.AllowedOrigins)),
 		lookupTimeout: opts.LookupTimeout,

@@ -257,6 +257,7 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 	switch {
 	case res.Customer != nil:
 		m := maskCustomer(res.Customer)
+		orders := c.hub.applyTracking(m.customer)
 		fetched := res.FetchedAt
 		msg := message{Type: typeCustomer, OpenID: t.openid, Nickname: t.nickname, Customer: m.customer,
 			Bound: bound, Masked: m.names, FetchedAt: &fetched, Health: health, Identity: t.identity}
@@ -272,7 +273,7 @@ func (c *client) lookup(ctx context.Context, j job, t target) {
 		if subject == "" {
 			subject = t.key
 		}
-		c.answer(j, answerCustomer, msg, nil, &shown{subject: subject, fields: m.fields})
+		c.answer(j, answerCustomer, msg, nil, &shown{subject: subject, fields: m.fields, orders: orders})
 	case res.Err == nil || errors.Is(res.Err, shop.ErrNotFound):
 		c.answer(j, answerNotInShop, message{Type: typeUnknown, Reason: reasonNotInShop, OpenID: t.openid, Bound: bound, Identity: t.identity}, nil, nil)
 	case timedOut || errors.Is(res.Err, context.DeadlineExceeded):

@@ -34,6 +34,8 @@ const (
 	typeResults      = "results"
 	typeQuickReplies = "quick_replies"
 	typePause        = "pause"
+	typeSource       = "source"   // 来源: where the user shown came from
+	typeTracking     = "tracking" // a live tracking step of an order shown
 )
 
 // Reasons of an "unknown" answer, and of an "ambiguous" one.
@@ -52,6 +54,7 @@ const (
 	identityAvatar    = "avatar"    // 按头像匹配: the only known user with this avatar and nickname
 	identityPicked    = "picked"    // 客服选择: the agent picked the user
 	identityBound     = "bound"     // 已关联: the agent bound the chat to a customer
+	identityQueued    = "queued"    // 按排队消息匹配: the queued message matches this user's push
 )
 
 // identityOf is the identity a resolver's evidence gives.
@@ -61,6 +64,8 @@ func identityOf(evidence string) string {
 		return identityConfirmed
 	case console.EvidenceAvatar:
 		return identityAvatar
+	case console.EvidenceQueued:
+		return identityQueued
 	}
 	return ""
 }
@@ -137,6 +142,10 @@ type message struct {
 	Groups []quickreply.Group `json:"groups,omitzero"`
 	// pause
 	Paused *bool `json:"paused,omitempty"`
+	// source
+	Source *sourceInfo `json:"source,omitempty"`
+	// tracking
+	Tracking *trackingInfo `json:"tracking,omitempty"`
 }
 
 // candidate is one user the agent can pick when several share an avatar.

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // command is one subcommand: its name, a one-line summary for the help
@@ -28,12 +30,16 @@ func commands() []command {
 		{"autostart", "start kfsidebar's tray at login (autostart on, off, status)", runAutostart},
 		{"setup", "set this computer up in one step: ca install, proxy on, autostart on", runSetup},
 		{"uninstall", "undo every setup step and delete kfsidebar's data (--keep-data keeps it)", runUninstall},
-		{"orders", "manage the embedded order database (orders import FILE.json)", runOrders},
+		{"orders", "manage the embedded order database (orders import FILE.json or FILE.csv)", runOrders},
 		{"config", "check the config file (config check)", runConfig},
 		{"gateway", "the shop server's WeChat push gateway (gateway, gateway replay, gateway doctor)", runGateway},
 		{"version", "print the version", runVersion},
 	}
 }
+
+// needsSQLite are the commands that keep data in the SQLite database,
+// which a build without cgo lacks (sqlitedb.ErrNoSQLite).
+var needsSQLite = map[string]bool{"run": true, "demo": true, "orders": true}
 
 // Run runs kfsidebar with the command-line arguments args (without the
 // program name). Only main exits.
@@ -42,6 +48,9 @@ func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 		args = []string{defaultCommand}
 	}
 	if len(args) == 0 {
+		if launchedFromExplorer() {
+			return doubleClicked(doubleClickInput, out)
+		}
 		usage(errOut)
 		return usageError{}
 	}
@@ -53,6 +62,9 @@ func Run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	for _, c := range commands() {
 		if c.name == name {
+			if needsSQLite[name] && !sqlitedb.Available {
+				return sqlitedb.ErrNoSQLite // at once, not after a CA and a port
+			}
 			err := c.run(ctx, args[1:], out, errOut)
 			if errors.Is(err, flag.ErrHelp) {
 				return nil // -h printed the command's help

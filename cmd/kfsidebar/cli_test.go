@@ -194,11 +194,7 @@ func TestDemoWithConfig(t *testing.T) {
 // TestDemoOpenBrowserThatCannotStart: demo --open says so when the browser
 // quits at once, and goes on serving.
 func TestDemoOpenBrowserThatCannotStart(t *testing.T) {
-	script := filepath.Join(t.TempDir(), "chrome")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'Missing X server or $DISPLAY' >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KFSIDEBAR_CHROMIUM", script)
+	useFakeBrowser(t, "fail")
 	demo := start(t, "demo", "--open", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir())
 	kftest.Poll(t, "demo --open to report the browser", func() bool { return strings.Contains(demo.stdout.String(), "did not start") })
 	if out := demo.stdout.String(); !strings.Contains(out, "did not start (exit status 1)") || !strings.Contains(out, "Missing X server") {

@@ -50,6 +50,9 @@ type Config struct {
 	// Orders is where customers and orders come from; only the config
 	// file sets it.
 	Orders OrdersConfig
+	// Gateway is the shop's push gateway to subscribe to ([gateway], or
+	// the --gateway-* flags); none by default.
+	Gateway FeedConfig
 	// ReadyFile, when set, receives the address kfsidebar listens on once
 	// it serves: how whatever starts kfsidebar (the tray, a test) learns
 	// that it is up and where, without reading its output.
@@ -77,6 +80,7 @@ func DefaultConfig() Config {
 		TunnelIdleTimeout: proxy.DefaultTunnelIdleTimeout,
 		LogLevel:          slog.LevelInfo,
 		Orders:            DefaultOrdersConfig(),
+		Gateway:           DefaultFeedConfig(),
 	}
 }
 
@@ -120,6 +124,7 @@ func (c *Config) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.ReadyFile, "ready-file", c.ReadyFile, "write the address kfsidebar listens on to this `file` once it serves (for whatever starts it)")
 	fs.BoolVar(&c.Paused, "paused", c.Paused, "start paused: the console goes direct, without the sidebar, until resumed (the tray's 继续)")
 	fs.BoolVar(&c.Supervised, "supervised", c.Supervised, "stop when standard input closes (the tray starts run this way)")
+	c.Gateway.bindGatewayFlags(fs)
 }
 
 // parse applies the config file, then the flags in args over it. The file
@@ -194,6 +199,7 @@ func (c *Config) check() error {
 	if c.TunnelIdleTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--tunnel-idle-timeout %v: must be positive, e.g. 15m", c.TunnelIdleTimeout))
 	}
+	errs = append(errs, c.checkGateway())
 	return errors.Join(errs...)
 }
 

@@ -50,23 +50,43 @@ func runConfig(ctx context.Context, args []string, out, errOut io.Writer) error 
 		path = defaultConfigPath(cfg.DataDir)
 		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 			fmt.Fprintf(out, "%s: no such file; kfsidebar runs with the defaults (the embedded order database)\n", path)
-			return nil
+			if *lookup == "" && !*connect {
+				return nil
+			}
+			required = false // look up through the defaults
 		}
 	}
-	err := readConfigFile(path, true, &cfg)
-	if err != nil {
-		return fmt.Errorf("%w\nfix the keys above and run kfsidebar config check again", err)
+	// Every problem at once: the file's (types, unknown keys, [orders]),
+	// the settings' (cfg.check), and the order backend's own (URL
+	// templates, queries), so that one run of config check names them all.
+	var errs []error
+	if err := readConfigFile(path, required, &cfg); err != nil {
+		errs = append(errs, err)
 	}
 	if err := cfg.check(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		errs = append(errs, fmt.Errorf("%s: %w", path, err))
+	}
+	if cfg.Orders.Backend != backendSQLite && len(cfg.Orders.problems()) == 0 {
+		if _, closeBackend, err := newBackend(ctx, cfg, nil, slog.New(slog.DiscardHandler)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+		} else {
+			closeBackend()
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w\nfix every problem above and run kfsidebar config check again", errors.Join(errs...))
 	}
 
+	if cfg.Gateway.enabled() {
+		defer fmt.Fprintf(out, "  push gateway: %s (%d 来源 patterns)\n", cfg.Gateway.URL, len(cfg.Gateway.Sources))
+	}
 	if cfg.Orders.Backend == backendSQLite && *lookup == "" && !*connect {
 		fmt.Fprintf(out, "%s: valid (order backend: %s)\n", path, describeBackend(cfg.Orders))
 		return nil
 	}
 	var db *sql.DB
 	if cfg.Orders.Backend == backendSQLite {
+		var err error
 		if db, err = openDB(ctx, cfg.DataDir); err != nil {
 			return err
 		}

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/textfile"
 	"github.com/kfsidebar/kfsidebar/internal/tomlconfig"
 	"github.com/kfsidebar/kfsidebar/proxy"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
@@ -137,6 +139,7 @@ type fileConfig struct {
 	ScanTargetsOnly   *bool         `toml:"scan_targets_only"`
 	LogLevel          *slog.Level   `toml:"log_level"`
 	Orders            *OrdersConfig `toml:"orders"`
+	Gateway           *FeedConfig   `toml:"gateway"`
 }
 
 // readConfigFile applies the file at path to c. A missing file is fine
@@ -150,32 +153,63 @@ func readConfigFile(path string, required bool, c *Config) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	f := fileConfig{Orders: &c.Orders}
-	if err := tomlconfig.Decode(path, data, &f); err != nil {
-		return err
+	// As Notepad saves it: with a BOM, or in GBK ("ANSI").
+	if data, _, err = textfile.Decode(data, textfile.Auto); err != nil {
+		return fmt.Errorf("config: %s: %w", path, err)
 	}
-	setIf(&c.DataDir, f.DataDir)
-	setIf(&c.Listen, f.Listen)
-	setIf(&c.UpstreamCA, f.UpstreamCA)
-	setIf(&c.UpstreamProxy, f.UpstreamProxy)
-	setIf(&c.ScanTargetsOnly, f.ScanTargetsOnly)
-	setIf(&c.LogLevel, f.LogLevel)
-	if f.SessionTTL != nil {
+	f := fileConfig{Orders: &c.Orders, Gateway: &c.Gateway}
+	// Every problem at once: the decoder's (wrong types, unknown keys),
+	// then the checks of the values that did decode.
+	var errs []error
+	bad := map[string]bool{} // keys the decoder already named
+	if err := tomlconfig.Decode(path, data, &f); err != nil {
+		for _, e := range joined(err) {
+			var te *tomlconfig.Error
+			if !errors.As(e, &te) || te.Key == "" {
+				return err // a syntax error: the values after it were not read
+			}
+			bad[te.Key] = true
+		}
+		errs = append(errs, err)
+	}
+	// A value the decoder refused is left at what it was.
+	ok := func(key string) bool { return !bad[key] }
+	if ok("data_dir") {
+		setIf(&c.DataDir, f.DataDir)
+	}
+	if ok("listen") {
+		setIf(&c.Listen, f.Listen)
+	}
+	if ok("upstream_ca") {
+		setIf(&c.UpstreamCA, f.UpstreamCA)
+	}
+	if ok("upstream_proxy") {
+		setIf(&c.UpstreamProxy, f.UpstreamProxy)
+	}
+	if ok("scan_targets_only") {
+		setIf(&c.ScanTargetsOnly, f.ScanTargetsOnly)
+	}
+	if ok("log_level") {
+		setIf(&c.LogLevel, f.LogLevel)
+	}
+	if f.SessionTTL != nil && ok("session_ttl") {
 		c.SessionTTL = f.SessionTTL.Duration
 	}
-	if f.TunnelIdleTimeout != nil {
+	if f.TunnelIdleTimeout != nil && ok("tunnel_idle_timeout") {
 		c.TunnelIdleTimeout = f.TunnelIdleTimeout.Duration
 	}
-	if f.ConsoleHosts != nil {
+	if f.ConsoleHosts != nil && ok("console_hosts") {
 		c.ConsoleHosts = f.ConsoleHosts
 	}
-	if f.Dial != nil {
+	if f.Dial != nil && ok("dial") {
 		c.Dial = f.Dial
 	}
 	c.ConfigFile = path
-	var errs []error
 	lines := tomlconfig.KeyLines(data)
-	for _, p := range c.Orders.problems() {
+	for _, p := range append(c.Orders.problems(), c.Gateway.problems()...) {
+		if bad[p.key] || len(bad) > 0 && strings.HasPrefix(p.key, "orders.") && bad["orders.backend"] {
+			continue // follows from a key already named
+		}
 		errs = append(errs, &tomlconfig.Error{File: path, Line: lines[p.key], Key: p.key, Reason: p.reason})
 	}
 	for _, d := range c.Dial {
@@ -184,6 +218,14 @@ func readConfigFile(path string, required bool, c *Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// joined splits an errors.Join into its errors.
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 func setIf[T any](dst *T, v *T) {

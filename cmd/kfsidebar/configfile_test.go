@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -78,7 +80,7 @@ cache_ttl = "1m"
 			}
 		})
 	}
-	if _, err := parseRunConfig(t, "--config", filepath.Join(other, "missing.toml")); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := parseRunConfig(t, "--config", filepath.Join(other, "missing.toml")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing --config file: err = %v", err)
 	}
 }
@@ -97,7 +99,7 @@ backnd = "http"
 [orders.http]
 secert = "x"
 `, []string{
-			`3:1: lissen: unknown key; did you mean "listen"? (this table takes console_hosts, data_dir, dial, listen, log_level, orders, scan_targets_only, session_ttl, tunnel_idle_timeout, upstream_ca, upstream_proxy)`,
+			`3:1: lissen: unknown key; did you mean "listen"? (this table takes console_hosts, data_dir, dial, gateway, listen, log_level, orders, scan_targets_only, session_ttl, tunnel_idle_timeout, upstream_ca, upstream_proxy)`,
 			`5:1: orders.backnd: unknown key; did you mean "backend"?`,
 			`7:1: orders.http.secert: unknown key; did you mean "secret"?`,
 		}},

@@ -64,6 +64,17 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	for _, h := range mpkftest.Hosts { // the console and the avatar hosts its page loads
 		cfg.Dial = append(cfg.Dial, h+":443="+sim.Addr())
 	}
+	// The shop's side: the push gateway, with a simulated WeChat in front,
+	// and the demo's sidebar subscribed to its feed (来源, parcels moving).
+	gw, err := startDemoGateway(ctx, cfg.DataDir, gatewayListen, sim, log)
+	if err != nil {
+		return fmt.Errorf("start demo gateway: %w", err)
+	}
+	gwCtx, stopGW := context.WithCancel(ctx)
+	gwDone := make(chan error, 1)
+	go func() { gwDone <- gw.serve(gwCtx, gatewayEvery) }()
+	defer func() { stopGW(); <-gwDone }()
+	cfg.Gateway.URL, cfg.Gateway.Token, cfg.Gateway.Sources = gw.FeedURL(), gw.FeedToken, demoSources
 	s, err := startServer(ctx, cfg, []*x509.Certificate{sim.CA().Cert}, log)
 	if err != nil {
 		return err
@@ -73,16 +84,6 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		s.close()
 		return fmt.Errorf("load demo orders: %w", err)
 	}
-	// The shop's side: the push gateway, with a simulated WeChat in front.
-	gw, err := startDemoGateway(ctx, cfg.DataDir, gatewayListen, sim, log)
-	if err != nil {
-		s.close()
-		return fmt.Errorf("start demo gateway: %w", err)
-	}
-	gwCtx, stopGW := context.WithCancel(ctx)
-	gwDone := make(chan error, 1)
-	go func() { gwDone <- gw.serve(gwCtx, gatewayEvery) }()
-	defer func() { stopGW(); <-gwDone }()
 	profile := filepath.Join(cfg.DataDir, "browser-profile")
 	browserCmd := browser.DemoArgs(profile, s.addr, []string{s.ca.SPKIHash(), sim.CA().SPKIHash()}, sim.URL())
 	fmt.Fprintf(out, "kfsidebar %s demo: simulated console with %d demo customers, %d orders\n", versionString(), stats.Customers, stats.Orders)
@@ -130,10 +131,12 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	return s.serve(ctx)
 }
 
-// startDemoBrowser starts the demo's browser. If it quits with an error
-// at once (no display, say), that is said on out with what it printed; the
-// demo goes on, and the command line printed above still works elsewhere.
-// stop ends the browser with the demo.
+// startDemoBrowser starts the demo's browser and says so once it runs. If
+// it quits with an error at once (no display, say), that is said on out
+// with what it printed; the demo goes on, and the command line printed
+// above still works elsewhere. stop ends the browser with the demo, and
+// says how (browser.Proc.Stop: it never waits long for a browser that
+// will not quit).
 func startDemoBrowser(exe string, args []string, logPath string, out io.Writer) (stop func(), err error) {
 	proc, err := browser.Start(exe, args, logPath, false)
 	if err != nil {
@@ -144,10 +147,12 @@ func startDemoBrowser(exe string, args []string, logPath string, out io.Writer) 
 		defer close(watched)
 		if err := proc.QuitAtOnce(); err != nil {
 			fmt.Fprintf(out, "\n--open: %v\n", err)
+			return
 		}
+		fmt.Fprintf(out, "\n--open: started %s with the demo console, in a profile of its own; Ctrl+C closes it with the demo.\n", filepath.Base(exe))
 	}()
 	return func() {
-		proc.Stop()
+		fmt.Fprintf(out, "demo: %s\n", proc.Stop())
 		<-watched
 	}, nil
 }

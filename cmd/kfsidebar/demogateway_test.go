@@ -16,7 +16,8 @@ import (
 
 // TestDemoRunsTheGateway: `kfsidebar demo` runs the push gateway with a
 // simulated WeChat in front: customers enter from an order page and
-// reach the console's waiting list through it, and parcels move.
+// reach the console's waiting list through it, and parcels move; the
+// demo's own sidebar subscribes to the gateway's feed.
 func TestDemoRunsTheGateway(t *testing.T) {
 	dir := t.TempDir()
 	gwAddr := freeAddr(t)
@@ -27,6 +28,11 @@ func TestDemoRunsTheGateway(t *testing.T) {
 	kftest.Poll(t, "a customer and a parcel through the gateway", func() bool {
 		st := gatewayStatus(t, gwAddr)
 		return st.Transferred >= 2 && st.PerMinute["event:user_enter_tempsession"] >= 2 && st.PerMinute["event:add_express_path"] >= 1 && st.Targets[0].Delivered >= 3
+	})
+	// The demo's sidebar is subscribed to the gateway's feed: 来源, parcels.
+	kftest.Poll(t, "the demo's subscription", func() bool {
+		g := statusOf(t, demo.addr).Gateway
+		return g != nil && g.Connected && g.URL == "http://"+gwAddr+"/feed" && g.Events >= 3
 	})
 	ca, _, err := certs.LoadOrCreate(dir, certs.Options{Hosts: []string{mpkftest.Host}})
 	if err != nil {

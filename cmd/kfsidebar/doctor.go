@@ -92,6 +92,16 @@ func runDoctor(ctx context.Context, args []string, out, errOut io.Writer) error 
 	return nil
 }
 
+// cmd is a setup command with the flags that reach the kfsidebar doctor
+// checks (setupCommand): --listen and --data-dir when not the defaults.
+func (d *doctor) cmd(sub string) string {
+	listen := d.cfg.Listen
+	if sub == "ca install" {
+		listen = ""
+	}
+	return setupCommand(sub, listen, d.cfg.DataDir)
+}
+
 func (d *doctor) run(ctx context.Context) {
 	d.checkDataDir()
 	d.checkCA()
@@ -102,6 +112,7 @@ func (d *doctor) run(ctx context.Context) {
 	d.checkBackend()
 	d.checkStorage()
 	d.checkLimits()
+	d.checkGateway()
 }
 
 func (d *doctor) checkDataDir() {
@@ -109,7 +120,7 @@ func (d *doctor) checkDataDir() {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		d.add(checkFail, "data directory", dir+" does not exist", "run `kfsidebar ca install` (or `kfsidebar run`) once to make it")
+		d.add(checkFail, "data directory", dir+" does not exist", "run `"+d.cmd("ca install")+"` (or `kfsidebar run`) once to make it")
 		return
 	case err != nil:
 		d.add(checkFail, "data directory", err.Error(), "check that "+dir+" is readable by you")
@@ -130,11 +141,11 @@ func (d *doctor) checkCA() {
 	keyPath := filepath.Join(dir, certs.KeyFile)
 	ca, err := certs.LoadExisting(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		d.add(checkFail, "root CA", "there is none in "+dir, "run `kfsidebar ca install` to make it and trust it")
+		d.add(checkFail, "root CA", "there is none in "+dir, "run `"+d.cmd("ca install")+"` to make it and trust it")
 		return
 	}
 	if err != nil {
-		d.add(checkFail, "root CA", err.Error(), "move ca.pem and ca-key.pem away and run `kfsidebar ca install` for a new CA")
+		d.add(checkFail, "root CA", err.Error(), "move ca.pem and ca-key.pem away and run `"+d.cmd("ca install")+"` for a new CA")
 		return
 	}
 	d.ca = ca
@@ -177,12 +188,12 @@ func (d *doctor) checkTrust(ctx context.Context) {
 				browserTrusted = true
 			}
 		default:
-			d.add(checkWarn, what, "no", "kfsidebar ca install")
+			d.add(checkWarn, what, "no", d.cmd("ca install"))
 		}
 	}
 	if !browserTrusted {
 		d.add(checkFail, "CA trusted by a browser", "no browser's trust store trusts the CA: the console would show a certificate error",
-			"kfsidebar ca install (then restart the browser), or use `kfsidebar open`, whose own profile trusts it")
+			d.cmd("ca install")+" (then restart the browser), or use `"+d.cmd("open")+"`, whose own profile trusts it")
 	}
 }
 
@@ -255,10 +266,10 @@ func (d *doctor) checkProxy(ctx context.Context) {
 
 func (d *doctor) checkSystemProxy(ctx context.Context) {
 	want := pacURL(d.cfg.Listen)
-	fix := "kfsidebar proxy on, or set the automatic proxy configuration URL to " + want + " by hand; or use `kfsidebar open`"
+	fix := d.cmd("proxy on") + ", or set the automatic proxy configuration URL to " + want + " by hand; or use `" + d.cmd("open") + "`"
 	sp, err := sysproxy.New()
 	if err != nil {
-		d.add(checkWarn, "system proxy", err.Error(), "")
+		d.add(checkWarn, "system proxy", err.Error(), "set the automatic proxy configuration URL to "+want+" by hand; or use `"+d.cmd("open")+"`")
 		return
 	}
 	cur, err := sp.Get(ctx)
@@ -401,5 +412,5 @@ func (d *doctor) checkLimits() {
 	if !fd.OK {
 		detail += "; descriptors ran out at " + fd.LastShortage.Local().Format("15:04:05")
 	}
-	d.add(checkWarn, "connections", detail, "another program may be sending many connections through kfsidebar: point only the browser at its PAC file (kfsidebar proxy on), not the manual proxy setting; this clears by itself")
+	d.add(checkWarn, "connections", detail, "another program may be sending many connections through kfsidebar: point only the browser at its PAC file ("+d.cmd("proxy on")+"), not the manual proxy setting; this clears by itself")
 }

@@ -263,7 +263,12 @@ func TestE2EIdentityLookAlikes(t *testing.T) {
 			waitSelected(t, ctx, c)
 			settle("batch accept of a look-alike")
 
-			// A colleague transfers a look-alike in.
+			// A colleague transfers a look-alike in, while the agent does
+			// nothing: the console opens it by itself, with no click or key
+			// press the page could tie the change to. The wait lets the
+			// agent's last click (全部接入) fall out of the page's input
+			// window, as it would in a real day.
+			time.Sleep(2500 * time.Millisecond)
 			iw.sim.TransferIn(iw.fan(t, d))
 			waitSelected(t, ctx, d)
 			settle("look-alike transferred in")

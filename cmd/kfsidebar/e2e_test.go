@@ -35,6 +35,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	fakeBrowserMain()
 	// The tests read what the commands print in English, whatever the
 	// machine's language (msg.Detect).
 	os.Setenv(msg.EnvLang, "en")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"runtime"
 	"strings"
 )
@@ -14,4 +15,26 @@ func shellQuote(s string) string {
 		return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"`
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// setupCommand is a setup command (`proxy on`, `ca install`, `open`,
+// `doctor`) as the user must type it to reach the kfsidebar that listens
+// on listen with its data in dataDir (setupFlags).
+func setupCommand(sub, listen, dataDir string) string {
+	return "kfsidebar " + sub + setupFlags(listen, dataDir)
+}
+
+// setupFlags are " --data-dir DIR" and " --listen ADDR" when they differ
+// from the defaults, which the setup commands assume (they read no config
+// file); listen "" leaves --listen out (ca install takes none).
+func setupFlags(listen, dataDir string) string {
+	def := DefaultConfig()
+	var flags string
+	if dataDir != "" && filepath.Clean(dataDir) != filepath.Clean(def.DataDir) {
+		flags += " --data-dir " + shellQuote(dataDir)
+	}
+	if listen != "" && localAddr(listen) != localAddr(def.Listen) {
+		flags += " --listen " + localAddr(listen)
+	}
+	return flags
 }

@@ -76,15 +76,26 @@ func printRunBanner(w io.Writer, s *server, logPath string) {
 		fmt.Fprintf(w, "  upstream:     %s (console and tunnels go out through this proxy)\n", s.upstream.Host)
 	}
 	fmt.Fprintf(w, "  log file:     %s\n", logPath)
-	fmt.Fprintf(w, `
-To use it, once per workstation (in another terminal):
-  1. kfsidebar ca install     trust the root CA (it can only vouch for %[2]s)
-  2. kfsidebar proxy on       point the system at http://%[1]s/proxy.pac
-     or instead of 1 and 2:  kfsidebar open   (a browser window of its own; changes nothing)
-  3. Open https://%[2]s and click a chat.
-  kfsidebar doctor checks every step; the status page shows them too.
-Press Ctrl+C to stop.
-`, s.addr, hostsOf(s.cfg)[0])
+	dir := s.cfg.DataDir
+	steps := [][2]string{
+		{"1. " + setupCommand("ca install", "", dir), "trust the root CA (it can only vouch for " + hostsOf(s.cfg)[0] + ")"},
+		{"2. " + setupCommand("proxy on", s.addr, dir), "point the system at http://" + s.addr + "/proxy.pac"},
+		{"   or instead of 1 and 2: " + setupCommand("open", s.addr, dir), "a browser window of its own; changes nothing"},
+	}
+	fmt.Fprint(w, "\nTo use it, once per workstation (in another terminal):\n")
+	if setupFlags(s.addr, dir) == "" {
+		// The commands are short: each with what it does beside it.
+		fmt.Fprintf(w, "  1. kfsidebar ca install     %s\n  2. kfsidebar proxy on       %s\n"+
+			"     or instead of 1 and 2:  kfsidebar open   (%s)\n", steps[0][1], steps[1][1], steps[2][1])
+	} else {
+		// With --data-dir and --listen: what it does under each command.
+		for _, st := range steps {
+			fmt.Fprintf(w, "  %s\n         %s\n", st[0], st[1])
+		}
+	}
+	fmt.Fprintf(w, "  3. Open https://%s and click a chat.\n"+
+		"  %s checks every step; the status page shows them too.\n"+
+		"Press Ctrl+C to stop.\n", hostsOf(s.cfg)[0], setupCommand("doctor", s.addr, dir))
 }
 
 func hostsOf(cfg Config) []string {

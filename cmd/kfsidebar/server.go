@@ -42,8 +42,9 @@ type server struct {
 	quick     *quickreply.Store
 	hub       *sidebar.Hub
 	proxy     *proxy.Proxy
-	scans     *scanClock // the session map, noting the last scan for the status page
-	upstream  *url.URL   // the office proxy chained to, or nil
+	scans     *scanClock    // the session map, noting the last scan for the status page
+	feed      *subscription // the push gateway's feed, nil without [gateway]
+	upstream  *url.URL      // the office proxy chained to, or nil
 	pause     *admin.Switch
 	ln        net.Listener
 }
@@ -102,6 +103,10 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 	if err != nil {
 		return nil, err
 	}
+	sources, err := sidebar.NewSources(cfg.Gateway.patterns())
+	if err != nil {
+		return nil, fmt.Errorf("[gateway] sources: %w", err)
+	}
 	s.hub, err = sidebar.NewHub(sidebar.HubOptions{
 		Resolver:       s.sessions,
 		Backend:        s.orders.Backend,
@@ -110,6 +115,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		QuickReplies:   s.quick,
 		Bindings:       bindings,
 		Reveals:        reveals,
+		Sources:        sources,
 		Logger:         log,
 	})
 	if err != nil {
@@ -124,6 +130,9 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		return nil, err
 	}
 	s.upstream = up.url
+	if s.feed, err = newFeed(cfg.Gateway, up.url, s.sessions, s.hub, log); err != nil {
+		return nil, err
+	}
 	s.scans = &scanClock{Sink: s.sessions}
 	s.pause = &admin.Switch{}
 	s.pause.OnChange(s.hub.SetPaused)
@@ -146,11 +155,14 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 			Backend:      backendHealth(s.orders.Backend),
 			Storage:      storageHealth(s.sessions),
 			Proxy:        func() admin.ProxyHealth { return proxyHealth(s.proxy.Health()) },
+			Gateway:      s.feed.health(),
 			Upstream:     up.url,
 			Bypass:       up.bypass,
 			Pages:        map[string]http.Handler{quickreply.PagePath: s.quick.Handler()},
 			Pause:        s.pause,
 			PID:          os.Getpid(),
+			SetupFlags:   setupFlags(s.addr, cfg.DataDir),
+			CAFlags:      setupFlags("", cfg.DataDir),
 		}),
 		Paused:          s.pause.On,
 		Sink:            s.scans,
@@ -158,6 +170,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 		ScriptSrc:       console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {versionString()}, "t": {token}}.Encode(),
 		ScanTargetsOnly: cfg.ScanTargetsOnly,
 		FastReplies:     s.quick.SetConsoleReplies,
+		WaitingList:     s.feed.waitingList(s.sessions),
 		Logger:          log,
 		// The cap on blind tunnels comes from the descriptor limit.
 		TunnelIdleTimeout: cfg.TunnelIdleTimeout,
@@ -172,6 +185,7 @@ func startServer(ctx context.Context, cfg Config, extraRoots []*x509.Certificate
 func (s *server) serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.proxy.Serve(s.ln) }()
+	s.feed.start()
 	prune := time.NewTicker(10 * time.Minute)
 	defer prune.Stop()
 	for {
@@ -192,6 +206,7 @@ func (s *server) serve(ctx context.Context) error {
 
 // close releases everything startServer opened, in reverse order.
 func (s *server) close() {
+	s.feed.stop()
 	if s.hub != nil {
 		s.hub.Close()
 	}

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/internal/logfile"
 	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
@@ -87,6 +89,9 @@ func getLocal(t *testing.T, addr, path string) string {
 // where Chrome keeps it, so the trust commands never touch the real user's.
 func testHome(t *testing.T) string {
 	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("Chrome's NSS database is its trust store on Linux only, not on " + runtime.GOOS)
+	}
 	certutil, err := exec.LookPath("certutil")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -112,6 +117,7 @@ func testHome(t *testing.T) string {
 // values are initial "schema key" → GVariant text.
 func fakeGSettings(t *testing.T, values map[string]string) (calls func() []string, value func(schemaKey string) string) {
 	t.Helper()
+	requireGNOMEPlatform(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	state := filepath.Join(dir, "state")
@@ -160,6 +166,16 @@ esac
 		return strings.TrimSpace(string(b))
 	}
 	return calls, value
+}
+
+// requireGNOMEPlatform skips a test of GNOME's proxy settings where
+// kfsidebar never uses them: on Windows and macOS, sysproxy.New returns
+// the system's own settings, and the test would change those.
+func requireGNOMEPlatform(t *testing.T) {
+	t.Helper()
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
+		t.Skip("GNOME's proxy settings (gsettings, a shell script here): not used on " + runtime.GOOS)
+	}
 }
 
 func sets(calls []string) []string {
@@ -283,7 +299,8 @@ func TestProxyOnOffGNOME(t *testing.T) {
 			if got := sets(calls()); !slices.Equal(got, tt.wantOn) {
 				t.Errorf("proxy on ran %q, want %q", got, tt.wantOn)
 			}
-			if !strings.Contains(out, tt.wantOut) || !strings.Contains(out, "not running") {
+			if !strings.Contains(out, tt.wantOut) || !strings.Contains(out, "not running") ||
+				!strings.Contains(out, "Undo with `kfsidebar proxy off --data-dir "+shellQuote(dir)+" --listen "+listen+"`") {
 				t.Errorf("proxy on said:\n%s", out)
 			}
 			if value(mode) != "'auto'" || value(url) != ours {
@@ -369,6 +386,7 @@ func TestProxyOffLeavesLaterChangesAlone(t *testing.T) {
 }
 
 func TestProxyWithoutGNOMESaysWhatToDo(t *testing.T) {
+	requireGNOMEPlatform(t)
 	t.Setenv("XDG_CURRENT_DESKTOP", "KDE")
 	_, _, err := runCLI(t, "proxy", "on", "--data-dir", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), "KDE: System Settings") || !strings.Contains(err.Error(), "kfsidebar open") {
@@ -409,20 +427,6 @@ func TestIsSelf(t *testing.T) {
 	}
 }
 
-// fakeBrowser puts a stand-in browser in KFSIDEBAR_CHROMIUM that writes
-// its arguments, one a line, to the returned file.
-func fakeBrowser(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	args := filepath.Join(dir, "args")
-	script := filepath.Join(dir, "chrome")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done > "+args+".tmp && mv "+args+".tmp "+args+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KFSIDEBAR_CHROMIUM", script)
-	return args
-}
-
 func waitFile(t *testing.T, path string) []string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -439,7 +443,7 @@ func waitFile(t *testing.T, path string) []string {
 
 func TestOpen(t *testing.T) {
 	home := testHome(t)
-	argsFile := fakeBrowser(t)
+	argsFile := useFakeBrowser(t, "record")
 	dir := filepath.Join(t.TempDir(), "data")
 	if _, _, err := runCLI(t, "open", "--data-dir", dir, "--listen", "127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("open without kfsidebar running: %v", err)
@@ -490,11 +494,7 @@ func TestOpen(t *testing.T) {
 // error (no display, say) makes open fail with what the browser said.
 func TestOpenBrowserThatCannotStart(t *testing.T) {
 	testHome(t)
-	script := filepath.Join(t.TempDir(), "chrome")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\necho 'Missing X server or $DISPLAY' >&2\nexit 1\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("KFSIDEBAR_CHROMIUM", script)
+	useFakeBrowser(t, "fail")
 	dir := filepath.Join(t.TempDir(), "data")
 	k := startRun(t, dir)
 	_, _, err := runCLI(t, "open", "--data-dir", dir, "--listen", k.addr)
@@ -552,6 +552,7 @@ func TestDoctor(t *testing.T) {
 }
 
 func TestDoctorFindsLooseModes(t *testing.T) {
+	kftest.SkipOnWindows(t, "Unix file modes; the user profile's ACLs protect the data directory")
 	dir := filepath.Join(t.TempDir(), "data")
 	if _, _, err := runCLI(t, "ca", "export", "--data-dir", dir); err != nil {
 		t.Fatal(err)

@@ -118,6 +118,9 @@ Subcommands:
 		return err
 	}
 	sp, err := sysproxy.New()
+	if errors.Is(err, sysproxy.ErrUnsupported) {
+		return proxyByHand(ctx, sub, cfg, err, out)
+	}
 	if err != nil {
 		return err
 	}
@@ -137,6 +140,28 @@ Subcommands:
 		fmt.Fprint(out, " (kfsidebar)")
 	}
 	fmt.Fprintln(out)
+	return nil
+}
+
+// proxyByHand is proxy on, off and status where kfsidebar cannot change
+// the proxy settings (a desktop other than GNOME): it says why, and the
+// PAC URL to enter by hand.
+func proxyByHand(ctx context.Context, sub string, cfg Config, why error, out io.Writer) error {
+	pac := pacURL(cfg.Listen)
+	running := "kfsidebar is running there"
+	if !proxyRunning(ctx, cfg.Listen) {
+		running = "kfsidebar is not running there yet: start it with `kfsidebar run`"
+	}
+	switch sub {
+	case "on":
+		return fmt.Errorf("%w\n\nSet this automatic proxy configuration (PAC) URL by hand:\n\n    %s\n\n(%s.) Undo it the same way", why, pac, running)
+	case "off":
+		fmt.Fprintf(out, "kfsidebar cannot change this computer's proxy settings, so it changed none: nothing to undo.\n"+
+			"If you entered %s by hand, remove it the same way.\n", pac)
+		return nil
+	}
+	fmt.Fprintf(out, "System proxy: kfsidebar cannot read or change it here: %v\n\n"+
+		"kfsidebar's PAC URL, to enter by hand: %s (%s)\n", why, pac, running)
 	return nil
 }
 
@@ -163,12 +188,12 @@ func proxyOn(ctx context.Context, sp sysproxy.System, cfg Config, out io.Writer)
 	fmt.Fprintf(out, "%s: automatic configuration %s (was: %s)\n", sp.Name(), want, cur.Describe())
 	if cur.Proxy != "" && !isSelf(cur.Proxy, cfg.Listen) {
 		fmt.Fprintf(out, "kfsidebar chains the console to the proxy that was set, %s, and the PAC sends every other site there as before.\n"+
-			"Restart kfsidebar (kfsidebar run) so that it picks this up.\n", cur.Proxy)
+			"Restart kfsidebar run so that it picks this up.\n", cur.Proxy)
 	}
 	if !proxyRunning(ctx, cfg.Listen) {
 		fmt.Fprintf(out, "kfsidebar is not running on %s yet: start it with `kfsidebar run`. Until then the console opens directly, without the sidebar.\n", localAddr(cfg.Listen))
 	}
-	fmt.Fprintln(out, "Browsers pick this up within a minute, or when restarted. Undo with `kfsidebar proxy off`.")
+	fmt.Fprintf(out, "Browsers pick this up within a minute, or when restarted. Undo with `%s`.\n", setupCommand("proxy off", cfg.Listen, cfg.DataDir))
 	return nil
 }
 

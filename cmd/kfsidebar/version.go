@@ -6,6 +6,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3"
@@ -66,5 +68,8 @@ func runVersion(_ context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "kfsidebar %s\n%s\n", versionString(), buildDetails())
+	if !sqlitedb.Available {
+		fmt.Fprintf(out, "\n%s\n", sqlitedb.NoSQLiteHelp)
+	}
 	return nil
 }

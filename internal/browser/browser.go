@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/nowindow"
@@ -110,6 +111,7 @@ type Proc struct {
 	logPath string
 	done    chan struct{} // closed when it has quit; err is then set
 	err     error
+	stopped atomic.Bool // Stop ended it: its exit is no failure to start
 }
 
 // Start starts browser with args, its output in logPath, detached
@@ -144,7 +146,7 @@ func Start(browser string, args []string, logPath string, detached bool) (*Proc,
 func (p *Proc) QuitAtOnce() error {
 	select {
 	case <-p.done:
-		if p.err == nil {
+		if p.err == nil || p.stopped.Load() {
 			return nil
 		}
 		return fmt.Errorf("%s did not start (%v); what it said, from %s:\n%s",
@@ -154,10 +156,39 @@ func (p *Proc) QuitAtOnce() error {
 	}
 }
 
-// Stop asks the browser to quit and waits until it has.
-func (p *Proc) Stop() {
-	p.cmd.Process.Signal(os.Interrupt)
-	<-p.done
+// StopGrace is how long Stop waits for the browser after asking it to
+// quit, and again after ending it.
+const StopGrace = 5 * time.Second
+
+// Stop asks the browser to quit (Ctrl+C; on Windows, closing its windows),
+// ends it if it cannot be asked or has not quit within StopGrace, and
+// waits for it at most StopGrace more: Ctrl+C on `demo --open` returns
+// whatever the browser does. It says what happened, for the user.
+func (p *Proc) Stop() string {
+	select {
+	case <-p.done:
+		return p.name + " had already quit"
+	default:
+	}
+	p.stopped.Store(true)
+	asked := askToQuit(p.cmd.Process) == nil
+	if asked {
+		select {
+		case <-p.done:
+			return "closed " + p.name
+		case <-time.After(StopGrace):
+		}
+	}
+	killErr := p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+		if asked {
+			return p.name + " did not close within " + StopGrace.String() + "; ended it"
+		}
+		return "ended " + p.name + " (it could not be asked to close)"
+	case <-time.After(StopGrace):
+		return fmt.Sprintf("%s did not quit (%v); close its window yourself", p.name, killErr)
+	}
 }
 
 // tail returns the last n lines of the file at path, indented.

@@ -1,7 +1,8 @@
 // Package kftest is the test scaffolding every package of kfsidebar
 // shares, the way net/http/httptest serves net/http: one logger that
-// writes to the test's log, one poll helper, one golden-file helper. It is
-// imported by tests only.
+// writes to the test's log, one poll helper, one golden-file helper, and
+// the guards of tests that would change a real Windows' settings or need
+// Unix (RealWindowsSettings, SkipOnWindows). It is imported by tests only.
 package kftest
 
 import (

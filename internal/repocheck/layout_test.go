@@ -30,6 +30,7 @@ var heavy = map[string]string{
 	"github.com/gofrs/flock":            "the tray's one-instance lock",
 	"github.com/godbus/dbus/v5":         "the fake tray host of the tray's tests",
 	"golang.org/x/sys/windows/registry": "the Windows trust store, proxy settings and autostart",
+	"golang.org/x/text":                 "the text file decoder",
 }
 
 // allowedHomes lists the packages allowed to import a heavy module where
@@ -44,6 +45,9 @@ var allowedHomes = map[string][]string{
 	"golang.org/x/sys/windows/registry": {"certs", "internal/sysproxy", "internal/autostart"},
 	// The simulated console serves brotli, as the real one may.
 	"github.com/andybalholm/brotli": {"proxy", "proxy/mpkftest"},
+	// The pinyin table's generator reads the GB2312 order; the text file
+	// decoder reads GBK files.
+	"golang.org/x/text": {"internal/textfile", "sidebar/quickreply/internal/gen/pinyin"},
 	// The browser harness and the benchmark drive Chromium.
 	"github.com/chromedp/chromedp": {"internal/browsertest", "bench/cmd/identitybench"},
 }

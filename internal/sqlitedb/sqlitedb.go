@@ -36,6 +36,9 @@ const BusyTimeoutMillis = 5000
 // transactions on a power cut, never the file. Allow more than one
 // connection (database/sql's default): WAL pays off only with several.
 func Open(ctx context.Context, path string, opts ...Option) (*sql.DB, error) {
+	if !Available {
+		return nil, ErrNoSQLite
+	}
 	// Create the file before SQLite does, so that it, and the -wal and
 	// -shm files SQLite gives the same mode, are never readable by others.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)

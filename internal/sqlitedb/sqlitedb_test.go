@@ -5,7 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 )
 
 func TestOpen(t *testing.T) {
@@ -30,6 +33,9 @@ func TestOpen(t *testing.T) {
 	if _, err := db.Exec("CREATE TABLE t (x)"); err != nil {
 		t.Fatal(err)
 	}
+	if runtime.GOOS == "windows" {
+		return // no Unix modes; the user profile's ACLs protect the data directory
+	}
 	for _, name := range []string{path, path + "-wal"} {
 		fi, err := os.Stat(name)
 		if err != nil {
@@ -42,6 +48,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestOpenTightensAnOldFile(t *testing.T) {
+	kftest.SkipOnWindows(t, "Unix file modes")
 	path := filepath.Join(t.TempDir(), "kf.db")
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -15,15 +15,19 @@ const internetSettingsKey = `Software\Microsoft\Windows\CurrentVersion\Internet 
 // New returns the current user's Internet Settings; changing
 // them needs no administrator rights.
 func New() (System, error) {
-	return &windowsProxy{open: openInternetSettings, notify: notifyInternetSettings}, nil
+	return &windowsProxy{open: openKey(internetSettingsKey), notify: notifyInternetSettings}, nil
 }
 
-func openInternetSettings() (registryValues, func(), error) {
-	k, err := registry.OpenKey(registry.CURRENT_USER, internetSettingsKey, registry.QUERY_VALUE|registry.SET_VALUE)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open HKCU\\%s: %w", internetSettingsKey, err)
+// openKey opens path under HKCU: Internet Settings, or a scratch key in
+// the tests.
+func openKey(path string) func() (registryValues, func(), error) {
+	return func() (registryValues, func(), error) {
+		k, err := registry.OpenKey(registry.CURRENT_USER, path, registry.QUERY_VALUE|registry.SET_VALUE)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open HKCU\\%s: %w", path, err)
+		}
+		return regKey{k}, func() { k.Close() }, nil
 	}
-	return regKey{k}, func() { k.Close() }, nil
 }
 
 type regKey struct{ k registry.Key }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -57,11 +58,79 @@ type Hinter interface {
 // absent). Unknown keys are refused. The error is one *Error, or several
 // joined (every unknown key at once).
 func Decode(path string, data []byte, v any) error {
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeErrors(path, data, err, reflect.TypeOf(v).Elem())
+	if errs := windowsPaths(path, data); errs != nil {
+		return errs
 	}
-	return nil
+	// The decoder stops at the first value of the wrong type. To report
+	// every problem at once, that value's line is blanked (keeping the
+	// positions of the rest) and the file decoded again, a bounded number
+	// of times; unknown keys come all together from the last decode.
+	root := reflect.TypeOf(v).Elem()
+	var errs []error
+	for range maxDecodeErrors {
+		dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+		err := dec.Decode(v)
+		if err == nil {
+			break
+		}
+		e := decodeErrors(path, data, err, root)
+		errs = append(errs, e)
+		var one *Error
+		if !errors.As(e, &one) || one.Key == "" || one.Line == 0 || errors.As(err, new(*toml.StrictMissingError)) {
+			break // unknown keys (all of them), or a syntax error: nothing after it can be read
+		}
+		data = blankLine(data, one.Line)
+	}
+	return joinByLine(errs)
+}
+
+// joinByLine joins errs (each an *Error or a join of them) in the order
+// of their lines in the file.
+func joinByLine(errs []error) error {
+	var all []error
+	for _, e := range errs {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			all = append(all, j.Unwrap()...)
+		} else {
+			all = append(all, e)
+		}
+	}
+	line := func(e error) int {
+		var te *Error
+		if errors.As(e, &te) {
+			return te.Line
+		}
+		return 0
+	}
+	sort.SliceStable(all, func(i, j int) bool { return line(all[i]) < line(all[j]) })
+	return errors.Join(all...)
+}
+
+// maxDecodeErrors bounds how many values of the wrong type one Decode
+// reports.
+const maxDecodeErrors = 20
+
+// blankLine replaces line n (1-based) of data with spaces.
+func blankLine(data []byte, n int) []byte {
+	out := bytes.Clone(data)
+	start := 0
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(out[start:], '\n')
+		if j < 0 {
+			return out
+		}
+		start += j + 1
+	}
+	end := bytes.IndexByte(out[start:], '\n')
+	if end < 0 {
+		end = len(out) - start
+	}
+	for i := start; i < start+end; i++ {
+		if out[i] != '\r' {
+			out[i] = ' '
+		}
+	}
+	return out
 }
 
 // decodeErrors turns the decoder's errors into Errors: every unknown key
@@ -82,6 +151,9 @@ func decodeErrors(path string, data []byte, err error, root reflect.Type) error 
 	if errors.As(err, &de) {
 		line, col := de.Position()
 		reason := strings.TrimPrefix(de.Error(), "toml: ")
+		if strings.Contains(reason, "escape") {
+			reason += "; " + windowsPathHint
+		}
 		if strings.Contains(reason, "cannot decode TOML") {
 			reason = typeReason(root, de.Key(), reason)
 		}
@@ -99,6 +171,31 @@ func decodeErrors(path string, data []byte, err error, root reflect.Type) error 
 		return true
 	})
 	return cerr
+}
+
+// windowsPathHint says how to write a Windows path in TOML: in double
+// quotes a backslash starts an escape, so "C:\Users\张三" is an error (\U
+// wants hex digits) and "D:\new\tmp" silently reads as D:, a line break,
+// "ew", a tab and "mp".
+const windowsPathHint = `in double quotes a backslash starts an escape (\U, \n, \t, …): ` +
+	`write a Windows path in single quotes, 'C:\Users\张三\kfsidebar', ` +
+	`or with forward slashes, "C:/Users/张三/kfsidebar"`
+
+// doubleQuotedWindowsPath is a key whose value is a double-quoted string
+// starting with a drive letter and one backslash.
+var doubleQuotedWindowsPath = regexp.MustCompile(`^\s*([A-Za-z0-9_.\-]+)\s*=\s*"[A-Za-z]:\\[^\\]`)
+
+// windowsPaths finds every Windows path written in double quotes, before
+// decoding: the decoder would fail on some with a bare "invalid escape"
+// and read others wrong without a word.
+func windowsPaths(path string, data []byte) error {
+	var errs []error
+	for i, line := range strings.Split(string(data), "\n") {
+		if m := doubleQuotedWindowsPath.FindStringSubmatch(line); m != nil {
+			errs = append(errs, &Error{File: path, Line: i + 1, Key: m[1], Reason: "a Windows path in double quotes; " + windowsPathHint})
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // typeReason says what type the key wants, in the file's terms.

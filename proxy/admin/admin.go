@@ -67,6 +67,9 @@ type Options struct {
 	Storage func() StorageHealth
 	// Proxy reports the blind tunnels and descriptors against their limits.
 	Proxy func() ProxyHealth
+	// Gateway reports the subscription to the shop's push gateway; nil
+	// when none is configured.
+	Gateway func() GatewayHealth
 	// Now is the clock for "N minutes ago". Default: time.Now.
 	Now func() time.Time
 	// Pause is the agent's pause switch (the tray's 暂停/继续). While it
@@ -77,6 +80,11 @@ type Options struct {
 	// PID is the proxy's process id, shown in status.json for whatever
 	// supervises it. Default 0: left out.
 	PID int
+	// SetupFlags and CAFlags are the flags the setup commands the status
+	// page shows need to reach this kfsidebar: " --data-dir D --listen A"
+	// for proxy on, open and doctor, " --data-dir D" for ca install, each
+	// only when not the default. Default: "", the commands as they are.
+	SetupFlags, CAFlags string
 	// Pages are more pages at the proxy's own address, by ServeMux
 	// pattern (e.g. "/quick-replies/"). They get the same Host check.
 	Pages map[string]http.Handler
@@ -184,6 +192,9 @@ type Status struct {
 	Storage     *StorageHealth    `json:"storage,omitempty"`
 	Tunnels     *TunnelHealth     `json:"tunnels,omitempty"`
 	Descriptors *DescriptorHealth `json:"descriptors,omitempty"`
+	// Gateway is present when a push gateway is configured
+	// (Options.Gateway).
+	Gateway *GatewayHealth `json:"gateway,omitempty"`
 }
 
 // DayCount is how many chat users were first seen on one day, by how the
@@ -259,6 +270,10 @@ func New(opts Options) http.Handler {
 			h := opts.Proxy()
 			st.Tunnels, st.Descriptors = &h.Tunnels, &h.Descriptors
 		}
+		if opts.Gateway != nil {
+			h := opts.Gateway()
+			st.Gateway = &h
+		}
 		return st
 	}
 	mux := http.NewServeMux()
@@ -299,7 +314,7 @@ func New(opts Options) http.Handler {
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		var buf bytes.Buffer
-		if err := statusPage.Execute(&buf, newStatusView(status(), opts.Now())); err != nil {
+		if err := statusPage.Execute(&buf, newStatusView(status(), opts.Now(), opts.SetupFlags, opts.CAFlags)); err != nil {
 			http.Error(w, "status page failed", http.StatusInternalServerError)
 			return
 		}

@@ -20,12 +20,16 @@ type statusView struct {
 	Status
 	FirstHost string
 	ProbeHost string
-	Today     DayCount
-	Chart     chart
-	LastScan  string
-	Backend   *backendView
+	// SetupFlags and CAFlags follow the setup commands (Options).
+	SetupFlags, CAFlags string
+	Today               DayCount
+	Chart               chart
+	LastScan            string
+	Backend             *backendView
 	// The rows of health.go: nil when there is no data source.
 	StorageRow, TunnelRow, DescriptorRow *healthView
+	// GatewayRow is the push gateway's subscription; nil without one.
+	GatewayRow *healthView
 }
 
 type backendView struct {
@@ -108,8 +112,8 @@ func shortDay(day string) string {
 	return day
 }
 
-func newStatusView(st Status, now time.Time) statusView {
-	v := statusView{Status: st, ProbeHost: console.PACProbeHost, Chart: newChart(st.Days)}
+func newStatusView(st Status, now time.Time, setupFlags, caFlags string) statusView {
+	v := statusView{Status: st, ProbeHost: console.PACProbeHost, Chart: newChart(st.Days), SetupFlags: setupFlags, CAFlags: caFlags}
 	if len(st.ConsoleHosts) > 0 {
 		v.FirstHost = st.ConsoleHosts[0]
 	}
@@ -122,6 +126,7 @@ func newStatusView(st Status, now time.Time) statusView {
 	v.StorageRow = newStorageView(st.Storage, now)
 	v.TunnelRow = newTunnelView(st.Tunnels, now)
 	v.DescriptorRow = newDescriptorView(st.Descriptors, now)
+	v.GatewayRow = newGatewayView(st.Gateway, now)
 	if b := st.Backend; b != nil {
 		bv := &backendView{Class: "ok", Text: "✔ 正常 ok"}
 		switch b.State {
@@ -188,6 +193,7 @@ ol li{margin-bottom:4px}
 <tr><td>上次识别 Last chat learned</td><td>{{if .LastScan}}{{.LastScan}}{{else}}<span class="muted">还没有 not yet — 打开客服页面接入一个会话 open the console and accept a chat</span>{{end}}</td></tr>
 {{with .Backend}}<tr><td>订单后台 Order backend</td><td id="backend-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
 {{with .StorageRow}}<tr><td>保存会话 Chats saved</td><td id="storage-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
+{{with .GatewayRow}}<tr><td>店铺消息推送 Push gateway</td><td id="gateway-state" class="{{.Class}}">{{.Text}}{{with .Detail}}<br><span class="muted">{{.}}</span>{{end}}</td></tr>{{end}}
 </table>
 {{if .Days}}
 <h3>最近 7 天的新会话 New chats, last 7 days</h3>
@@ -213,31 +219,31 @@ ol li{margin-bottom:4px}
 
 <h2>设置 Setup</h2>
 <p>每台电脑只需设置一次。命令在 kfsidebar 所在的文件夹里运行。 Once per computer; run the commands where kfsidebar is.
-最省事的办法: <code>kfsidebar open</code> 打开一个专用的浏览器窗口, 不改动系统设置。
-The simplest way: <code>kfsidebar open</code> starts a browser window of its own and changes nothing on the system.</p>
+最省事的办法: <code>kfsidebar open{{.SetupFlags}}</code> 打开一个专用的浏览器窗口, 不改动系统设置。
+The simplest way: <code>kfsidebar open{{.SetupFlags}}</code> starts a browser window of its own and changes nothing on the system.</p>
 
 <h3>Windows (Chrome, Edge)</h3>
 <ol>
-<li>信任根证书 Trust the CA: <code>kfsidebar ca install</code> — Windows 弹出安全警告时点“是” answer “Yes” to Windows' security warning.</li>
-<li>打开自动代理 Turn the PAC on: <code>kfsidebar proxy on</code><br>
+<li>信任根证书 Trust the CA: <code>kfsidebar ca install{{.CAFlags}}</code> — Windows 弹出安全警告时点“是” answer “Yes” to Windows' security warning.</li>
+<li>打开自动代理 Turn the PAC on: <code>kfsidebar proxy on{{.SetupFlags}}</code><br>
 <span class="muted">或手动 or by hand: 设置 Settings → 网络和 Internet Network &amp; Internet → 代理 Proxy → 使用设置脚本 Use setup script → <code>http://{{.Addr}}/proxy.pac</code></span></li>
 <li>打开 Open <code>https://{{.FirstHost}}</code>。Firefox 120+ 也使用 Windows 的证书 uses the Windows certificates too (网络设置 Network Settings → 使用系统代理设置 Use system proxy settings)。</li>
 </ol>
 <h3>macOS (Chrome, Edge, Safari)</h3>
 <ol>
-<li>信任根证书 Trust the CA: <code>./kfsidebar ca install</code> — macOS 会要求输入登录密码 macOS asks for your login password.</li>
-<li>打开自动代理 Turn the PAC on: <code>./kfsidebar proxy on</code><br>
+<li>信任根证书 Trust the CA: <code>./kfsidebar ca install{{.CAFlags}}</code> — macOS 会要求输入登录密码 macOS asks for your login password.</li>
+<li>打开自动代理 Turn the PAC on: <code>./kfsidebar proxy on{{.SetupFlags}}</code><br>
 <span class="muted">或手动 or by hand: 系统设置 System Settings → 网络 Network → (Wi-Fi) → 详细信息 Details → 代理 Proxies → 自动代理配置 Automatic proxy configuration → <code>http://{{.Addr}}/proxy.pac</code></span></li>
 <li>打开 Open <code>https://{{.FirstHost}}</code>。</li>
 </ol>
 <h3>Linux (Chrome, Chromium, Firefox)</h3>
 <ol>
-<li>信任根证书 Trust the CA: <code>./kfsidebar ca install</code> (需要 needs <code>certutil</code>: <code>sudo apt install libnss3-tools</code>)。</li>
-<li>打开自动代理 Turn the PAC on (GNOME): <code>./kfsidebar proxy on</code><br>
+<li>信任根证书 Trust the CA: <code>./kfsidebar ca install{{.CAFlags}}</code> (需要 needs <code>certutil</code>: <code>sudo apt install libnss3-tools</code>)。</li>
+<li>打开自动代理 Turn the PAC on (GNOME): <code>./kfsidebar proxy on{{.SetupFlags}}</code><br>
 <span class="muted">或手动 or by hand: 设置 Settings → 网络 Network → 网络代理 Network Proxy → 自动 Automatic → <code>http://{{.Addr}}/proxy.pac</code>; Firefox: 设置 Settings → 网络设置 Network Settings → 自动代理配置的 URL Automatic proxy configuration URL</span></li>
 <li>打开 Open <code>https://{{.FirstHost}}</code>。</li>
 </ol>
-<p class="muted">检查一切 Check everything: <code>kfsidebar doctor</code> · 撤销 Undo: <code>kfsidebar proxy off</code>, <code>kfsidebar ca uninstall</code></p>
+<p class="muted">检查一切 Check everything: <code>kfsidebar doctor{{.SetupFlags}}</code> · 撤销 Undo: <code>kfsidebar proxy off{{.SetupFlags}}</code>, <code>kfsidebar ca uninstall{{.CAFlags}}</code></p>
 <script src="/status.js"></script>
 </body></html>
 `))

@@ -26,6 +26,13 @@ var defaultNicknames = map[string]bool{"微信用户": true}
 //     live user with that avatar lacks a nickname, and the page shows no
 //     other card that looks the same (q.Peers). A card without a known
 //     avatar is matched the same way against users without one.
+//  4. for a fans_uin (the card's or the history request's) that no live
+//     record has, the user whose message the shop's push gateway received
+//     is the one this uin's queued message in the console's waiting list
+//     matches, by text and time, and nobody else's does (see queued.go
+//     for the rule and why it holds), when the card's looks fit that user
+//     and no live record gives that user another uin. It never overrides
+//     rules 1 and 2.
 //
 // Invariant: Record is never a user other than the chat's own. What the
 // resolver cannot rule out, it does not guess: a fans_uin (from the card
@@ -41,7 +48,11 @@ var defaultNicknames = map[string]bool{"微信用户": true}
 // the default nickname or with nicknames of their own. Two users with the
 // default picture and the same chosen nickname, one of them never seen by
 // the proxy, would defeat it; the history request, when the console
-// makes it, settles even that.
+// makes it, settles even that. The queued-message rule rests on the three
+// assumptions queued.go states (every queued message went through the
+// gateway, the two timestamps of a message agree within queuedSkew, the
+// feed reports truthfully what it delivered); the property test holds it
+// to them too.
 //
 // Expired records never match. Returned records are copies.
 func (s *Sessions) Resolve(q console.Query) console.Resolution {
@@ -83,6 +94,9 @@ func (s *Sessions) Resolve(q console.Query) console.Resolution {
 		if strings.TrimSpace(e.rec.FansUIN) == "" {
 			maybe = append(maybe, e)
 		}
+	}
+	if e, ok := s.queuedLocked(u, cutoff); ok && looks.fits(e) {
+		return resolution(e, console.EvidenceQueued, append([]*sessionEntry{e}, maybe...))
 	}
 	return resolution(nil, "", maybe)
 }

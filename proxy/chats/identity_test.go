@@ -57,13 +57,17 @@ func identityWorld(r *rand.Rand) []identityUser {
 // property: over random worlds and random event orders (records learned
 // late, partly, or never; sightings that expire; cards with and without a
 // fans_uin; the console's history request seen or not; look-alike cards on
-// the page), Resolve never answers with a user other than the chat's own.
+// the page; users queueing with messages many users send and messages of
+// their own, pushes whose time is off by up to queuedSkew, pushes
+// repeated, a feed that drops and loses what expired meanwhile, the
+// waiting list seen partly), Resolve never answers with a user other than
+// the chat's own.
 // It also checks that the strong evidence is used: a card whose uin, or
 // whose history request, names a live record is resolved to it.
 func TestResolveNeverNamesAnotherUser(t *testing.T) {
 	const worlds = 300
 	const ttl = time.Hour
-	resolved, asked := 0, 0
+	resolved, asked, byQueue := 0, 0, 0
 	for seed := range uint64(worlds) {
 		r := rand.New(rand.NewPCG(seed, 0x1d))
 		clock := &sessClock{t: sessT0}
@@ -77,9 +81,16 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 		}
 		users := identityWorld(r)
 		learnedAt := map[string]time.Time{} // openid → last sighting with its uin
-		for step := range 60 {
-			switch ev := r.IntN(10); {
-			case ev < 3: // the console's traffic names a user, maybe partly
+		queue := &queuedWorld{r: r, s: s, users: users, open: map[string]bool{}, latest: map[string]console.WaitingMessage{}}
+		for step := range 150 {
+			clock.Set(clock.Now().Add(time.Second))
+			switch ev := r.IntN(20); {
+			case ev < 10: // users queue, the feed delivers their pushes, the proxy scans the waiting list
+				queue.step(clock.Now())
+				if bad := queue.wrongLink(); bad != "" {
+					t.Fatalf("seed %d step %d: queued messages %s", seed, step, bad)
+				}
+			case ev < 12: // the console's traffic names a user, maybe partly
 				u := users[r.IntN(len(users))]
 				rec := console.Record{OpenID: u.openid, Nickname: u.nickname, HeadImgURL: u.avatar, FansUIN: u.uin, Source: console.SourceManual}
 				if r.IntN(8) == 0 {
@@ -94,8 +105,13 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 				if rec.FansUIN != "" {
 					learnedAt[u.openid] = clock.Now()
 				}
-			case ev < 4: // time passes; sightings may expire
-				clock.Set(clock.Now().Add(time.Duration(r.IntN(40)) * time.Minute))
+				queue.accepted(u)
+			case ev < 13: // time passes; sightings may expire, the feed's items too
+				if r.IntN(2) == 0 {
+					clock.Set(clock.Now().Add(time.Duration(r.IntN(40)) * time.Minute))
+				} else {
+					clock.Set(clock.Now().Add(time.Duration(r.IntN(90)) * time.Second))
+				}
 			default: // the agent opens a chat
 				truth := users[r.IntN(len(users))]
 				// The page lists the chat and some others.
@@ -118,14 +134,20 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 						seed, step, truth.openid, truth, res.Record.OpenID, res.Evidence, q)
 				}
 				at, known := learnedAt[truth.openid]
-				live := known && clock.Now().Sub(at) < ttl
+				// A sighting less than seenAtGranularity after the last
+				// stored one is not stored: it may not count.
+				live := known && clock.Now().Sub(at) < ttl-seenAtGranularity
 				if live && (q.UIN != "" || q.Opened != "") && res.Record == nil {
 					t.Fatalf("seed %d step %d: chat of %s has a live record with its uin but was not resolved; query %+v, candidates %v",
 						seed, step, truth.openid, q, res.Candidates)
 				}
-				if res.Record != nil {
+				switch {
+				case res.Evidence == console.EvidenceQueued:
+					byQueue++
+					fallthrough
+				case res.Record != nil:
 					resolved++
-				} else if len(res.Candidates) > 0 {
+				case len(res.Candidates) > 0:
 					asked++
 				}
 			}
@@ -133,5 +155,8 @@ func TestResolveNeverNamesAnotherUser(t *testing.T) {
 		s.Close(context.Background())
 		db.Close()
 	}
-	t.Logf("%d worlds: %d chats resolved, %d offered candidates", worlds, resolved, asked)
+	t.Logf("%d worlds: %d chats resolved (%d by queued messages), %d offered candidates", worlds, resolved, byQueue, asked)
+	if byQueue < worlds/10 {
+		t.Errorf("only %d chats resolved by queued messages: the evidence is not exercised", byQueue)
+	}
 }

@@ -72,6 +72,8 @@ type Sessions struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
+
+	queued queuedEvidence // queued messages matched with the push gateway's; see queued.go
 }
 
 // sessionEntry is one openid in memory: the merged record plus what Counts
@@ -265,21 +267,22 @@ func (e *sessionEntry) keysEqual(o *sessionEntry) bool {
 }
 
 // overlayRecord returns base with every non-empty field of the newer top
-// sighting laid over it, and top's SeenAt and Source.
+// sighting laid over it, and top's SeenAt and Source. It is written field by
+// field, without a table of pointers into the result: such a table made the
+// result escape to the heap, an allocation for every chat seen again.
 func overlayRecord(base, top console.Record) console.Record {
 	out := base
-	for _, f := range []struct {
-		dst *string
-		src string
-	}{
-		{&out.Nickname, top.Nickname},
-		{&out.HeadImgURL, top.HeadImgURL},
-		{&out.FansUIN, top.FansUIN},
-		{&out.SessionID, top.SessionID},
-	} {
-		if f.src != "" {
-			*f.dst = f.src
-		}
+	if top.Nickname != "" {
+		out.Nickname = top.Nickname
+	}
+	if top.HeadImgURL != "" {
+		out.HeadImgURL = top.HeadImgURL
+	}
+	if top.FansUIN != "" {
+		out.FansUIN = top.FansUIN
+	}
+	if top.SessionID != "" {
+		out.SessionID = top.SessionID
 	}
 	out.Source = top.Source
 	out.SeenAt = top.SeenAt

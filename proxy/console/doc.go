@@ -4,8 +4,9 @@
 // learned), what the page knows about the selected chat (Query) and the
 // resolver's answer (Resolution), the avatar key that matches the same
 // picture in the page and in the JSON, how a console request is classified
-// (Endpoint, IsSettings), the console hosts and the path prefix kfsidebar
-// answers itself on the console origin.
+// (Endpoint, IsSettings, IsWaitingList), a queued user's message in the
+// waiting list (WaitingMessage), the console hosts and the path prefix
+// kfsidebar answers itself on the console origin.
 //
 // It imports the standard library only, so that every other package, the
 // sidebar included, can use it without the MITM proxy, the parsers or the

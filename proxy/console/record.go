@@ -9,6 +9,10 @@ const (
 	SourceTransfer = "transfer" // /cgi-bin/kftransfer?action=gettransferinfo: another agent transferred the chat
 	SourcePage     = "page"     // the console page's inline bootstrap (chats open at page load)
 	SourceOther    = "other"    // any other JSON response of the console host
+	// SourcePush: not learned from the console at all, but from the push
+	// gateway's queued messages matched with the waiting list; only a
+	// Resolution's Record has it (EvidenceQueued), the map never stores it.
+	SourcePush = "push"
 )
 
 // Record is one chat user learned from the console's own traffic: every

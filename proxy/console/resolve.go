@@ -30,6 +30,12 @@ const (
 	// EvidenceAvatar: only one known user has the card's avatar and
 	// nickname, and nothing says another might.
 	EvidenceAvatar = "avatar"
+	// EvidenceQueued: the card's (or the history request's) fans_uin has
+	// no record yet, but the user's queued message in the waiting list
+	// matches exactly one user's message that the shop's push gateway
+	// received, by text and time (chats.Sessions.AddWaiting). Weaker than
+	// the console's own evidence, which always wins.
+	EvidenceQueued = "queued"
 )
 
 // Resolution answers a Query.

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
 	"golang.org/x/net/html"
 
 	"github.com/kfsidebar/kfsidebar/proxy/console"
@@ -24,7 +23,9 @@ func Page(page []byte, now time.Time) []console.Record {
 	if !bytes.Contains(page, fansOpenIDKey) {
 		return nil
 	}
-	c := collector{budget: 8*len(page) + 1<<20}
+	c := getCollector()
+	defer putCollector(c)
+	c.budget = 8*len(page) + 1<<20
 	z := html.NewTokenizer(bytes.NewReader(page))
 	// No script after the last "fans_openid" can hold a chat: the tokenizer
 	// stops there rather than walking the rest of the page.
@@ -94,10 +95,9 @@ func (c *collector) scanScript(js []byte, level int) {
 			return
 		}
 		out, ok := convertObject(js, b.start, b.end, lx)
-		if !ok || !gjson.ValidBytes(out) {
+		if !ok || !c.scanDoc(out) {
 			continue
 		}
-		c.scanDoc(out)
 		covered = b.end
 	}
 	for _, s := range lx.strings {

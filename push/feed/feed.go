@@ -280,23 +280,32 @@ func (f *Feed) servePoll(w http.ResponseWriter, r *http.Request, after int64) {
 	if s, err := strconv.Atoi(r.URL.Query().Get("wait")); err == nil && s >= 0 && time.Duration(s)*time.Second < wait {
 		wait = time.Duration(s) * time.Second
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), wait)
-	defer cancel()
+	// The wait bounds the waiting, never a read: an answer is always a
+	// complete read done after the request arrived, so an empty one means
+	// there was nothing (a workstation relies on that to know what it
+	// has), and wait=0 reads once.
+	waited := time.NewTimer(wait)
+	defer waited.Stop()
 	c := newCursor(after)
 	var events []push.FeedEvent
-	for {
+	for done := false; ; {
 		woken := f.signal.C()
 		var err error
-		if events, err = f.next(ctx, c); err != nil && ctx.Err() == nil {
-			f.cfg.Logger.Warn("feed read failed", "err", err)
-			w.WriteHeader(http.StatusServiceUnavailable)
+		if events, err = f.next(r.Context(), c); err != nil {
+			if r.Context().Err() == nil {
+				f.cfg.Logger.Warn("feed read failed", "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
 			return
 		}
-		if len(events) > 0 || ctx.Err() != nil {
+		if len(events) > 0 || done {
 			break
 		}
 		select {
-		case <-ctx.Done():
+		case <-r.Context().Done():
+			return
+		case <-waited.C:
+			done = true // one more read, then the answer
 		case <-woken:
 		case <-time.After(f.cfg.PollInterval):
 		}

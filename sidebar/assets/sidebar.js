@@ -521,11 +521,12 @@
   };
   // How the sidebar knows who a chat is, in the agent's words.
   const IDENTITY_LABEL = {
-    pending: '识别中…', confirmed: '已识别', avatar: '按头像匹配', picked: '客服选择', bound: '已关联',
+    pending: '识别中…', confirmed: '已识别', avatar: '按头像匹配', queued: '按排队消息匹配', picked: '客服选择', bound: '已关联',
   };
   const IDENTITY_HINT = {
     confirmed: '控制台打开的正是这位客户的会话',
     avatar: '只有这一位客户是这个头像和昵称；如果不对，请点“不是这位？”',
+    queued: '客户排队时发的消息，只和店铺消息推送里这一位客户的消息对得上；如果不对，请点“不是这位？”',
     picked: '这是你选的客户',
     bound: '这个会话已手动关联到这位客户',
   };
@@ -551,6 +552,8 @@
       this.opened = []; // the console's recent history requests: {uin, at, owner}
       this.checkQueued = false;
       this.view = null; // the customer answer shown, with its state
+      this.shownOpenID = ''; // the user a customer or not_in_shop answer shows
+      this.sources = new Map(); // openid → 来源 the hub sent (source messages)
       this.groups = []; // quick reply groups
       this.tab = 'customer';
       this.activeReply = -1;
@@ -858,6 +861,16 @@
         if (this.tab === 'replies') this.renderReplies();
         return;
       }
+      // 来源 and tracking steps belong to a user and an order, not to a
+      // request: each is applied where it fits, whenever it comes.
+      if (msg.type === 'source') {
+        this.onSource(msg);
+        return;
+      }
+      if (msg.type === 'tracking') {
+        this.onTracking(msg);
+        return;
+      }
       const side = this.side.get(msg.seq);
       if (side) {
         this.side.delete(msg.seq);
@@ -865,6 +878,7 @@
         return;
       }
       if (msg.seq !== this.selSeq) return; // an answer to a replaced request
+      this.shownOpenID = msg.type === 'customer' || (msg.type === 'unknown' && msg.reason === 'not_in_shop') ? msg.openid || '' : '';
       switch (msg.type) {
         case 'loading':
           this.setState('loading', '', msg.identity);
@@ -1035,13 +1049,15 @@
       this.afterKeyTimer = setTimeout(() => this.onKeyUp({ key: this.keyDown }), 1000);
     }
 
-    // queueCheck checks the selection once per animation frame at most,
-    // however many mutations React makes, and puts the element back if
-    // the page removed it.
+    // queueCheck checks the selection once the page's current task is done,
+    // however many mutations React makes in it, and puts the element back
+    // if the page removed it. Not once per animation frame: a frame can be
+    // late on a busy machine, and meanwhile the last customer would stay
+    // beside another chat.
     queueCheck() {
       if (this.checkQueued) return;
       this.checkQueued = true;
-      requestAnimationFrame(() => {
+      queueMicrotask(() => {
         this.checkQueued = false;
         if (!this.isConnected) {
           document.documentElement.append(this);
@@ -1053,12 +1069,15 @@
         const key = identity(chat);
         // Only a change of the console's selection counts: a click on
         // another avatar must not be undone by the next re-render. A
-        // selected card that looks the same but moved right after the
-        // agent's click or key press is another chat (keyboard
-        // navigation among look-alikes); moved without one, the list was
-        // re-sorted.
+        // selected card that looks the same but sits elsewhere in the list
+        // is another chat when the agent just clicked or pressed a key
+        // (keyboard navigation among look-alikes), or when another card in
+        // the list looks the same (the console opened a transferred or
+        // accepted look-alike by itself): which one it is must be
+        // established again. A card like no other that moved without any
+        // input is the same chat in a re-sorted list.
         const recent = performance.now() - this.inputAt <= INPUT_WINDOW_MS;
-        const moved = key === this.seenSelectedKey && chat.index !== this.seenIndex && recent;
+        const moved = key === this.seenSelectedKey && chat.index !== this.seenIndex && (recent || chat.peers > 1);
         if (key === this.seenSelectedKey && !moved) {
           this.seenIndex = chat.index;
           return;
@@ -1141,6 +1160,7 @@
       }
       this.show(msg.reason || 'no_session',
         msg.reason === 'not_in_shop' && msg.identity && !msg.bound ? el('div', { class: 'notices' }, this.identityNotice(msg.identity)) : null,
+        msg.reason === 'not_in_shop' ? this.sourceBox(msg.openid) : null,
         el('div', { class: 'empty compact' }, head),
         this.finder(),
         msg.openid ? el('p', { class: 'mono faint', text: `openid ${msg.openid}` }) : null);
@@ -1277,9 +1297,106 @@
       };
       this.show('customer',
         this.notices(msg),
+        this.sourceBox(msg.openid),
         this.profile(msg, c),
         this.orderList(c, orders));
+      this.openSourceOrder(msg.openid);
       this.tick();
+    }
+
+    // ---- 来源 and live tracking, from the shop's push gateway ----
+
+    onSource(msg) {
+      if (!msg.openid || !msg.source) return;
+      this.sources.set(msg.openid, msg.source);
+      if (msg.openid !== this.shownOpenID) return;
+      const box = this.sourceBox(msg.openid);
+      const old = this.shadow.querySelector('.source');
+      if (old) old.replaceWith(box);
+      else {
+        const before = this.body.querySelector(':scope > .profile, :scope > .empty');
+        if (before) before.before(box);
+      }
+      this.openSourceOrder(msg.openid);
+    }
+
+    // sourceBox says where the user came from: the shop's reading of the
+    // contact button's session-from (an order, a product), and the raw
+    // value.
+    sourceBox(openid) {
+      const s = openid && this.sources.get(openid);
+      if (!s) return null;
+      const orders = (this.view && this.view.orders) || [];
+      const rows = el('dl', { class: 'fields' });
+      const row = (label, ...value) => rows.append(el('div', { class: 'field' }, el('dt', { text: label }), el('dd', null, ...value)));
+      for (const f of s.fields || []) {
+        if (f.name === 'order_no') {
+          const listed = orders.some((o) => o.order_no === f.value);
+          row('订单', el('span', { class: 'value mono', text: f.value }),
+            listed ? button('mini', '查看', () => this.openOrder(f.value, true), { 'data-open-order': f.value, title: '在下面的订单列表里打开' })
+              : el('span', { class: 'hint', text: '不在最近订单里' }));
+        } else if (f.name === 'sku') {
+          const item = orders.flatMap((o) => o.items || []).find((it) => it.sku === f.value);
+          row('商品', item ? el('span', { class: 'value', text: item.title }) : null, el('span', { class: 'value mono', text: f.value }));
+        } else {
+          row(f.name, el('span', { class: 'value', text: f.value }));
+        }
+      }
+      row('原始值', el('span', { class: 'value mono', text: s.raw }));
+      return el('div', { class: 'box source', 'data-source-raw': s.raw },
+        el('div', { class: 'source-head' },
+          el('span', { class: 'source-title', text: '来源' }),
+          s.label ? el('span', { class: 'source-label', text: s.label }) : null,
+          s.at ? el('span', { class: 'source-at', text: `${when(s.at, true)} 进入` }) : null),
+        rows);
+    }
+
+    // openSourceOrder marks and opens the order the user's 来源 names.
+    openSourceOrder(openid) {
+      const s = openid && this.sources.get(openid);
+      const f = s && (s.fields || []).find((x) => x.name === 'order_no');
+      if (f) this.openOrder(f.value, false);
+    }
+
+    orderElement(no) {
+      return this.shadow.querySelector(`.order[data-order-no="${CSS.escape(no)}"]`);
+    }
+
+    openOrder(no, scroll) {
+      const li = this.orderElement(no);
+      if (!li) return;
+      li.dataset.source = '1';
+      if (!li.classList.contains('open')) li.querySelector('.order-head').click();
+      if (scroll) li.scrollIntoView({ block: 'nearest' });
+    }
+
+    // onTracking shows a logistics push on the order it is about, at once
+    // and without asking the shop: in the order's row, and in its detail.
+    onTracking(msg) {
+      const v = this.view;
+      const t = msg.tracking;
+      if (!v || !t || v.msg.openid !== msg.openid) return;
+      const o = v.orders.find((x) => x.order_no === t.order_no);
+      if (!o) return;
+      o.tracking_event = t.event;
+      o.tracking_at = t.at;
+      if (!o.tracking_no) o.tracking_no = t.tracking_no;
+      const li = this.orderElement(t.order_no);
+      if (!li) return;
+      li.dataset.live = '1';
+      let line = li.querySelector('.order-track');
+      if (!line) {
+        line = el('span', { class: 'order-track' });
+        li.querySelector('.order-head').append(line);
+      }
+      line.replaceChildren(el('span', { class: 'live-dot', 'aria-hidden': 'true' }), `物流更新：${t.event}`,
+        el('span', { class: 'track-at', text: when(t.at, true) }));
+      const old = li.querySelector(':scope > .order-detail');
+      if (old) {
+        const d = this.orderDetail(o, old.id);
+        d.hidden = old.hidden;
+        old.replaceWith(d);
+      }
     }
 
     // notices say how far to trust what is shown: stale, the backend in
@@ -1329,7 +1446,10 @@
     maskedValue(field, shown, opts) {
       const o = opts || {};
       const v = this.view;
-      const value = el('span', { class: `value ${o.cls || ''}`, 'data-field': field, text: shown });
+      // A part drawn again (a tracking push redraws an order) keeps what
+      // was revealed.
+      const text = field && v.revealed.has(field) ? v.revealed.get(field) : shown;
+      const value = el('span', { class: `value ${o.cls || ''}`, 'data-field': field, text });
       const out = [value];
       if (field && v.masked.has(field) && !v.revealed.has(field)) {
         out.push(button('mini reveal', '显示', (ev) => this.reveal(field, ev.currentTarget), {
@@ -1446,8 +1566,9 @@
           el('span', { class: 'date', text: when(o.created_at, false) }),
           el('span', { class: 'chevron', 'aria-hidden': 'true', text: '›' })));
       const li = el('li', { class: 'order', 'data-order-no': o.order_no }, head);
-      let detail = null;
       head.addEventListener('click', () => {
+        // Looked up each time: a tracking push draws the detail anew.
+        let detail = li.querySelector(':scope > .order-detail');
         if (!detail) {
           detail = this.orderDetail(o, detailId);
           li.append(detail);

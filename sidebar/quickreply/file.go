@@ -11,6 +11,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/textfile"
 )
 
 // sectionGroups is the ImportError.Section of a bad quick reply group.
@@ -45,13 +46,41 @@ type replyRecord struct {
 // is a *jsonrecord.ImportError naming it, e.g. groups[1].replies[3].text;
 // unknown keys are errors too (a misspelt "txet" must not import as empty).
 func (q *Store) Import(ctx context.Context, r io.Reader) (int, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxReplyFile+1))
+	res, err := q.ImportFile(ctx, r)
+	return res.Added, err
+}
+
+// ImportResult is what ImportFile did.
+type ImportResult struct {
+	// Added is how many replies were added.
+	Added int
+	// Note says how the file was read when it was not plain UTF-8 (a GBK
+	// file converted), for the user; "" otherwise.
+	Note string
+}
+
+// ImportFile is Import for a file as a person saved it: a UTF-8 BOM is
+// dropped and a GBK/GB18030 or UTF-16 file is converted (package
+// textfile), which Note says; a file in no encoding kfsidebar knows is an
+// *ImportError saying how to save it as UTF-8.
+func (q *Store) ImportFile(ctx context.Context, r io.Reader) (ImportResult, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxReplyFile+1))
 	if err != nil {
-		return 0, fmt.Errorf("import quick replies: read: %w", err)
+		return ImportResult{}, fmt.Errorf("import quick replies: read: %w", err)
 	}
-	if len(data) > maxReplyFile {
-		return 0, &jsonrecord.ImportError{Reason: fmt.Sprintf("the file is larger than %d MiB; is it a quick reply export?", maxReplyFile>>20)}
+	if len(raw) > maxReplyFile {
+		return ImportResult{}, &jsonrecord.ImportError{Reason: fmt.Sprintf("the file is larger than %d MiB; is it a quick reply export?", maxReplyFile>>20)}
 	}
+	data, info, err := textfile.Decode(raw, textfile.Auto)
+	if err != nil {
+		return ImportResult{}, &jsonrecord.ImportError{Reason: err.Error()}
+	}
+	added, err := q.importReplies(ctx, data)
+	return ImportResult{Added: added, Note: info.Describe()}, err
+}
+
+// importReplies is Import's work on the file's text.
+func (q *Store) importReplies(ctx context.Context, data []byte) (int, error) {
 	groups, err := parseReplyFile(data)
 	if err != nil {
 		return 0, err

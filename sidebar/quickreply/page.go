@@ -154,7 +154,7 @@ func (q *Store) serveImport(w http.ResponseWriter, r *http.Request) {
 		pageJSON(w, http.StatusUnsupportedMediaType, pageError{"Content-Type must be application/json"})
 		return
 	}
-	added, err := q.Import(r.Context(), r.Body)
+	res, err := q.ImportFile(r.Context(), r.Body)
 	var bad *jsonrecord.ImportError
 	switch {
 	case errors.As(err, &bad):
@@ -162,7 +162,7 @@ func (q *Store) serveImport(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		q.serverError(w, err)
 	default:
-		pageJSON(w, http.StatusOK, map[string]int{"added": added})
+		pageJSON(w, http.StatusOK, importAnswer(res))
 	}
 }
 
@@ -178,6 +178,13 @@ type pageEdit struct {
 	Text    string  `json:"text"`
 	GroupID int64   `json:"group_id"`
 	IDs     []int64 `json:"ids"`
+}
+
+// importAnswer is the page's import result: the replies added and, for a
+// file that was converted (GBK), how it was read.
+type importAnswer struct {
+	Added int    `json:"added"`
+	Note  string `json:"note,omitempty"`
 }
 
 type pageError struct {

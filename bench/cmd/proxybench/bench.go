@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -22,7 +24,10 @@ type config struct {
 	Poll             time.Duration
 	Fresh            int
 	Proxies          []string
+	Workloads        []workload
+	Extras           bool
 	Gzip             bool
+	UpstreamH2       bool
 	BenchDir         string
 	Whistle          string
 	Out              string
@@ -44,7 +49,10 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.Poll, "poll", 2*time.Second, "how long the upstream holds a long poll")
 	fs.IntVar(&c.Fresh, "fresh", 50, "new connections (one TLS handshake each) of the certificate run")
 	list := fs.String("proxies", "direct,goproxy,kfsidebar,mitmproxy,whistle,whistle-inject", "what to measure, in this order")
-	fs.BoolVar(&c.Gzip, "gzip", true, "upstream answers in gzip when asked, as the console is assumed to")
+	wl := fs.String("workloads", strings.Join(workloadNames(), ","), "throughput workloads to measure, in this order")
+	fs.BoolVar(&c.Extras, "extras", true, "also run the latency, long-poll and new-connection scenarios")
+	fs.BoolVar(&c.Gzip, "gzip", true, "upstream answers in gzip when asked, as the console is assumed to (the -plain workloads never are)")
+	fs.BoolVar(&c.UpstreamH2, "upstream-h2", false, "upstream offers HTTP/2 as well as HTTP/1.1 (kfsidebar-h2 then speaks HTTP/2 to it)")
 	fs.StringVar(&c.BenchDir, "bench", "bench", "the repository's bench directory (addon, rules, plugin)")
 	fs.StringVar(&c.Whistle, "whistle", defaultWhistle(), "whistle's bin/whistle.js (bench/setup.sh installs it)")
 	fs.StringVar(&c.Out, "out", "", "markdown file to write the figures into (between the proxybench markers); the chart goes next to it; empty prints to stdout")
@@ -59,6 +67,13 @@ func parseFlags(args []string) (config, error) {
 			return c, fmt.Errorf("-proxies: unknown %q", name)
 		}
 		c.Proxies = append(c.Proxies, name)
+	}
+	for _, name := range strings.Split(*wl, ",") {
+		w, ok := workloadNamed(name)
+		if !ok {
+			return c, fmt.Errorf("-workloads: unknown %q (known: %s)", name, strings.Join(workloadNames(), ", "))
+		}
+		c.Workloads = append(c.Workloads, w)
 	}
 	c.Scenarios = map[string]bool{}
 	for _, sc := range strings.Split(*scenarios, ",") {
@@ -89,17 +104,49 @@ func defaultWhistle() string {
 type workload struct {
 	Name  string
 	Path  string
-	Doc   bool // a top-level navigation (the page)
+	Body  string // the upstream's body it fetches
+	Doc   bool   // a top-level navigation (the page)
+	Plain bool   // the upstream answers uncompressed, whatever the client accepts
 	Label string
+	// MinRatio is kfsidebar's throughput target as a share of bare
+	// goproxy's; MaxAlloc, if set, caps kfsidebar's allocation per
+	// response.
+	MinRatio float64
+	MaxAlloc int64
 }
 
-// workloads are measured in this order; the accept responses must stay
-// at indexes 1 and 2 (the latency and memory runs use the 10 KB one).
+// workloads are every throughput workload, in the order they are measured
+// by default. The latency and memory runs use "10kb".
 var workloads = []workload{
-	{"page", pagePath, true, "console page (100 KB HTML): scanned and injected"},
-	{"10kb", accept10KB, false, "accept response, 10 KB JSON: scanned"},
-	{"1mb", accept1MB, false, "accept response, 1 MB JSON: scanned"},
-	{"asset", assetPath, false, "console script (100 KB JavaScript): passed through"},
+	{Name: "page", Path: pagePath, Body: "page", Doc: true, Label: "console page (100 KB HTML): scanned and injected", MinRatio: 0.8},
+	{Name: "10kb", Path: accept10KB, Body: "10kb", Label: "accept response, 10 KB JSON (gzip on the wire): scanned", MinRatio: 0.8, MaxAlloc: 40 << 10},
+	{Name: "10kb-plain", Path: accept10KB + plainQuery, Body: "10kb", Plain: true, Label: "accept response, 10 KB JSON (uncompressed): scanned", MinRatio: 0.7, MaxAlloc: 40 << 10},
+	{Name: "1mb", Path: accept1MB, Body: "1mb", Label: "accept response, 1 MB JSON (gzip on the wire): scanned", MinRatio: 0.8},
+	{Name: "asset", Path: assetPath, Body: "asset", Label: "console script (100 KB JavaScript, gzip on the wire): passed through", MinRatio: 0.8},
+	{Name: "asset-plain", Path: assetPath + plainQuery, Body: "asset", Plain: true, Label: "console script (100 KB JavaScript, uncompressed): passed through", MinRatio: 0.95},
+}
+
+func workloadNamed(name string) (workload, bool) {
+	i := slices.IndexFunc(workloads, func(w workload) bool { return w.Name == name })
+	if i < 0 {
+		return workload{}, false
+	}
+	return workloads[i], true
+}
+
+func workloadNames() []string {
+	var names []string
+	for _, w := range workloads {
+		names = append(names, w.Name)
+	}
+	return names
+}
+
+// accept10KBWorkload is what the latency, memory and new-connection runs
+// fetch.
+func accept10KBWorkload() workload {
+	w, _ := workloadNamed("10kb")
+	return w
 }
 
 // sample is one measured run.
@@ -109,6 +156,7 @@ type sample struct {
 	Load            loadResult
 	Tabs            loadResult // the long polls of the memory run
 	Usage           usage      // of the measured window (CPU) and the whole life (peak RSS)
+	Mem             memDelta   // the Go runtime's counters over the measured window (kfsidebar, goproxy)
 	Stats           map[string]any
 	Handshakes      int64
 	// FDsOpen and FDsAfter are the proxy's descriptors with the load's
@@ -136,7 +184,7 @@ func bench(ctx context.Context, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	up, err := startUpstream(cfg.Gzip, cfg.Poll, log)
+	up, err := startUpstream(cfg.Gzip, cfg.UpstreamH2, cfg.Poll, log)
 	if err != nil {
 		return err
 	}
@@ -185,7 +233,7 @@ func bench(ctx context.Context, args []string) error {
 		if !cfg.Scenarios["console"] {
 			continue
 		}
-		for _, w := range workloads {
+		for _, w := range cfg.Workloads {
 			for _, name := range order {
 				s, err := r.throughput(ctx, name, w, cfg.Conns)
 				if err != nil {
@@ -194,8 +242,11 @@ func bench(ctx context.Context, args []string) error {
 				rep.Samples = append(rep.Samples, s)
 			}
 		}
+		if !cfg.Extras {
+			continue
+		}
 		for _, name := range order {
-			s, err := r.throughput(ctx, name, workloads[1], cfg.LatConns)
+			s, err := r.throughput(ctx, name, accept10KBWorkload(), cfg.LatConns)
 			if err != nil {
 				return err
 			}
@@ -309,13 +360,16 @@ func (r *runner) throughput(ctx context.Context, name string, w workload, conns 
 		return sample{}, fmt.Errorf("%s %s: no request succeeded in the warm-up: %v", name, w.Name, warm.FirstErr)
 	}
 	var res loadResult
+	before := r.stats(ctx, p)
 	u, err := measure(p, func() { res = g.run(ctx, r.url(w), hdr, r.cfg.Duration) })
 	if err != nil {
 		return sample{}, err
 	}
-	s := sample{Proxy: name, Scenario: w.Name, Conns: conns, Load: res, Usage: u, Stats: r.stats(ctx, p), Handshakes: g.handshakes.Load()}
+	after := r.stats(ctx, p)
+	s := sample{Proxy: name, Scenario: w.Name, Conns: conns, Load: res, Usage: u, Mem: memBetween(before, after), Stats: after, Handshakes: g.handshakes.Load()}
 	r.log.Info("run", "proxy", name, "workload", w.Name, "conns", conns, "rps", fmt.Sprintf("%.0f", res.RPS()),
-		"p99", res.Quantile(0.99), "errors", res.Errors, "cpu", u.CPU, "rss_mb", u.PeakRSS>>20, "handshakes", g.handshakes.Load())
+		"p99", res.Quantile(0.99), "errors", res.Errors, "cpu", u.CPU, "rss_mb", u.PeakRSS>>20, "handshakes", g.handshakes.Load(),
+		"alloc_per_req", s.Mem.perRequest(s.Mem.Bytes, res.Requests), "gc", s.Mem.GC)
 	return s, ctx.Err()
 }
 
@@ -340,7 +394,7 @@ func (r *runner) tabs(ctx context.Context, name string) (sample, error) {
 			pollRes = polls.run(ctx, "https://"+consoleHost+longPollPath, browserHeaders(false), d)
 			close(done)
 		}()
-		acceptRes = accepts.run(ctx, r.url(workloads[1]), browserHeaders(false), d)
+		acceptRes = accepts.run(ctx, r.url(accept10KBWorkload()), browserHeaders(false), d)
 		<-done
 	})
 	if err != nil {
@@ -370,7 +424,7 @@ func (r *runner) fresh(ctx context.Context, name string) (sample, error) {
 	for range r.cfg.Fresh {
 		g := newLoadGen(route, 1)
 		t0 := time.Now()
-		_, err := fetch(ctx, g.clients[0], r.url(workloads[1]), hdr)
+		_, err := fetch(ctx, g.clients[0], r.url(accept10KBWorkload()), hdr)
 		d := time.Since(t0)
 		g.close()
 		if err != nil {

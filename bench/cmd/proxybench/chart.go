@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -13,6 +15,7 @@ var colors = map[string]string{
 	"direct":         "#9e9e9e",
 	"goproxy":        "#4e79a7",
 	"kfsidebar":      "#59a14f",
+	"kfsidebar-h2":   "#8cd17d",
 	"mitmproxy":      "#e15759",
 	"whistle":        "#f28e2b",
 	"whistle-inject": "#f1ce63",
@@ -30,8 +33,8 @@ type panel struct {
 // svg draws the report's chart: throughput as a ratio to direct, and CPU
 // time per request as a ratio to bare goproxy.
 func (rep *report) svg() []byte {
-	groups := make([]string, len(workloads))
-	for i, w := range workloads {
+	groups := make([]string, len(rep.Config.Workloads))
+	for i, w := range rep.Config.Workloads {
 		groups[i] = w.Name
 	}
 	tp := panel{title: "throughput, × direct (higher is better, log scale)", log: true, series: rep.Config.Proxies, groups: groups}
@@ -41,7 +44,7 @@ func (rep *report) svg() []byte {
 			cpu.series = append(cpu.series, p)
 		}
 	}
-	for _, w := range workloads {
+	for _, w := range rep.Config.Workloads {
 		d, _ := rep.agg(w.Name, "direct")
 		g, _ := rep.agg(w.Name, "goproxy")
 		var row, crow []float64

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -17,6 +19,9 @@ const (
 	accept1MB    = "/cgi-bin/kfunaccepted?action=kfbatchcreatesession&size=1m&token=1234567890&f=json"
 	longPollPath = "/cgi-bin/kfmsg?action=getnewmsg&token=1234567890&f=json"
 	assetPath    = "/mpres/zh_CN/htmledition/kf/index.js?v=20210611"
+	// plainQuery, added to a path, has the upstream answer uncompressed
+	// even when the client accepts gzip: a console that does not compress.
+	plainQuery = "&kfbench_enc=identity"
 )
 
 // consoleHost is the host every proxy decrypts. It is spelled here, not

@@ -1,8 +1,12 @@
+//go:build linux
+
 // Command proxybench measures what kfsidebar costs, side by side with no
 // proxy, a bare goproxy MITM, mitmproxy and whistle doing the same work, in
-// one run on one machine: throughput, latency, CPU time per request and
-// peak memory, for the console page and for accept responses of 10 KB and
-// 1 MB, plus 200 long-polling tabs and certificate reuse. It writes the
+// one run on one machine: throughput, latency, CPU time per request, peak
+// memory and (for the Go proxies) bytes, objects and GC runs per request,
+// for the console page, accept responses of 10 KB (gzipped and not) and
+// 1 MB, and the console's script (gzipped and not), plus 200 long-polling
+// tabs and certificate reuse. It writes the
 // figures and a chart into docs/benchmarks.md (see bench/README.md).
 //
 // It is a harness, not a test: `go test ./...` only runs a smoke test of

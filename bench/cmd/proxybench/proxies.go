@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -56,6 +58,9 @@ var proxies = []proxyDef{
 	{Name: "direct"},
 	{Name: "goproxy", start: startServeChild("goproxy")},
 	{Name: "kfsidebar", start: startServeChild("kfsidebar")},
+	// kfsidebar-h2 offers the upstream HTTP/2 (proxy.Config.UpstreamHTTP2):
+	// with -upstream-h2 it then speaks HTTP/2 to it.
+	{Name: "kfsidebar-h2", start: startServeChild("kfsidebar", "-upstream-http2")},
 	{Name: "mitmproxy", start: startMitmproxy},
 	{Name: "whistle", start: startWhistle(true)},
 	{Name: "whistle-inject", start: startWhistle(false)},
@@ -70,10 +75,11 @@ func (e *env) route(p *proc) route {
 	return route{Proxy: &url.URL{Scheme: "http", Host: p.addr}, Roots: p.roots}
 }
 
-// startServeChild re-executes the harness as "serve NAME".
-func startServeChild(name string) func(e *env, dir string) (*proc, error) {
+// startServeChild re-executes the harness as "serve NAME", with extra
+// flags for the child.
+func startServeChild(name string, extra ...string) func(e *env, dir string) (*proc, error) {
 	return func(e *env, dir string) (*proc, error) {
-		args := []string{"serve", name, "-upstream", e.upstream.addr, "-upstream-ca", e.upstreamCA, "-dir", dir}
+		args := append([]string{"serve", name, "-upstream", e.upstream.addr, "-upstream-ca", e.upstreamCA, "-dir", dir}, extra...)
 		if e.profile != "" {
 			args = append(args, "-cpuprofile", filepath.Join(e.profile, filepath.Base(dir)+".pprof"))
 		}

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -131,3 +133,39 @@ func TestWorkloadBody(t *testing.T) {
 		}
 	}
 }
+
+func TestMemBetween(t *testing.T) {
+	before := map[string]any{"alloc_bytes": 1000.0, "mallocs": 10.0, "gcs": 1.0}
+	after := map[string]any{"alloc_bytes": 5000.0, "mallocs": 50.0, "gcs": 3.0}
+	d := memBetween(before, after)
+	if want := (memDelta{OK: true, Bytes: 4000, Objects: 40, GC: 2}); d != want {
+		t.Errorf("memBetween = %+v; want %+v", d, want)
+	}
+	if got := d.perRequest(d.Bytes, 4); got != 1000 {
+		t.Errorf("bytes per request = %v; want 1000", got)
+	}
+	if d := memBetween(before, map[string]any{"minted": 1.0}); d.OK {
+		t.Errorf("a proxy without runtime counters gave %+v", d)
+	}
+}
+
+func TestWorkloadsFlag(t *testing.T) {
+	c, err := parseFlags([]string{"-workloads", "10kb-plain,asset-plain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Workloads) != 2 || c.Workloads[0].Name != "10kb-plain" || !c.Workloads[0].Plain || c.Workloads[1].Body != "asset" {
+		t.Errorf("workloads = %+v", c.Workloads)
+	}
+	if _, err := parseFlags([]string{"-workloads", "10kb,nope"}); err == nil {
+		t.Error("an unknown workload was accepted")
+	}
+	for _, w := range workloads {
+		if got := workloadBody(strings.SplitN(w.Path, "?", 2)[0], actionOf(w.Path), sizeOf(w.Path)); got != w.Body {
+			t.Errorf("%s: the upstream serves %q, want %q", w.Name, got, w.Body)
+		}
+	}
+}
+
+func actionOf(path string) string { u, _ := url.Parse(path); return u.Query().Get("action") }
+func sizeOf(path string) string   { u, _ := url.Parse(path); return u.Query().Get("size") }

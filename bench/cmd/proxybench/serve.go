@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -42,6 +44,7 @@ type serveFlags struct {
 	upstreamCA string // PEM file of the upstream's CA
 	dir        string // data directory (kfsidebar) or where the CA goes (goproxy)
 	cpuProfile string // file to write a CPU profile to, for -profile
+	http2      bool   // kfsidebar offers HTTP/2 to the upstream (proxy.Config.UpstreamHTTP2)
 }
 
 // statsPath is where a serve child reports its counters, on the proxy's
@@ -49,10 +52,14 @@ type serveFlags struct {
 const statsPath = "/bench/stats"
 
 // serveStats are a serve child's counters: how many leaf certificates it
-// signed, and (kfsidebar) how many chats it has learned.
+// signed, (kfsidebar) how many chats it has learned, and its runtime's
+// allocation and GC counters so far (see memStats).
 type serveStats struct {
-	Minted int64 `json:"minted"`
-	Chats  int   `json:"chats"`
+	Minted     int64  `json:"minted"`
+	Chats      int    `json:"chats"`
+	AllocBytes uint64 `json:"alloc_bytes"`
+	Mallocs    uint64 `json:"mallocs"`
+	GCs        uint32 `json:"gcs"`
 }
 
 // serve runs one proxy until SIGTERM (ctx), printing "listening ADDR" once
@@ -68,6 +75,7 @@ func serve(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&f.upstreamCA, "upstream-ca", "", "PEM file of the upstream's CA")
 	fs.StringVar(&f.dir, "dir", "", "data directory")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.BoolVar(&f.http2, "upstream-http2", false, "kfsidebar: offer HTTP/2 to the upstream")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -162,9 +170,10 @@ func serveKfsidebar(ctx context.Context, f serveFlags, roots *x509.CertPool, ln 
 			Chats:        sessions.Len,
 			Pages:        map[string]http.Handler{statsPath: statsHandler(stats)},
 		}),
-		Sink:      sessions,
-		ScriptSrc: console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {"proxybench"}, "t": {token}}.Encode(),
-		Logger:    log,
+		Sink:          sessions,
+		ScriptSrc:     console.ReservedPrefix + "sidebar.js?" + url.Values{"v": {"proxybench"}, "t": {token}}.Encode(),
+		UpstreamHTTP2: f.http2,
+		Logger:        log,
 	})
 	if err != nil {
 		return err
@@ -237,8 +246,10 @@ func statsHandler(stats func() serveStats) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
+		st := stats()
+		st.AllocBytes, st.Mallocs, st.GCs = memStats()
 		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(stats())
+		json.NewEncoder(w).Encode(st)
 	})
 }
 

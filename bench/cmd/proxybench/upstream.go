@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -35,8 +37,9 @@ func newBody(ctype string, b []byte) (*body, error) {
 	return &body{ctype: ctype, identity: b, gzipped: z.Bytes()}, nil
 }
 
-// upstream is the stand-in console: HTTPS (HTTP/1.1 only) with its own test
-// CA, serving the page, the accept responses and the long poll.
+// upstream is the stand-in console: HTTPS (HTTP/1.1 only, or HTTP/2 as
+// well) with its own test CA, serving the page, the accept responses and
+// the long poll.
 type upstream struct {
 	ca     *certs.CA
 	addr   string
@@ -48,8 +51,10 @@ type upstream struct {
 
 // startUpstream listens on a loopback port. gz makes it answer in gzip
 // whenever the request accepts it, as the real console is assumed to do;
-// poll is how long a long poll is held before it answers.
-func startUpstream(gz bool, poll time.Duration, log *slog.Logger) (*upstream, error) {
+// h2 makes it offer HTTP/2 too (ALPN h2, then http/1.1), so that a client
+// offering both gets HTTP/2; poll is how long a long poll is held before it
+// answers.
+func startUpstream(gz, h2 bool, poll time.Duration, log *slog.Logger) (*upstream, error) {
 	ca, err := certs.New(certs.Options{Hosts: []string{consoleHost, tunnelHost}, CommonName: "proxybench upstream test CA"})
 	if err != nil {
 		return nil, err
@@ -87,6 +92,11 @@ func startUpstream(gz bool, poll time.Duration, log *slog.Logger) (*upstream, er
 	u.addr = ln.Addr().String()
 	var protos http.Protocols
 	protos.SetHTTP1(true)
+	nextProtos := []string{"http/1.1"}
+	if h2 {
+		protos.SetHTTP2(true)
+		nextProtos = []string{"h2", "http/1.1"}
+	}
 	u.srv = &http.Server{
 		Handler:           http.HandlerFunc(u.serve),
 		Protocols:         &protos,
@@ -95,7 +105,7 @@ func startUpstream(gz bool, poll time.Duration, log *slog.Logger) (*upstream, er
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{*leaf, *tunnelLeaf}, // by SNI
 			MinVersion:   tls.VersionTLS12,
-			NextProtos:   []string{"http/1.1"},
+			NextProtos:   nextProtos,
 		},
 	}
 	go func() {
@@ -142,7 +152,7 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", b.ctype)
 	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	data := b.identity
-	if u.gzip && acceptsGzip(r.Header.Values("Accept-Encoding")) {
+	if u.gzip && q.Get("kfbench_enc") != "identity" && acceptsGzip(r.Header.Values("Accept-Encoding")) {
 		h.Set("Content-Encoding", "gzip")
 		h.Set("Vary", "Accept-Encoding")
 		data = b.gzipped

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -38,7 +40,8 @@ func (r *runner) verify(ctx context.Context, name string) (check, error) {
 	g := newLoadGen(r.env.route(p), 1)
 	defer g.close()
 	client := g.clients[0]
-	resp, page, err := get(ctx, client, r.url(workloads[0]), browserHeaders(true))
+	pageWorkload, _ := workloadNamed("page")
+	resp, page, err := get(ctx, client, r.url(pageWorkload), browserHeaders(true))
 	if err != nil {
 		return c, fmt.Errorf("page: %w", err)
 	}
@@ -49,12 +52,15 @@ func (r *runner) verify(ctx context.Context, name string) (check, error) {
 	}
 	c.Page = pageChange(page, r.env.upstream.bodies["page"].identity)
 	c.JSON = "byte for byte"
-	for _, w := range workloads[1:] {
+	for _, w := range workloads {
+		if w.Doc {
+			continue
+		}
 		resp, b, err := get(ctx, client, r.url(w), browserHeaders(false))
 		if err != nil {
 			return c, fmt.Errorf("%s: %w", w.Name, err)
 		}
-		want := r.env.upstream.bodies[w.Name]
+		want := r.env.upstream.bodies[w.Body]
 		if bytes.Equal(b, want.gzipped) || bytes.Equal(b, want.identity) {
 			continue
 		}

@@ -36,7 +36,7 @@
     const init = {method, headers: {}};
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
-      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.body = typeof body === 'string' || body instanceof ArrayBuffer ? body : JSON.stringify(body);
     }
     const resp = await fetch(api + path, init);
     if (resp.status === 204) return null;
@@ -250,8 +250,10 @@
       e.target.value = '';
       if (!file) return;
       try {
-        const out = await call('POST', 'import', await file.text());
-        say(`导入完成：新增 ${out.added} 条回复`);
+        // The file's bytes as they are: the server reads a BOM, GBK and
+        // UTF-16 (file.text() would turn GBK into replacement characters).
+        const out = await call('POST', 'import', await file.arrayBuffer());
+        say(`导入完成：新增 ${out.added} 条回复` + (out.note ? `（${out.note}）` : ''));
       } catch (err) {
         say(err.message, 'error');
       }

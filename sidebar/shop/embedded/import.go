@@ -23,7 +23,7 @@ const (
 // Records that already existed and were updated count like new ones.
 type ImportStats struct{ Customers, Orders, Items int }
 
-// Import loads an import file (JSON; CSV is not supported) in one
+// Import loads an import file (JSON; ImportCSV reads CSV) in one
 // transaction: all of it or, on the first bad record, none of it, so a
 // half-fixed file never leaves half-updated customers. Customers are
 // upserted by openid and orders by order_no; a re-imported order's items
