@@ -44,7 +44,8 @@ func draw(s State, n int) *image.RGBA {
 			var sign bool
 			switch s {
 			case Working: // a page with the sidebar on its right
-				sign = in(px, py, 0.56, 0.2, 0.8, 0.8) || in(px, py, 0.2, 0.2, 0.48, 0.3)
+				sign = in(px, py, 0.58, 0.2, 0.8, 0.8) ||
+					in(px, py, 0.2, 0.24, 0.48, 0.33) || in(px, py, 0.2, 0.45, 0.48, 0.54) || in(px, py, 0.2, 0.66, 0.42, 0.75)
 			case Paused:
 				sign = in(px, py, 0.3, 0.22, 0.44, 0.78) || in(px, py, 0.56, 0.22, 0.7, 0.78)
 			case Down: // ×
@@ -70,17 +71,25 @@ func draw(s State, n int) *image.RGBA {
 
 // pngIcon is the state's icon as a PNG, for Linux (StatusNotifierItem's
 // pixmap) and macOS.
-func pngIcon(s State) []byte {
+func pngIcon(s State) []byte { return IconPNG(s, 64) }
+
+// icoIcon is the state's icon as a Windows .ico with 16 and 32 pixel
+// images: what the notification area shows.
+func icoIcon(s State) []byte { return IconICO(s, 16, 32) }
+
+// IconPNG is the state's icon as an n×n PNG. The Working icon is
+// kfsidebar's application icon (the .deb's menu entry).
+func IconPNG(s State, n int) []byte {
 	var b bytes.Buffer
-	png.Encode(&b, draw(s, 64))
+	png.Encode(&b, draw(s, n))
 	return b.Bytes()
 }
 
-// icoIcon is the state's icon as a Windows .ico with 16 and 32 pixel
-// images, 32-bit BGRA bitmaps (Windows draws the alpha channel; the AND
-// mask is all zeros).
-func icoIcon(s State) []byte {
-	sizes := []int{16, 32}
+// IconICO is the state's icon as a Windows .ico with one image per size
+// (at most 256), 32-bit BGRA bitmaps (Windows draws the alpha channel;
+// the AND mask is all zeros). The Working icon is the application icon of
+// the installer, the program and its shortcut.
+func IconICO(s State, sizes ...int) []byte {
 	var images [][]byte
 	for _, n := range sizes {
 		img := draw(s, n)
@@ -111,7 +120,7 @@ func icoIcon(s State) []byte {
 			W, H, Colors, Reserved uint8
 			Planes, BitCount       uint16
 			Size, Offset           uint32
-		}{uint8(n), uint8(n), 0, 0, 1, 32, uint32(len(images[i])), uint32(offset)})
+		}{uint8(n % 256), uint8(n % 256), 0, 0, 1, 32, uint32(len(images[i])), uint32(offset)}) // 0 means 256
 		offset += len(images[i])
 	}
 	for _, img := range images {
