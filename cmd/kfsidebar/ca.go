@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 )
 
 const caHelp = `Manage kfsidebar's root CA. It is made on this workstation on first use,
@@ -83,6 +84,7 @@ func runCATrust(ctx context.Context, sub string, args []string, out, errOut io.W
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}
+	p := msg.NewPrinter(msg.Detect())
 	var ca *certs.CA
 	var err error
 	if sub == "install" {
@@ -90,7 +92,7 @@ func runCATrust(ctx context.Context, sub string, args []string, out, errOut io.W
 	} else {
 		ca, err = certs.LoadExisting(cfg.DataDir)
 		if errors.Is(err, fs.ErrNotExist) {
-			fmt.Fprintf(out, "There is no kfsidebar CA in %s, so no store can trust it: nothing to do.\n", cfg.DataDir)
+			p.Printf(out, msg.CANone, cfg.DataDir)
 			return nil
 		}
 	}
@@ -102,7 +104,7 @@ func runCATrust(ctx context.Context, sub string, args []string, out, errOut io.W
 		return err
 	}
 	certPath := filepath.Join(cfg.DataDir, certs.CertFile)
-	printCA(out, ca, certPath)
+	printCA(out, p, ca, certPath)
 	var results []certs.TrustResult
 	switch sub {
 	case "install":
@@ -112,24 +114,24 @@ func runCATrust(ctx context.Context, sub string, args []string, out, errOut io.W
 	default:
 		results = certs.CheckTrust(ctx, ca, certPath, stores)
 	}
-	failed := printTrust(out, sub, results, len(kinds) > 0)
+	failed := printTrust(out, p, sub, results, len(kinds) > 0)
 	switch {
 	case len(stores) == 0:
-		fmt.Fprintln(out, "No trust store found for this user.")
+		p.Printf(out, msg.CANoStore)
 	case sub == "install" && failed == 0:
-		fmt.Fprintln(out, "\nDone. Restart the browser (close every window) so that it sees the change.")
+		p.Printf(out, msg.CAInstallDone)
 	case sub == "uninstall" && failed == 0:
-		fmt.Fprintln(out, "\nDone. Restart the browser so that it forgets the CA.")
+		p.Printf(out, msg.CAUninstallDone)
 	}
 	if failed > 0 && sub != "status" {
-		return fmt.Errorf("ca %s: %d trust store(s) not done; the step to take by hand is printed above", sub, failed)
+		return p.Errorf(msg.CAFailed, sub, failed)
 	}
 	return nil
 }
 
-func printCA(w io.Writer, ca *certs.CA, certPath string) {
+func printCA(w io.Writer, p msg.Printer, ca *certs.CA, certPath string) {
 	sum := sha256.Sum256(ca.Cert.Raw)
-	fmt.Fprintf(w, "kfsidebar root CA %s\n  %q, limited to %s, valid until %s\n  SHA-256 %s\n\n",
+	p.Printf(w, msg.CAHeader,
 		certPath, ca.Cert.Subject.CommonName, strings.Join(ca.Hosts(), ", "), ca.Cert.NotAfter.Format("2006-01-02"),
 		strings.ToUpper(hex.EncodeToString(sum[:])))
 }
@@ -137,32 +139,32 @@ func printCA(w io.Writer, ca *certs.CA, certPath string) {
 // printTrust prints one line per store and returns how many failed. A
 // Linux system store that needs root is only a note unless the user asked
 // for it with --store: browsers on Linux do not read it.
-func printTrust(w io.Writer, sub string, results []certs.TrustResult, storesChosen bool) (failed int) {
+func printTrust(w io.Writer, p msg.Printer, sub string, results []certs.TrustResult, storesChosen bool) (failed int) {
 	for _, r := range results {
 		mark, what := "✔", ""
 		switch {
 		case r.Err != nil && optionalStore(r, storesChosen):
-			mark, what = "–", "skipped: "+r.Err.Error()
+			mark, what = "–", p.Sprintf(msg.CASkipped, r.Err)
 		case r.Err != nil:
 			mark, what = "✘", r.Err.Error()
 			failed++
 		case sub == "install" && r.Changed:
-			what = "installed and trusted"
+			what = p.Sprintf(msg.CAInstalled)
 		case sub == "install":
-			what = "already trusted, left alone"
+			what = p.Sprintf(msg.CAAlready)
 		case sub == "uninstall" && r.Changed:
-			what = "removed"
+			what = p.Sprintf(msg.CARemoved)
 		case sub == "uninstall":
-			what = "not there, nothing to remove"
+			what = p.Sprintf(msg.CANotThere)
 		case r.Trusted:
-			what = "trusted"
+			what = p.Sprintf(msg.CATrusted)
 		default:
-			mark, what = "✘", "not trusted (kfsidebar ca install)"
+			mark, what = "✘", p.Sprintf(msg.CANotTrusted)
 		}
-		fmt.Fprintf(w, "%s %s: %s\n", mark, r.Name, what)
+		p.Printf(w, msg.CAStoreLine, mark, r.Name, what)
 		if r.Err != nil && r.Manual != "" {
 			for _, line := range strings.Split(r.Manual, "\n") {
-				fmt.Fprintf(w, "    by hand: %s\n", line)
+				p.Printf(w, msg.CAByHand, line)
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/certs"
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy/admin"
 )
@@ -51,11 +52,15 @@ type doctor struct {
 	ca       *certs.CA
 	status   *admin.Status // from the running proxy, nil if it does not answer
 	timeout  time.Duration
+	p        msg.Printer // the user's language
 }
 
 func (d *doctor) add(level checkLevel, what, detail, fix string) {
 	d.findings = append(d.findings, finding{level, what, detail, fix})
 }
+
+// s is a catalog message in the user's language.
+func (d *doctor) s(t msg.Text, args ...any) string { return d.p.Sprintf(t, args...) }
 
 func runDoctor(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultConfig()
@@ -68,16 +73,17 @@ func runDoctor(ctx context.Context, args []string, out, errOut io.Writer) error 
 	if err := cfg.parse(flags, args); err != nil {
 		return err
 	}
-	d := &doctor{cfg: cfg, timeout: 8 * time.Second}
+	p := msg.NewPrinter(msg.Detect())
+	d := &doctor{cfg: cfg, timeout: 8 * time.Second, p: p}
 	d.run(ctx)
-	fmt.Fprintf(out, "kfsidebar doctor (%s, %s)\n\n", versionString(), cfg.DataDir)
+	p.Printf(out, msg.DoctorHeader, versionString(), cfg.DataDir)
 	failed := 0
 	for _, f := range d.findings {
 		mark := [...]string{"✔", "⚠", "✘"}[f.level]
-		fmt.Fprintf(out, "%s %s: %s\n", mark, f.what, f.detail)
+		p.Printf(out, msg.DoctorLine, mark, f.what, f.detail)
 		if f.level != checkOK && f.fix != "" {
 			for _, line := range strings.Split(f.fix, "\n") {
-				fmt.Fprintf(out, "    fix: %s\n", line)
+				p.Printf(out, msg.DoctorFix, line)
 			}
 		}
 		if f.level == checkFail {
@@ -86,9 +92,9 @@ func runDoctor(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	if failed > 0 {
 		fmt.Fprintln(out)
-		return fmt.Errorf("doctor: %d problem(s) found; the fixes are above", failed)
+		return p.Errorf(msg.DoctorFailed, failed)
 	}
-	fmt.Fprintln(out, "\nAll good.")
+	p.Printf(out, msg.DoctorAllGood)
 	return nil
 }
 
@@ -120,20 +126,20 @@ func (d *doctor) checkDataDir() {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		d.add(checkFail, "data directory", dir+" does not exist", "run `"+d.cmd("ca install")+"` (or `kfsidebar run`) once to make it")
+		d.add(checkFail, d.s(msg.DoctorDataDir), d.s(msg.DoctorNoDataDir, dir), d.s(msg.DoctorMakeDataDir, d.cmd("ca install")))
 		return
 	case err != nil:
-		d.add(checkFail, "data directory", err.Error(), "check that "+dir+" is readable by you")
+		d.add(checkFail, d.s(msg.DoctorDataDir), err.Error(), d.s(msg.DoctorReadable, dir))
 		return
 	case !fi.IsDir():
-		d.add(checkFail, "data directory", dir+" is not a directory", "give --data-dir a directory")
+		d.add(checkFail, d.s(msg.DoctorDataDir), d.s(msg.DoctorNotDir, dir), d.s(msg.DoctorGiveDir))
 		return
 	}
 	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		d.add(checkFail, "data directory", fmt.Sprintf("%s is mode %04o: other users can read it", dir, fi.Mode().Perm()), "chmod 700 "+shellQuote(dir))
+		d.add(checkFail, d.s(msg.DoctorDataDir), d.s(msg.DoctorDirMode, dir, fi.Mode().Perm()), "chmod 700 "+shellQuote(dir))
 		return
 	}
-	d.add(checkOK, "data directory", dir, "")
+	d.add(checkOK, d.s(msg.DoctorDataDir), dir, "")
 }
 
 func (d *doctor) checkCA() {
@@ -141,28 +147,28 @@ func (d *doctor) checkCA() {
 	keyPath := filepath.Join(dir, certs.KeyFile)
 	ca, err := certs.LoadExisting(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		d.add(checkFail, "root CA", "there is none in "+dir, "run `"+d.cmd("ca install")+"` to make it and trust it")
+		d.add(checkFail, d.s(msg.DoctorRootCA), d.s(msg.DoctorNoCA, dir), d.s(msg.DoctorMakeCA, d.cmd("ca install")))
 		return
 	}
 	if err != nil {
-		d.add(checkFail, "root CA", err.Error(), "move ca.pem and ca-key.pem away and run `"+d.cmd("ca install")+"` for a new CA")
+		d.add(checkFail, d.s(msg.DoctorRootCA), err.Error(), d.s(msg.DoctorNewCA, d.cmd("ca install")))
 		return
 	}
 	d.ca = ca
 	if runtime.GOOS != "windows" {
 		if fi, err := os.Stat(keyPath); err == nil && fi.Mode().Perm()&0o077 != 0 {
-			d.add(checkFail, "CA key", fmt.Sprintf("%s is mode %04o: other users can read the key", keyPath, fi.Mode().Perm()), "chmod 600 "+shellQuote(keyPath))
+			d.add(checkFail, d.s(msg.DoctorCAKey), d.s(msg.DoctorKeyMode, keyPath, fi.Mode().Perm()), "chmod 600 "+shellQuote(keyPath))
 		} else if err == nil {
-			d.add(checkOK, "CA key", keyPath+" (mode 0600)", "")
+			d.add(checkOK, d.s(msg.DoctorCAKey), d.s(msg.DoctorKeyOK, keyPath), "")
 		}
 	}
 	// LoadOrCreate validates what run will: hosts and expiry. The files
 	// exist, so it creates nothing.
 	if _, _, err := certs.LoadOrCreate(dir, certs.Options{Hosts: d.cfg.ConsoleHosts}); err != nil {
-		d.add(checkFail, "root CA", err.Error(), "")
+		d.add(checkFail, d.s(msg.DoctorRootCA), err.Error(), "")
 		return
 	}
-	d.add(checkOK, "root CA", fmt.Sprintf("%q, limited to %s, valid until %s", ca.Cert.Subject.CommonName,
+	d.add(checkOK, d.s(msg.DoctorRootCA), d.s(msg.DoctorCAOK, ca.Cert.Subject.CommonName,
 		strings.Join(ca.Hosts(), ", "), ca.Cert.NotAfter.Format("2006-01-02")), "")
 }
 
@@ -172,28 +178,27 @@ func (d *doctor) checkTrust(ctx context.Context) {
 	}
 	stores, err := certs.FindTrustStores(certs.TrustOptions{})
 	if err != nil {
-		d.add(checkWarn, "trust stores", err.Error(), "")
+		d.add(checkWarn, d.s(msg.DoctorTrustStores), err.Error(), "")
 		return
 	}
 	certPath := filepath.Join(d.cfg.DataDir, certs.CertFile)
 	browserTrusted := false
 	for _, r := range certs.CheckTrust(ctx, d.ca, certPath, stores) {
-		what := "trusted by " + r.Name
+		what := d.s(msg.DoctorTrustedBy, r.Name)
 		switch {
 		case r.Err != nil:
 			d.add(checkWarn, what, r.Err.Error(), r.Manual)
 		case r.Trusted:
-			d.add(checkOK, what, "yes", "")
+			d.add(checkOK, what, d.s(msg.DoctorYes), "")
 			if readByBrowsers(r.Kind) {
 				browserTrusted = true
 			}
 		default:
-			d.add(checkWarn, what, "no", d.cmd("ca install"))
+			d.add(checkWarn, what, d.s(msg.DoctorNo), d.cmd("ca install"))
 		}
 	}
 	if !browserTrusted {
-		d.add(checkFail, "CA trusted by a browser", "no browser's trust store trusts the CA: the console would show a certificate error",
-			d.cmd("ca install")+" (then restart the browser), or use `"+d.cmd("open")+"`, whose own profile trusts it")
+		d.add(checkFail, d.s(msg.DoctorBrowserTrust), d.s(msg.DoctorNoBrowser), d.s(msg.DoctorTrustFix, d.cmd("ca install"), d.cmd("open")))
 	}
 }
 
@@ -232,56 +237,56 @@ func (d *doctor) checkProxy(ctx context.Context) {
 	addr := localAddr(d.cfg.Listen)
 	body, err := d.get(ctx, "/status.json")
 	if err != nil {
-		d.add(checkFail, "proxy", "nothing answers on "+addr+" ("+err.Error()+")", "start it: kfsidebar run (keep its window open)")
+		d.add(checkFail, d.s(msg.DoctorProxy), d.s(msg.DoctorNothingOn, addr, err), d.s(msg.DoctorStartIt))
 		return
 	}
 	var st admin.Status
 	if err := json.Unmarshal(body, &st); err != nil || st.Fingerprint == "" {
-		d.add(checkFail, "proxy", "something else answers on "+addr, "stop that program, or run kfsidebar with another --listen and use the same --listen here")
+		d.add(checkFail, d.s(msg.DoctorProxy), d.s(msg.DoctorSomethingElse, addr), d.s(msg.DoctorOtherListen))
 		return
 	}
 	d.status = &st
 	if d.ca != nil {
 		sum := sha256.Sum256(d.ca.Cert.Raw)
 		if !strings.EqualFold(st.Fingerprint, hex.EncodeToString(sum[:])) {
-			d.add(checkFail, "proxy", "the kfsidebar on "+addr+" uses another CA (another data directory?)",
-				"stop it and start `kfsidebar run` with --data-dir "+d.cfg.DataDir+", or give doctor the --data-dir it runs with")
+			d.add(checkFail, d.s(msg.DoctorProxy), d.s(msg.DoctorOtherCA, addr), d.s(msg.DoctorSameDataDir, d.cfg.DataDir))
 			return
 		}
 	}
-	d.add(checkOK, "proxy", "kfsidebar "+st.Version+" is running on "+addr, "")
+	d.add(checkOK, d.s(msg.DoctorProxy), d.s(msg.DoctorRunning, st.Version, addr), "")
 	pac, err := d.get(ctx, "/proxy.pac")
 	if err != nil {
-		d.add(checkFail, "PAC file", err.Error(), "restart kfsidebar run")
+		d.add(checkFail, d.s(msg.DoctorPAC), err.Error(), d.s(msg.DoctorRestart))
 		return
 	}
 	for _, h := range hostsOf(d.cfg) {
 		if !strings.Contains(string(pac), `"`+h+`"`) {
-			d.add(checkFail, "PAC file", "it does not send "+h+" to kfsidebar", "restart kfsidebar run with the same --console-host")
+			d.add(checkFail, d.s(msg.DoctorPAC), d.s(msg.DoctorPACMisses, h), d.s(msg.DoctorSameHost))
 			return
 		}
 	}
-	d.add(checkOK, "PAC file", pacURL(d.cfg.Listen), "")
+	d.add(checkOK, d.s(msg.DoctorPAC), pacURL(d.cfg.Listen), "")
 }
 
 func (d *doctor) checkSystemProxy(ctx context.Context) {
 	want := pacURL(d.cfg.Listen)
-	fix := d.cmd("proxy on") + ", or set the automatic proxy configuration URL to " + want + " by hand; or use `" + d.cmd("open") + "`"
+	fix := d.s(msg.DoctorProxyFix, d.cmd("proxy on"), want, d.cmd("open"))
+	what := d.s(msg.DoctorSystemProxy)
 	sp, err := sysproxy.New()
 	if err != nil {
-		d.add(checkWarn, "system proxy", err.Error(), "set the automatic proxy configuration URL to "+want+" by hand; or use `"+d.cmd("open")+"`")
+		d.add(checkWarn, what, err.Error(), d.s(msg.DoctorByHandFix, want, d.cmd("open")))
 		return
 	}
 	cur, err := sp.Get(ctx)
 	if err != nil {
-		d.add(checkWarn, "system proxy", err.Error(), fix)
+		d.add(checkWarn, what, err.Error(), fix)
 		return
 	}
 	if !sysproxy.SamePAC(cur.PACURL, want) {
-		d.add(checkWarn, "system proxy", sp.Name()+": "+cur.Describe()+", not kfsidebar's PAC", fix)
+		d.add(checkWarn, what, d.s(msg.DoctorNotOurPAC, sp.Name(), describeProxy(d.p, cur)), fix)
 		return
 	}
-	d.add(checkOK, "system proxy", sp.Name()+" use "+want, "")
+	d.add(checkOK, what, d.s(msg.DoctorUsesPAC, sp.Name(), want), "")
 }
 
 // checkConsole connects to the console host the way the proxy does
@@ -289,10 +294,10 @@ func (d *doctor) checkSystemProxy(ctx context.Context) {
 // certificate with the system roots and --upstream-ca).
 func (d *doctor) checkConsole(ctx context.Context) {
 	host := hostsOf(d.cfg)[0]
-	what := "console " + host
+	what := d.s(msg.DoctorConsole, host)
 	roots, err := upstreamRoots(d.cfg.UpstreamCA, nil)
 	if err != nil {
-		d.add(checkFail, what, err.Error(), "fix --upstream-ca")
+		d.add(checkFail, what, err.Error(), d.s(msg.DoctorFixCA))
 		return
 	}
 	up, err := chooseUpstream(d.cfg, d.cfg.Listen, slog.New(slog.DiscardHandler))
@@ -315,7 +320,7 @@ func (d *doctor) checkConsole(ctx context.Context) {
 	via := ""
 	if up.url != nil {
 		tr.Proxy = http.ProxyURL(up.url)
-		via = " through " + up.url.Host
+		via = d.s(msg.DoctorThrough, up.url.Host)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
@@ -323,7 +328,7 @@ func (d *doctor) checkConsole(ctx context.Context) {
 	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err == nil {
 		resp.Body.Close()
-		d.add(checkOK, what, "reachable"+via+", certificate verified", "")
+		d.add(checkOK, what, d.s(msg.DoctorReachable, via), "")
 		return
 	}
 	var dnsErr *net.DNSError
@@ -331,39 +336,37 @@ func (d *doctor) checkConsole(ctx context.Context) {
 	var hostErr x509.HostnameError
 	switch {
 	case errors.As(err, &dnsErr):
-		d.add(checkFail, what, "offline: cannot look up "+host+" ("+dnsErr.Err+")",
-			"check this computer's network connection; the console and the sidebar need it")
+		d.add(checkFail, what, d.s(msg.DoctorOffline, host, dnsErr.Err), d.s(msg.DoctorCheckNet))
 	case errors.As(err, &unknownAuthority), errors.As(err, &hostErr):
-		d.add(checkFail, what, "its certificate is not trusted ("+err.Error()+")",
-			"a company firewall may be intercepting HTTPS: ask IT for its root certificate and give it with --upstream-ca")
+		d.add(checkFail, what, d.s(msg.DoctorUntrusted, err), d.s(msg.DoctorFirewall))
 	default:
-		d.add(checkFail, what, "cannot connect"+via+": "+err.Error(),
-			"check the network connection, and the office proxy (--upstream-proxy) if there is one")
+		d.add(checkFail, what, d.s(msg.DoctorCannotConnect, via, err), d.s(msg.DoctorCheckUpstream))
 	}
 }
 
 func (d *doctor) checkBackend() {
+	what := d.s(msg.DoctorBackend)
 	switch {
 	case d.status == nil:
-		d.add(checkWarn, "order backend", "unknown while kfsidebar is not running", "start kfsidebar run, then run doctor again")
+		d.add(checkWarn, what, d.s(msg.DoctorUnknown), d.s(msg.DoctorStartAgain))
 	case d.status.Backend == nil:
-		d.add(checkOK, "order backend", "embedded database", "")
+		d.add(checkOK, what, d.s(msg.DoctorEmbedded), "")
 	default:
 		b := d.status.Backend
 		detail := b.State
 		if b.LastError != "" {
-			detail += "; last error at " + b.LastErrorAt.Local().Format("15:04:05") + ": " + b.LastError
+			detail += d.s(msg.DoctorLastError, b.LastErrorAt.Local().Format("15:04:05"), b.LastError)
 		}
 		switch b.State {
 		case "ok", "":
-			d.add(checkOK, "order backend", detail, "")
+			d.add(checkOK, what, detail, "")
 		case "degraded":
-			d.add(checkWarn, "order backend", detail, "check the order backend's address and that it is up")
+			d.add(checkWarn, what, detail, d.s(msg.DoctorCheckBackend))
 		default:
 			if !b.RetryAt.IsZero() {
-				detail += "; paused until " + b.RetryAt.Local().Format("15:04:05")
+				detail += d.s(msg.DoctorPausedUntil, b.RetryAt.Local().Format("15:04:05"))
 			}
-			d.add(checkFail, "order backend", detail, "check the order backend's address and that it is up")
+			d.add(checkFail, what, detail, d.s(msg.DoctorCheckBackend))
 		}
 	}
 }
@@ -372,21 +375,21 @@ func (d *doctor) checkBackend() {
 // learns: when it cannot, they are in memory only and a restart forgets
 // them.
 func (d *doctor) checkStorage() {
-	const what = "chats saved"
+	what := d.s(msg.DoctorChatsSaved)
 	switch {
 	case d.status == nil:
-		d.add(checkWarn, what, "unknown while kfsidebar is not running", "start kfsidebar run, then run doctor again")
+		d.add(checkWarn, what, d.s(msg.DoctorUnknown), d.s(msg.DoctorStartAgain))
 	case d.status.Storage == nil:
 	case d.status.Storage.OK:
-		d.add(checkOK, what, "yes, in "+filepath.Join(d.cfg.DataDir, dbFile), "")
+		d.add(checkOK, what, d.s(msg.DoctorSavedIn, filepath.Join(d.cfg.DataDir, dbFile)), "")
 	default:
 		st := d.status.Storage
-		detail := "no: " + st.Error
+		detail := d.s(msg.DoctorNotSaved, st.Error)
 		if !st.Since.IsZero() {
-			detail += " (since " + st.Since.Local().Format("2006-01-02 15:04:05") + ")"
+			detail += d.s(msg.DoctorSince, st.Since.Local().Format("2006-01-02 15:04:05"))
 		}
-		detail += "; chats are kept in memory only, and a restart forgets them"
-		d.add(checkFail, what, detail, "free space on the disk of "+d.cfg.DataDir+" (or fix what the error names); kfsidebar retries by itself and this clears once a write works")
+		detail += d.s(msg.DoctorMemoryOnly)
+		d.add(checkFail, what, detail, d.s(msg.DoctorFreeSpace, d.cfg.DataDir))
 	}
 }
 
@@ -401,16 +404,16 @@ func (d *doctor) checkLimits() {
 	if fd.Open > 0 {
 		open = fmt.Sprint(fd.Open)
 	}
-	detail := fmt.Sprintf("%d of %d tunnels to other sites open (%d refused since the start); %s of %d descriptors open", tn.Open, tn.Max, tn.Refused, open, fd.Limit)
+	detail := d.s(msg.DoctorConnDetail, tn.Open, tn.Max, tn.Refused, open, fd.Limit)
 	if fd.OK && tn.OK {
-		d.add(checkOK, "connections", detail, "")
+		d.add(checkOK, d.s(msg.DoctorConnections), detail, "")
 		return
 	}
 	if !tn.OK {
-		detail += "; refusing tunnels, the last at " + tn.LastRefused.Local().Format("15:04:05")
+		detail += d.s(msg.DoctorRefusing, tn.LastRefused.Local().Format("15:04:05"))
 	}
 	if !fd.OK {
-		detail += "; descriptors ran out at " + fd.LastShortage.Local().Format("15:04:05")
+		detail += d.s(msg.DoctorNoDescriptors, fd.LastShortage.Local().Format("15:04:05"))
 	}
-	d.add(checkWarn, "connections", detail, "another program may be sending many connections through kfsidebar: point only the browser at its PAC file ("+d.cmd("proxy on")+"), not the manual proxy setting; this clears by itself")
+	d.add(checkWarn, d.s(msg.DoctorConnections), detail, d.s(msg.DoctorTooMany, d.cmd("proxy on")))
 }

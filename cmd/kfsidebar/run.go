@@ -10,6 +10,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/atomicfile"
 	"github.com/kfsidebar/kfsidebar/internal/hostport"
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 )
 
 func runRun(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -58,44 +59,42 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// printRunBanner tells the agent how to point the browser at the proxy.
+// printRunBanner tells the agent how to point the browser at the proxy,
+// in the user's language.
 func printRunBanner(w io.Writer, s *server, logPath string) {
-	fmt.Fprintf(w, "kfsidebar %s listening on %s\n", versionString(), s.addr)
+	p := msg.NewPrinter(msg.Detect())
+	p.Printf(w, msg.RunListening, versionString(), s.addr)
 	if !isLoopback(s.cfg.Listen) {
-		fmt.Fprintf(w, "\nWARNING: --listen %s accepts connections from other machines.\n"+
-			"Anyone who can reach it can use this proxy. Use 127.0.0.1 unless you mean it.\n\n", s.cfg.Listen)
+		p.Printf(w, msg.RunExposed, s.cfg.Listen)
 	}
-	fmt.Fprintf(w, "  PAC file:     http://%s/proxy.pac\n", s.addr)
-	fmt.Fprintf(w, "  status page:  http://%s/\n", s.addr)
-	fmt.Fprintf(w, "  root CA:      %s", s.caPath())
+	p.Printf(w, msg.RunPAC, s.addr)
+	p.Printf(w, msg.RunStatusPage, s.addr)
+	p.Printf(w, msg.RunCA, s.caPath())
 	if s.caCreated {
-		fmt.Fprint(w, "  (new: made just now on this workstation)")
+		p.Printf(w, msg.RunCANew)
 	}
-	fmt.Fprintf(w, "\n  decrypting:   %s (everything else is tunnelled, never decrypted)\n", strings.Join(hostsOf(s.cfg), ", "))
+	p.Printf(w, msg.RunDecrypting, strings.Join(hostsOf(s.cfg), ", "))
 	if s.upstream != nil {
-		fmt.Fprintf(w, "  upstream:     %s (console and tunnels go out through this proxy)\n", s.upstream.Host)
+		p.Printf(w, msg.RunUpstream, s.upstream.Host)
 	}
-	fmt.Fprintf(w, "  log file:     %s\n", logPath)
+	p.Printf(w, msg.RunLog, logPath)
 	dir := s.cfg.DataDir
 	steps := [][2]string{
-		{"1. " + setupCommand("ca install", "", dir), "trust the root CA (it can only vouch for " + hostsOf(s.cfg)[0] + ")"},
-		{"2. " + setupCommand("proxy on", s.addr, dir), "point the system at http://" + s.addr + "/proxy.pac"},
-		{"   or instead of 1 and 2: " + setupCommand("open", s.addr, dir), "a browser window of its own; changes nothing"},
+		{"1. " + setupCommand("ca install", "", dir), p.Sprintf(msg.RunTrustCA, hostsOf(s.cfg)[0])},
+		{"2. " + setupCommand("proxy on", s.addr, dir), p.Sprintf(msg.RunPointAt, s.addr)},
+		{p.Sprintf(msg.RunOrOpen, setupCommand("open", s.addr, dir)), p.Sprintf(msg.RunOwnWindow)},
 	}
-	fmt.Fprint(w, "\nTo use it, once per workstation (in another terminal):\n")
+	p.Printf(w, msg.RunNext)
 	if setupFlags(s.addr, dir) == "" {
 		// The commands are short: each with what it does beside it.
-		fmt.Fprintf(w, "  1. kfsidebar ca install     %s\n  2. kfsidebar proxy on       %s\n"+
-			"     or instead of 1 and 2:  kfsidebar open   (%s)\n", steps[0][1], steps[1][1], steps[2][1])
+		p.Printf(w, msg.RunNextShort, steps[0][1], steps[1][1], steps[2][1])
 	} else {
 		// With --data-dir and --listen: what it does under each command.
 		for _, st := range steps {
 			fmt.Fprintf(w, "  %s\n         %s\n", st[0], st[1])
 		}
 	}
-	fmt.Fprintf(w, "  3. Open https://%s and click a chat.\n"+
-		"  %s checks every step; the status page shows them too.\n"+
-		"Press Ctrl+C to stop.\n", hostsOf(s.cfg)[0], setupCommand("doctor", s.addr, dir))
+	p.Printf(w, msg.RunOpenConsole, hostsOf(s.cfg)[0], setupCommand("doctor", s.addr, dir))
 }
 
 func hostsOf(cfg Config) []string {

@@ -544,7 +544,7 @@ func TestDoctor(t *testing.T) {
 	if err == nil {
 		t.Fatal("doctor passed with nothing set up")
 	}
-	for _, want := range []string{"✘ data directory", "✘ root CA: there is none", "✘ proxy: nothing answers", "fix: start it: kfsidebar run", "✘ console console.kfsidebar.invalid: offline", "⚠ order backend: unknown"} {
+	for _, want := range []string{"✘ data directory", "✘ root CA: there is none", "✘ proxy: nothing answers", "fix: start kfsidebar from the menu (the tray)", "✘ console console.kfsidebar.invalid: offline", "⚠ order backend: unknown"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor with nothing set up lacks %q:\n%s", want, out)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 	"github.com/kfsidebar/kfsidebar/proxy"
 )
@@ -134,10 +135,10 @@ Subcommands:
 	if err != nil {
 		return err
 	}
-	ours := sysproxy.SamePAC(cur.PACURL, pacURL(cfg.Listen))
-	fmt.Fprintf(out, "%s: %s", sp.Name(), cur.Describe())
-	if ours {
-		fmt.Fprint(out, " (kfsidebar)")
+	p := msg.NewPrinter(msg.Detect())
+	p.Printf(out, msg.ProxyStatus, sp.Name(), describeProxy(p, cur))
+	if sysproxy.SamePAC(cur.PACURL, pacURL(cfg.Listen)) {
+		p.Printf(out, msg.ProxyOurs)
 	}
 	fmt.Fprintln(out)
 	return nil
@@ -147,73 +148,80 @@ Subcommands:
 // the proxy settings (a desktop other than GNOME): it says why, and the
 // PAC URL to enter by hand.
 func proxyByHand(ctx context.Context, sub string, cfg Config, why error, out io.Writer) error {
+	p := msg.NewPrinter(msg.Detect())
 	pac := pacURL(cfg.Listen)
-	running := "kfsidebar is running there"
+	running := p.Sprintf(msg.ProxyRunning)
 	if !proxyRunning(ctx, cfg.Listen) {
-		running = "kfsidebar is not running there yet: start it with `kfsidebar run`"
+		running = p.Sprintf(msg.ProxyNotRunning)
 	}
 	switch sub {
 	case "on":
-		return fmt.Errorf("%w\n\nSet this automatic proxy configuration (PAC) URL by hand:\n\n    %s\n\n(%s.) Undo it the same way", why, pac, running)
+		return p.Errorf(msg.ProxyByHandOn, why, pac, running)
 	case "off":
-		fmt.Fprintf(out, "kfsidebar cannot change this computer's proxy settings, so it changed none: nothing to undo.\n"+
-			"If you entered %s by hand, remove it the same way.\n", pac)
+		p.Printf(out, msg.ProxyByHandOff, pac)
 		return nil
 	}
-	fmt.Fprintf(out, "System proxy: kfsidebar cannot read or change it here: %v\n\n"+
-		"kfsidebar's PAC URL, to enter by hand: %s (%s)\n", why, pac, running)
+	p.Printf(out, msg.ProxyByHandStatus, why, pac, running)
 	return nil
 }
 
 // proxyOn points the system at the PAC (sysproxy.On) and says what it did
 // and what comes next.
 func proxyOn(ctx context.Context, sp sysproxy.System, cfg Config, out io.Writer) error {
+	p := msg.NewPrinter(msg.Detect())
 	want := pacURL(cfg.Listen)
 	res, err := sysproxy.On(ctx, sp, cfg.DataDir, want)
 	var other *sysproxy.OtherPACError
 	switch {
 	case errors.As(err, &other):
-		return fmt.Errorf("%w, and kfsidebar will not replace it "+
-			"(it may come from your IT department). Either ask whoever manages it to add\n"+
-			"    if (host == %q) return \"PROXY %s; DIRECT\";\n"+
-			"at the top of its FindProxyForURL, or use `kfsidebar open`, which changes nothing on the system",
-			err, hostsOf(cfg)[0], localAddr(cfg.Listen))
+		return p.Errorf(msg.ProxyOtherPAC, err, hostsOf(cfg)[0], localAddr(cfg.Listen))
 	case err != nil:
 		return err
 	case res.Already:
-		fmt.Fprintf(out, "%s already use %s; nothing changed.\n", sp.Name(), want)
+		p.Printf(out, msg.ProxyAlready, sp.Name(), want)
 		return nil
 	}
 	cur := res.Previous
-	fmt.Fprintf(out, "%s: automatic configuration %s (was: %s)\n", sp.Name(), want, cur.Describe())
+	p.Printf(out, msg.ProxyOn, sp.Name(), want, describeProxy(p, cur))
 	if cur.Proxy != "" && !isSelf(cur.Proxy, cfg.Listen) {
-		fmt.Fprintf(out, "kfsidebar chains the console to the proxy that was set, %s, and the PAC sends every other site there as before.\n"+
-			"Restart kfsidebar run so that it picks this up.\n", cur.Proxy)
+		p.Printf(out, msg.ProxyChained, cur.Proxy)
 	}
 	if !proxyRunning(ctx, cfg.Listen) {
-		fmt.Fprintf(out, "kfsidebar is not running on %s yet: start it with `kfsidebar run`. Until then the console opens directly, without the sidebar.\n", localAddr(cfg.Listen))
+		p.Printf(out, msg.ProxyNotYet, localAddr(cfg.Listen))
 	}
-	fmt.Fprintf(out, "Browsers pick this up within a minute, or when restarted. Undo with `%s`.\n", setupCommand("proxy off", cfg.Listen, cfg.DataDir))
+	p.Printf(out, msg.ProxyNext, setupCommand("proxy off", cfg.Listen, cfg.DataDir))
 	return nil
 }
 
 // proxyOff restores what proxy on replaced (sysproxy.Off) and says so.
 func proxyOff(ctx context.Context, sp sysproxy.System, cfg Config, out io.Writer) error {
+	p := msg.NewPrinter(msg.Detect())
 	res, err := sysproxy.Off(ctx, sp, cfg.DataDir, pacURL(cfg.Listen))
 	if err != nil {
 		return err
 	}
 	switch res.Outcome {
 	case sysproxy.RemovedUnrecorded:
-		fmt.Fprintf(out, "%s: %s removed (kfsidebar had no record of an earlier setting, so there is now no proxy).\n", sp.Name(), res.Current.PACURL)
+		p.Printf(out, msg.ProxyRemovedUnrecorded, sp.Name(), res.Current.PACURL)
 	case sysproxy.NothingToUndo:
-		fmt.Fprintf(out, "%s: %s; kfsidebar did not change it, nothing to undo.\n", sp.Name(), res.Current.Describe())
+		p.Printf(out, msg.ProxyNothingToUndo, sp.Name(), describeProxy(p, res.Current))
 	case sysproxy.ChangedSince:
-		fmt.Fprintf(out, "%s were changed since `kfsidebar proxy on` (now: %s); left as they are.\n", sp.Name(), res.Current.Describe())
+		p.Printf(out, msg.ProxyChangedSince, sp.Name(), describeProxy(p, res.Current))
 	default:
-		fmt.Fprintf(out, "%s restored: %s\n", sp.Name(), res.Restored.Describe())
+		p.Printf(out, msg.ProxyRestored, sp.Name(), describeProxy(p, res.Restored))
 	}
 	return nil
+}
+
+// describeProxy is sysproxy.Setting.Describe in the user's language.
+func describeProxy(p msg.Printer, s sysproxy.Setting) string {
+	switch {
+	case s.PACURL != "":
+		return p.Sprintf(msg.ProxyAuto, s.PACURL)
+	case s.Proxy != "":
+		return p.Sprintf(msg.ProxyManual, s.Proxy)
+	}
+	return p.Sprintf(msg.ProxyNone)
 }
 
 // proxyRunning reports whether kfsidebar answers at listen.
