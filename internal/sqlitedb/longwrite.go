@@ -19,9 +19,10 @@ import (
 // then waits only briefly and fails with a *BusyError that names it.
 //
 // An announcement left by a process killed during its write is harmless:
-// it is only read when the lock is found held, and what it changes then is
-// how long a short write waits and what its error says. Announcements a
-// day old are cleared by the next long write.
+// all it changes is how long a short write waits when it finds the lock
+// held, and what its error says then. The next long write to commit
+// clears it (with its own), and one a day old is cleared by the next
+// long write to start.
 
 var longWriteSteps = []Step{
 	{ID: "create kf_long_writes", Apply: Exec(`
@@ -77,8 +78,12 @@ func AnnounceLongWrite(ctx context.Context, db *sql.DB, what string) (*LongWrite
 
 // EndIn withdraws the announcement inside tx, the long write's own
 // transaction: it goes when tx commits, never while the lock is held.
+// Announcements made before this one go too: while tx holds the lock,
+// their writes have ended, or their process was killed (or, rarely,
+// another long write still waits for the lock, and its short writes wait
+// the busy timeout).
 func (lw *LongWrite) EndIn(ctx context.Context, tx Tx) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM kf_long_writes WHERE id = ?`, lw.id)
+	_, err := tx.ExecContext(ctx, `DELETE FROM kf_long_writes WHERE id <= ?`, lw.id)
 	return err
 }
 

@@ -91,9 +91,13 @@ func TestShortWriteNamesAnAnnouncedLongWrite(t *testing.T) {
 }
 
 // TestShortWriteWaitsOutALongWriteThatEnds: a long write that ends within
-// the short write's wait lets it through, and leaves no announcement.
+// the short write's wait lets it through, and leaves no announcement, nor
+// the one a killed import left before it.
 func TestShortWriteWaitsOutALongWriteThatEnds(t *testing.T) {
 	proxy, importer := openTwice(t)
+	if _, err := AnnounceLongWrite(context.Background(), importer, "orders import"); err != nil {
+		t.Fatal(err) // never withdrawn: its process was killed
+	}
 	_, end := beginLongWrite(t, importer)
 	ended := make(chan error, 1)
 	time.AfterFunc(150*time.Millisecond, func() { ended <- end() })
