@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -241,4 +243,37 @@ func TestTokenSurvivesRestart(t *testing.T) {
 			t.Fatalf("token file mode %o, want 600", fi.Mode().Perm())
 		}
 	}
+}
+
+// cliProcessEnv makes this test binary kfsidebar itself (TestMain calls
+// cliProcessMain), for runCLIProcess.
+const cliProcessEnv = "KFSIDEBAR_TEST_CLI_PROCESS"
+
+// cliProcessMain runs kfsidebar with the arguments and exits; it returns
+// only when the test binary is not asked to be kfsidebar.
+func cliProcessMain() {
+	if os.Getenv(cliProcessEnv) != "1" {
+		return
+	}
+	if err := Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stdout, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// runCLIProcess is runCLI in a process of its own: what the process
+// caches (Windows' certificate chain engine, which under Wine never sees
+// a root added after its first use) is fresh, as for a user typing the
+// command. The output is standard output, then the error.
+func runCLIProcess(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), cliProcessEnv+"=1")
+	out, err := cmd.Output()
+	return string(out), err
 }

@@ -36,6 +36,7 @@ var (
 
 func TestMain(m *testing.M) {
 	fakeBrowserMain()
+	cliProcessMain()
 	// The tests read what the commands print in English, whatever the
 	// machine's language (msg.Detect).
 	os.Setenv(msg.EnvLang, "en")
