@@ -67,7 +67,10 @@ dist-deb: dist-linux
 	install -m 0644 $(DEBSTAGE)/.icon/kfsidebar.png $(DEBSTAGE)/usr/share/icons/hicolor/64x64/apps/
 	rm -rf $(DEBSTAGE)/.icon
 	install -m 0644 README.md docs/INSTALL.md docs/INSTALL.zh.md $(DEBSTAGE)/usr/share/doc/kfsidebar/
+# libc6: the newest GLIBC_ symbol version the program uses (binutils'
+# objdump; gcc brings it), the oldest glibc it runs on.
 	sed -e 's/@VERSION@/$(DEBVERSION)/' -e "s/@SIZE@/$$(du -sk $(DEBSTAGE)/usr | cut -f1)/" \
+		-e "s/@LIBC@/$$(objdump -T $(DEBSTAGE)/usr/bin/kfsidebar | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -n 1)/" \
 		packaging/linux/control > $(DEBSTAGE)/DEBIAN/control
 	dpkg-deb --root-owner-group -Zxz --build $(DEBSTAGE) $(DIST)/kfsidebar_$(DEBVERSION)_amd64.deb
 	rm -rf $(DEBSTAGE)
