@@ -3,12 +3,14 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/push/store"
 )
 
@@ -108,4 +110,33 @@ func TestAcceptGivenUp(t *testing.T) {
 	if _, _, err := st.Accept(context.Background(), accepted("closed", "erp")); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Accept after Close: %v", err)
 	}
+}
+
+// TestCheckpoints: the writer leaves the WAL to the background
+// checkpoints, which copy it into the database file.
+func TestCheckpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gateway.db")
+	st, err := store.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var autockpt int
+	if err := st.DB().QueryRow(`PRAGMA wal_autocheckpoint`).Scan(&autockpt); err != nil || autockpt != 0 {
+		t.Errorf("the writer's wal_autocheckpoint is %d (%v), want 0", autockpt, err)
+	}
+	size := func() int64 {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	before := size()
+	for i := range 200 {
+		if _, _, err := st.Accept(context.Background(), accepted("k"+strconv.Itoa(i), "erp")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kftest.Poll(t, "the database file to take the WAL's pages", func() bool { return size() > before })
 }

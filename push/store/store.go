@@ -59,6 +59,8 @@ type Store struct {
 	quit      chan struct{} // closed by Close
 	written   chan struct{} // closed when the writer has stopped
 	closeOnce sync.Once
+	// stopBackground stops what OpenSQLite started besides (checkpoints).
+	stopBackground func()
 }
 
 var _ push.Store = (*Store)(nil)
@@ -93,6 +95,9 @@ func (s *Store) Close() error {
 		close(s.quit)
 		if s.written != nil {
 			<-s.written
+		}
+		if s.stopBackground != nil {
+			s.stopBackground()
 		}
 	})
 	return s.db.Close()
