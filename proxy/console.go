@@ -87,9 +87,7 @@ func (p *Proxy) newConsoleProxy() *httputil.ReverseProxy {
 				return // the browser went away; nothing to tell it
 			}
 			p.log.Warn("console upstream failed", "host", r.Host, "path", r.URL.Path, "err", err)
-			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-			w.WriteHeader(http.StatusBadGateway)
-			io.WriteString(w, badGatewayText)
+			writeUnreachable(w, r, err)
 		},
 	}
 }

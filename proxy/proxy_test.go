@@ -353,6 +353,47 @@ func TestUpstreamFailureIs502(t *testing.T) {
 	}
 }
 
+// TestUpstreamFailurePage: with the console's server unreachable (the
+// internet down), loading the console page shows a page in Chinese and
+// English that says it is the console that cannot be reached, not
+// kfsidebar, and retries by itself; the page's own requests still get the
+// short text, and neither names our internals.
+func TestUpstreamFailurePage(t *testing.T) {
+	up := newUpstream(t, console.DefaultConsoleHost, http.NotFoundHandler())
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadAddr := dead.Addr().String()
+	dead.Close()
+	e := startProxy(t, up, func(c *Config) {
+		c.DialOverrides[console.DefaultConsoleHost+":443"] = deadAddr
+	})
+	c := e.client(e.ca.Pool())
+	for _, tt := range []struct {
+		name string
+		hdr  []string
+	}{
+		{"a navigation", []string{"Sec-Fetch-Mode", "navigate", "Accept", "text/html"}},
+		{"a browser without Sec-Fetch", []string{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"}},
+	} {
+		resp, body := get(t, c, consoleURL+"/cgi-bin/kfindex", tt.hdr...)
+		page := string(body)
+		if resp.StatusCode != http.StatusBadGateway || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Fatalf("%s: %d %s, want a 502 page", tt.name, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		for _, want := range []string{"无法连接到微信客服服务器", "问题不在 kfsidebar", "连接被拒绝", "Cannot reach the WeChat customer-service console", "the problem is not kfsidebar", console.DefaultConsoleHost, `http-equiv="refresh"`} {
+			if !strings.Contains(page, want) {
+				t.Errorf("%s: the page lacks %q", tt.name, want)
+			}
+		}
+		if strings.Contains(page, "127.0.0.1") {
+			t.Errorf("%s: the page names an internal address", tt.name)
+		}
+	}
+	resp, body := get(t, c, consoleURL+"/cgi-bin/kfmsg?action=poll", "Sec-Fetch-Mode", "cors", "Accept", "*/*")
+	if resp.StatusCode != http.StatusBadGateway || string(body) != badGatewayText {
+		t.Fatalf("a script's request: %d %q, want 502 %q", resp.StatusCode, body, badGatewayText)
+	}
+}
+
 func TestStreamingAndLongPoll(t *testing.T) {
 	release := make(chan struct{})
 	up := newUpstream(t, console.DefaultConsoleHost, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -296,8 +296,7 @@ func (c *client) sendLocked(kind answer, msg message) {
 	c.enqueue(msg)
 }
 
-// enqueue queues msg without blocking. A client whose queue is full has
-// stopped reading; it is dropped and its page reconnects.
+// enqueue queues msg without blocking (see outbox).
 func (c *client) enqueue(msg message) {
 	data, err := json.Marshal(msg)
 	if err != nil {
@@ -308,9 +307,7 @@ func (c *client) enqueue(msg message) {
 }
 
 func (c *client) enqueueData(data []byte) {
-	select {
-	case c.send <- data:
-	default:
-		c.close("send queue full")
+	if !c.out.put(data) {
+		c.close("send queue overflow")
 	}
 }

@@ -25,7 +25,13 @@
 //
 // One websocket per tab, JSON text frames, at most 64 KiB from the page.
 // Every request carries seq, a number the page increases with each
-// request; every answer echoes the seq of the request it answers.
+// request; every answer echoes the seq of the request it answers. A page
+// that asks faster than it reads is answered in full: the hub stops
+// reading its requests while 32 answers wait for it (SendBuffer of
+// HubOptions), and drops a tab only when a write to it stalls for 10 s.
+// Anything else than a JSON object in a text frame of at most 64 KiB
+// ends the connection with a close frame that says why (1009 too large,
+// 1003 binary, 1008 malformed), after the answers already queued.
 // Selection requests (select, pick, refresh, bind, unbind, others)
 // replace one another: the page renders only answers to its latest one.
 // Side requests (reveal, search) are answered beside them, without
@@ -73,7 +79,12 @@
 //	{"type":"reveal","seq":N,"field":"phone"|"address:<order_no>"|"extra:<label>"|"extra:<order_no>:<label>"}
 //	    Show the real value of a masked field of the customer on screen.
 //	    The hub records (openid, field, time) in HubOptions.Reveals first;
-//	    a reveal it cannot record is refused.
+//	    a reveal it cannot record is refused. A field of a customer the
+//	    tab revealed within the minute is shown without another record. A
+//	    tab may reveal 10 at once, then one every 2 s; past that, and while
+//	    4 reveals wait to be recorded, a reveal is refused (查看太频繁) and
+//	    the tab stays. While `orders import` holds the database, a reveal
+//	    waits a second for it and is then refused (正在导入订单).
 //	{"type":"search","seq":N,"query":"…"}
 //	    Find customers by phone, order number or name (shop.Backend.Search,
 //	    at most 10). A newer search cancels a running one.

@@ -105,9 +105,11 @@ type HubOptions struct {
 	// to pick; default 3s. Long enough for the console's requests that
 	// follow a click, short enough that an agent does not wait on it.
 	IdentifyWait time.Duration
-	// SendBuffer is each client's outgoing queue; default 32. A client
-	// whose queue is full is dropped (its page reconnects): one stuck tab
-	// never slows the others.
+	// SendBuffer is how many messages may wait for a tab before the hub
+	// stops reading its requests; default 32. A tab that asks faster than
+	// it reads waits, and is answered in full; a tab whose writes stall
+	// for 10 s is dropped (its page reconnects). Nothing the hub does for
+	// other tabs ever waits for one tab.
 	SendBuffer int
 	// QuickReplies are pushed to every sidebar on connect and on change.
 	// Optional: nil means no quick replies.
@@ -131,7 +133,8 @@ type HubOptions struct {
 // Hub serves the sidebar script and its websocket. Each connected tab has
 // a reader and a writer goroutine, plus at most one lookup goroutine while
 // a selection is being answered, one per running search (a newer search
-// cancels the one before) and one per reveal being recorded.
+// cancels the one before; at most 4) and, from its first reveal on, one
+// that records its reveals in order.
 type Hub struct {
 	resolver      Resolver
 	backend       shop.Backend
@@ -149,6 +152,8 @@ type Hub struct {
 
 	// Websocket timings; tests shorten them.
 	pingPeriod, pongWait, writeWait time.Duration
+	// now is the clock of the reveals' limits; tests move it.
+	now func() time.Time
 
 	upgrader    websocket.Upgrader
 	ctx         context.Context // cancelled by Close; parent of every lookup
@@ -192,6 +197,7 @@ func NewHub(opts HubOptions) (*Hub, error) {
 		pingPeriod:    defaultPingPeriod,
 		pongWait:      defaultPongWait,
 		writeWait:     defaultWriteWait,
+		now:           time.Now,
 		clients:       make(map[*client]struct{}),
 	}
 	for _, o := range opts.AllowedOrigins {
@@ -309,7 +315,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	h.log.Info("sidebar connected", "clients", n)
 	if replies != nil {
-		c.enqueueData(replies)
+		c.out.putReplies(replies)
 	}
 	go c.writeLoop()
 	c.readLoop()
@@ -396,6 +402,6 @@ func (h *Hub) loadReplies() {
 	}
 	h.mu.Unlock()
 	for _, c := range clients {
-		c.enqueueData(data)
+		c.out.putReplies(data)
 	}
 }

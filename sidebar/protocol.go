@@ -84,6 +84,8 @@ const (
 	msgBindFailed    = "保存关联失败，请重试"
 	msgBadReveal     = "这一项已不在当前客户资料里"
 	msgRevealFailed  = "无法记录这次查看，请重试"
+	msgRevealTooFast = "查看太频繁，请稍后再试"
+	msgImportRunning = "正在导入订单，请稍后再试"
 	msgSearchFailed  = "查找失败，请重试"
 	msgSearchTimeout = "查找超时，请重试"
 )

@@ -150,8 +150,10 @@ var richCustomer = &shop.Customer{OpenID: "oAlice", Name: "Alice Wang", Phone: "
 
 func TestCustomerIsMaskedAndRevealed(t *testing.T) {
 	reveals := &fakeReveals{}
+	clock := newTestClock()
 	th := newTestHub(t, HubOptions{Resolver: standardResolver(),
-		Backend: customers(map[string]*shop.Customer{"oAlice": richCustomer}), Reveals: reveals})
+		Backend: customers(map[string]*shop.Customer{"oAlice": richCustomer}), Reveals: reveals},
+		func(h *Hub) { h.now = clock.now })
 	conn := th.dial(t)
 	send(t, conn, request{Type: typeSelect, Seq: 1, Avatar: avatarAlice})
 	expect(t, conn, message{Type: typeLoading, Seq: 1, OpenID: "oAlice"})
@@ -195,7 +197,9 @@ func TestCustomerIsMaskedAndRevealed(t *testing.T) {
 		t.Errorf("recorded %v, want %v", got, want)
 	}
 
-	// A reveal that cannot be recorded is refused.
+	// A reveal that cannot be recorded is refused (a minute later: within
+	// it, the phone was recorded already).
+	clock.add(revealWindow)
 	reveals.mu.Lock()
 	reveals.fail = errors.New("disk full")
 	reveals.mu.Unlock()

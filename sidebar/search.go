@@ -14,8 +14,10 @@ const searchLimit = 10
 // customer.
 const maxQueryRunes = 64
 
-// search answers a search request off the read loop. A newer search
-// cancels the running one: the page searches as the agent types.
+// search starts answering a search request in a goroutine of its own. A
+// newer search cancels the running one: the page searches as the agent
+// types. It runs on the read loop, which waits for a slot while
+// maxSearches cancelled searches are still returning.
 func (c *client) search(req request) {
 	q := strings.TrimSpace(req.Query)
 	if r := []rune(q); len(r) > maxQueryRunes {
@@ -25,7 +27,17 @@ func (c *client) search(req request) {
 	v := &c.conv
 	if v.searchCancel != nil {
 		v.searchCancel()
+		v.searchCancel = nil
 	}
+	c.mu.Unlock()
+	// A slot first: searches cancelled a moment ago may still be
+	// returning, and a tab never has more than maxSearches.
+	select {
+	case c.searches <- struct{}{}:
+	case <-c.quit:
+		return
+	}
+	c.mu.Lock()
 	v.searchGen++
 	gen := v.searchGen
 	ctx, cancel := context.WithTimeout(c.ctx, c.hub.lookupTimeout)
@@ -34,6 +46,7 @@ func (c *client) search(req request) {
 	c.hub.wg.Add(1) // the read loop is counted, so Close is not waiting yet
 	go func() {
 		defer c.hub.wg.Done()
+		defer func() { <-c.searches }()
 		defer cancel()
 		list, err := c.hub.backend.Search(ctx, q, searchLimit)
 		if errors.Is(ctx.Err(), context.Canceled) {

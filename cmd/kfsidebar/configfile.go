@@ -207,8 +207,8 @@ func readConfigFile(path string, required bool, c *Config) error {
 	c.ConfigFile = path
 	lines := tomlconfig.KeyLines(data)
 	for _, p := range append(c.Orders.problems(), c.Gateway.problems()...) {
-		if bad[p.key] || len(bad) > 0 && strings.HasPrefix(p.key, "orders.") && bad["orders.backend"] {
-			continue // follows from a key already named
+		if followsFrom(p.key, bad) {
+			continue
 		}
 		errs = append(errs, &tomlconfig.Error{File: path, Line: lines[p.key], Key: p.key, Reason: p.reason})
 	}
@@ -218,6 +218,24 @@ func readConfigFile(path string, required bool, c *Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// followsFrom says whether a problem with key follows from a key the
+// decoder already named: the same key, any [orders] key when the backend
+// itself was wrong, or a key of the [gateway] table that has a misspelt or
+// mistyped key (gateway.tokn leaves token unset).
+func followsFrom(key string, bad map[string]bool) bool {
+	if bad[key] || strings.HasPrefix(key, "orders.") && bad["orders.backend"] {
+		return true
+	}
+	if strings.HasPrefix(key, "gateway.") {
+		for b := range bad {
+			if strings.HasPrefix(b, "gateway.") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // joined splits an errors.Join into its errors.

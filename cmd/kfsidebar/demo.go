@@ -17,6 +17,7 @@ import (
 func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultConfig()
 	cfg.DataDir = filepath.Join(filepath.Dir(cfg.DataDir), "kfsidebar-demo")
+	defaultDir := cfg.DataDir
 	var (
 		open       bool
 		configPath string
@@ -49,6 +50,10 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 		cfg.Orders = file.Orders
 	}
 	log := newLogger(errOut, cfg.LogLevel)
+	keptData, err := freshDemoData(cfg.DataDir, cfg.DataDir == defaultDir)
+	if err != nil {
+		return err
+	}
 	// The demo's cast: look-alike users (WeChat's default picture and
 	// nickname) arrive by every path, as they do in real shops.
 	simOpts := mpkftest.DemoOptions()
@@ -95,7 +100,11 @@ func runDemo(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fmt.Fprintf(out, "  console:        %s\n", sim.URL())
 	fmt.Fprintf(out, "  demo controls:  https://%s/__mpkftest/  (new waiting customers, transfers, messages)\n", console.DefaultConsoleHost)
 	gw.print(out, gatewayEvery)
-	fmt.Fprintf(out, "  data:           %s\n\n", cfg.DataDir)
+	if keptData {
+		fmt.Fprintf(out, "  data:           %s (not the demo's own: its chats are kept)\n\n", cfg.DataDir)
+	} else {
+		fmt.Fprintf(out, "  data:           %s (each run starts with no chats; the CA and the browser profile are kept)\n\n", cfg.DataDir)
+	}
 	fmt.Fprint(out, "Open the demo console in a Chromium-family browser with a fresh profile:\n\n  ")
 	exe := browser.Find()
 	name := exe

@@ -235,10 +235,12 @@ func TestE2EDemoShowsSourceAndTracking(t *testing.T) {
 
 	// The first demo arrival came from an order page and waits.
 	first := demoArrivals[0]
-	accept := chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, first.uin))
-	card := chromedp.CSS(fmt.Sprintf(`.card[data-reactid$="$%d"]`, first.uin))
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(accept), chromedp.Click(accept), chromedp.WaitVisible(card), chromedp.Click(card)); err != nil {
-		t.Fatalf("accept the first arrival: %v\n%s", err, demo.log)
+	accept := fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, first.uin)
+	card := fmt.Sprintf(`.card[data-reactid$="$%d"]`, first.uin)
+	for _, sel := range []string{accept, card} {
+		if err := browsertest.Click(ctx, sel); err != nil {
+			t.Fatalf("accept the first arrival: %s: %v\n%s", sel, err, demo.log)
+		}
 	}
 	sb.Wait("customer", "")
 	order := strings.TrimPrefix(first.sessionFrom, "order:")
@@ -252,9 +254,7 @@ func TestE2EDemoShowsSourceAndTracking(t *testing.T) {
 	// 已到达杭州转运中心): live while her card is open, or in the card
 	// when it opens after the push.
 	f := fan(t, "林小满", 0)
-	if err := chromedp.Do(ctx, chromedp.Click(cardSel(f))); err != nil {
-		t.Fatal(err)
-	}
+	click(t, ctx, cardSel(f))
 	sb.Wait("customer", f.OpenID)
 	sb.Click(`[data-order-no="E202611171032150023"] .order-head`)
 	wait("the parcel moved on", root+`.querySelector('[data-order-no="E202611171032150023"] .order-detail')?.textContent.match(/已从杭州转运中心发出|派送中|已签收/) != null`)

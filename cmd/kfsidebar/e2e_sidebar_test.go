@@ -62,8 +62,11 @@ func ensureOpen(t *testing.T, ctx context.Context, w *e2eWorld, f mpkftest.Fan) 
 		return
 	}
 	w.sim.AddWaiting(f)
-	accept := chromedp.CSS(fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN))
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(accept), chromedp.Click(accept), chromedp.WaitVisible(cardSel(f))); err != nil {
+	accept := fmt.Sprintf(`.waiting_item[data-reactid$="$%d"] .btn_accept`, f.UIN)
+	if err := browsertest.Click(ctx, accept); err != nil {
+		t.Fatalf("accept %s: %v", f.Nickname, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(cardSel(f))); err != nil {
 		t.Fatalf("no chat card for %s: %v", f.Nickname, err)
 	}
 }

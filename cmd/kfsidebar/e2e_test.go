@@ -185,7 +185,7 @@ func openConsole(t *testing.T, ctx context.Context, w *e2eWorld) {
 
 func click(t *testing.T, ctx context.Context, sel chromedp.CSS) {
 	t.Helper()
-	if err := chromedp.Do(ctx, chromedp.Click(sel)); err != nil {
+	if err := browsertest.Click(ctx, string(sel)); err != nil {
 		t.Fatalf("click %s: %v", sel, err)
 	}
 }

@@ -121,12 +121,17 @@ type Tx interface {
 // "database is locked" when another connection wrote in between (its
 // snapshot is stale, so SQLite cannot let it wait); an immediate one waits
 // for the lock (the busy timeout) instead.
-func WriteTx(ctx context.Context, db *sql.DB, fn func(Tx) error) (err error) {
+func WriteTx(ctx context.Context, db *sql.DB, fn func(Tx) error) error {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	return writeTxOn(ctx, conn, fn)
+}
+
+// writeTxOn is WriteTx on a connection the caller holds.
+func writeTxOn(ctx context.Context, conn *sql.Conn, fn func(Tx) error) (err error) {
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 )
 
 // recorderJS runs in every page before the page's own scripts (the
@@ -169,7 +170,7 @@ func take(ctx context.Context) (pageLog, error) {
 func click(ctx context.Context, sel string) error {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel))); err != nil {
+	if err := browsertest.Click(ctx, sel); err != nil {
 		return fmt.Errorf("click %s: %w", sel, err)
 	}
 	return nil
