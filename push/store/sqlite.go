@@ -47,13 +47,17 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	ckpt.SetMaxOpenConns(1)
 	s, err := Open(ctx, db, SQLite)
-	if err == nil {
-		_, err = db.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`)
-	}
 	if err != nil {
 		ckpt.Close()
 		db.Close()
 		return nil, err
+	}
+	// A setting of the connection: should the pool ever replace it, the
+	// new one checkpoints by itself again, which costs time, not data.
+	if _, err := db.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 0`); err != nil {
+		ckpt.Close()
+		s.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	stop, stopped := make(chan struct{}), make(chan struct{})
 	go checkpoints(ckpt, stop, stopped)
