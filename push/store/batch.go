@@ -101,18 +101,18 @@ func (s *Store) commitBatch(batch []*acceptReq) {
 	ctx, cancel := batchContext(live)
 	defer cancel()
 	res, err := s.acceptAll(ctx, live)
-	if err != nil && len(live) > 1 {
+	switch {
+	case err == nil:
+		for i, r := range live {
+			r.done <- res[i]
+		}
+	case len(live) == 1:
+		live[0].done <- acceptRes{err: err}
+	default:
 		for _, r := range live {
 			reply, dup, err := s.acceptTx(r.ctx, r.a)
 			r.done <- acceptRes{reply, dup, err}
 		}
-		return
-	}
-	for i, r := range live {
-		if err != nil {
-			res[i] = acceptRes{err: err}
-		}
-		r.done <- res[i]
 	}
 }
 

@@ -140,3 +140,17 @@ func TestCheckpoints(t *testing.T) {
 	}
 	kftest.Poll(t, "the database file to take the WAL's pages", func() bool { return size() > before })
 }
+
+// TestGroupCommitFailsAloneInItsBatch: a refused push that has a batch to
+// itself fails, and the next push is recorded.
+func TestGroupCommitFailsAloneInItsBatch(t *testing.T) {
+	st, ctx := openSQLite(t), context.Background()
+	bad := accepted("bad", "erp")
+	bad.Payload = nil
+	if _, _, err := st.Accept(ctx, bad); err == nil {
+		t.Error("a push without a payload was recorded")
+	}
+	if _, dup, err := st.Accept(ctx, accepted("good", "erp")); err != nil || dup {
+		t.Errorf("the next push: dup %t, %v", dup, err)
+	}
+}
