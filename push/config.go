@@ -91,7 +91,8 @@ type Config struct {
 	// feed item, so a feed can wake its subscribers at once.
 	OnFeed func()
 	// Client makes the deliveries; default a client with the system roots
-	// that never follows redirects. Each target's Timeout still applies.
+	// that never follows redirects and keeps a connection open per
+	// deliverer (Target.Concurrency). Each target's Timeout still applies.
 	Client *http.Client
 	// Now is the clock; default time.Now.
 	Now func() time.Time

@@ -21,6 +21,14 @@ const leaseMargin = 30 * time.Second
 // pruneEvery is how often old dedupe keys and feed items are deleted.
 const pruneEvery = time.Minute
 
+// claimLinger is how long a claim for some of a target's deliverers, the
+// others busy, waits for more of them to finish: under load the rows are
+// then claimed, and their deliveries recorded, several to a transaction
+// rather than each in two of its own. A claim for every deliverer (an idle
+// target) does not wait, and a target that answers slowly still gets
+// Concurrency deliveries at once, claimLinger later.
+const claimLinger = 2 * time.Millisecond
+
 // target is a configured Target with its dispatchers' wake-up signal.
 type target struct {
 	Target
@@ -51,9 +59,9 @@ type outcome struct {
 // dispatch is t's dispatcher: it claims due rows only as far as it has
 // idle deliverers (so a wake-up per push costs one claim, not one per
 // deliverer), hands them out, and records what comes back, successes in
-// one statement per round. With nothing due it waits for a wake-up (a push
-// accepted here), a finished delivery, or the poll interval (pushes
-// accepted by other instances, retries coming due).
+// one statement per round (see claimLinger). With nothing due it waits for
+// a wake-up (a push accepted here), a finished delivery, or the poll
+// interval (pushes accepted by other instances, retries coming due).
 func (s *Server) dispatch(ctx context.Context, t *target) {
 	jobs := make(chan Delivery)
 	results := make(chan outcome, t.Concurrency)
@@ -76,6 +84,10 @@ func (s *Server) dispatch(ctx context.Context, t *target) {
 	// wake-up or a poll, and while claims fill every idle deliverer. A
 	// finished delivery alone does not make a claim worth its transaction.
 	due := true
+	// linger runs while a claim for fewer than every deliverer waits for
+	// more of them to finish; lingered says it has run out.
+	var linger <-chan time.Time
+	lingered := false
 	var done []outcome
 	for {
 		woken := t.wake.C()
@@ -88,19 +100,35 @@ func (s *Server) dispatch(ctx context.Context, t *target) {
 				break drain
 			}
 		}
-		if len(done) > 0 {
-			s.record(ctx, t, done)
-			inflight -= len(done)
-			done = done[:0]
-		}
 		if ctx.Err() != nil {
+			if len(done) > 0 {
+				s.record(ctx, t, done)
+				inflight -= len(done)
+				done = done[:0]
+			}
 			if inflight == 0 {
 				return
 			}
 			done = append(done, <-results)
 			continue
 		}
-		if free := t.Concurrency - inflight; due && free > 0 {
+		free := t.Concurrency - inflight + len(done)
+		claim := due && free > 0
+		if claim && free < t.Concurrency && !lingered {
+			claim = false
+			if linger == nil {
+				linger = time.After(claimLinger)
+			}
+		}
+		// While a claim waits, the finished deliveries wait to be
+		// recorded with it, in one statement.
+		if len(done) > 0 && (claim || linger == nil) {
+			s.record(ctx, t, done)
+			inflight -= len(done)
+			done = done[:0]
+		}
+		if claim {
+			linger, lingered = nil, false
 			now := s.cfg.Now()
 			rows, err := s.store.Claim(ctx, t.Name, now, now.Add(t.Timeout+leaseMargin), free)
 			if err != nil && ctx.Err() == nil {
@@ -119,6 +147,8 @@ func (s *Server) dispatch(ctx context.Context, t *target) {
 			done = append(done, o)
 		case <-woken:
 			due = true
+		case <-linger:
+			linger, lingered = nil, true
 		case <-poll.C:
 			due = true
 		}

@@ -3,8 +3,13 @@ package push_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -287,5 +292,41 @@ func TestStatus(t *testing.T) {
 	}
 	if len(st.Targets) != 1 || !st.Targets[0].Healthy || st.Targets[0].Delivered != 2 || st.Targets[0].LastSuccess.IsZero() {
 		t.Errorf("targets %+v", st.Targets)
+	}
+}
+
+// TestDeliveryConnections: a busy target's deliveries reuse a connection
+// per deliverer instead of dialing anew.
+func TestDeliveryConnections(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		conns = map[string]bool{}
+		n     atomic.Int64
+	)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		conns[r.RemoteAddr] = true
+		mu.Unlock()
+		n.Add(1)
+	}))
+	defer hook.Close()
+	cfg := testConfig(t)
+	cfg.Targets = []push.Target{{Name: "shop", URL: hook.URL, Secret: []byte("secret-of-shop-0123456789")}}
+	g := startGateway(t, cfg, nil)
+	const pushes = 60
+	var wg sync.WaitGroup
+	for i := range pushes {
+		wg.Go(func() {
+			send(t, g.sender(wire.Plain, wire.XML), wechattest.Text("oUserConn"+strconv.Itoa(i%8), "hi", time.Now(), wechattest.NextMsgID()))
+		})
+	}
+	wg.Wait()
+	kftest.Poll(t, "every push delivered", func() bool { return n.Load() >= pushes })
+	mu.Lock()
+	defer mu.Unlock()
+	// Four deliverers; a dial racing a connection's return may add one.
+	if len(conns) > 2*push.DefaultConcurrency {
+		t.Errorf("%d pushes delivered over %d connections; want about %d", pushes, len(conns), push.DefaultConcurrency)
 	}
 }

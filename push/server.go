@@ -64,11 +64,17 @@ func New(cfg Config, st Store) (*Server, error) {
 		}
 		s.pairs = append(s.pairs, prev)
 	}
-	if s.client == nil {
-		s.client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
+	idle := 0
 	for i := range cfg.Targets {
 		s.targets = append(s.targets, &target{Target: cfg.Targets[i]})
+		idle += cfg.Targets[i].Concurrency
+	}
+	if s.client == nil {
+		// Keep a connection per deliverer: http's default of two per host
+		// would have most deliveries to a busy target dial anew.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = max(idle, tr.MaxIdleConnsPerHost)
+		s.client = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
 	return s, nil
 }

@@ -10,7 +10,9 @@ import (
 // and the short-lived workstation feed. Package push/store implements it on
 // SQLite and on PostgreSQL.
 type Store interface {
-	// Accept records a new push in one transaction: its reply under its
+	// Accept records a new push in one transaction (which may record
+	// other pushes too: a store may commit several at once, and must
+	// return only once this one is committed): its reply under its
 	// dedupe key, one outbox row per target and the feed item. If the key
 	// is already there it records nothing and returns the reply stored
 	// with it and dup = true. Two instances accepting the same key at once

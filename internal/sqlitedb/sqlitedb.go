@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
@@ -76,6 +77,13 @@ type Option func(url.Values)
 // wait for the lock instead of failing with "database is locked".
 func ImmediateTx() Option {
 	return func(q url.Values) { q.Set("_txlock", "immediate") }
+}
+
+// StatementCache keeps up to n prepared statements per connection, so a
+// store that runs the same few statements many times a second (the push
+// gateway) parses each once per connection instead of on every call.
+func StatementCache(n int) Option {
+	return func(q url.Values) { q.Set("_stmt_cache_size", strconv.Itoa(n)) }
 }
 
 // OpenReadOnly opens an existing database that no connection of db may

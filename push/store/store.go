@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/push"
@@ -52,6 +53,14 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	q       queries
+	// SQLite's group commit (batch.go): Accept hands pushes to the
+	// writer goroutine through accepts; nil on PostgreSQL.
+	accepts   chan *acceptReq
+	quit      chan struct{} // closed by Close
+	written   chan struct{} // closed when the writer has stopped
+	closeOnce sync.Once
+	// stopBackground stops what OpenSQLite started besides (checkpoints).
+	stopBackground func()
 }
 
 var _ push.Store = (*Store)(nil)
@@ -71,22 +80,64 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	s.quit = make(chan struct{})
+	if d == SQLite {
+		s.accepts, s.written = make(chan *acceptReq), make(chan struct{})
+		go s.writer()
+	}
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops the group commit, failing Accepts not yet in a batch with
+// ErrClosed, and closes the database.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		if s.written != nil {
+			<-s.written
+		}
+		if s.stopBackground != nil {
+			s.stopBackground()
+		}
+	})
+	return s.db.Close()
+}
 
 // DB returns the database, for the status page's health check and tests.
 func (s *Store) DB() *sql.DB { return s.db }
 
-// Accept implements push.Store.
+// Accept implements push.Store. On SQLite the pushes accepted while
+// another batch commits are committed together (see groupCommit); on
+// PostgreSQL each push has a transaction of its own, on a connection of
+// the pool.
 func (s *Store) Accept(ctx context.Context, a *push.Accepted) (push.Reply, bool, error) {
+	if s.accepts != nil {
+		return s.groupCommit(ctx, a)
+	}
+	return s.acceptTx(ctx, a)
+}
+
+// acceptTx records one push in a transaction of its own.
+func (s *Store) acceptTx(ctx context.Context, a *push.Accepted) (push.Reply, bool, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return push.Reply{}, false, fmt.Errorf("accept: %w", err)
 	}
 	defer tx.Rollback()
+	reply, dup, err := s.acceptIn(ctx, tx, a)
+	if err != nil {
+		return push.Reply{}, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return push.Reply{}, false, fmt.Errorf("accept: %w", err)
+	}
+	return reply, dup, nil
+}
+
+// acceptIn records a push in tx: its reply under its key, its outbox rows
+// and its feed item; or, when the key is there already, nothing, and it
+// returns the reply stored with the key.
+func (s *Store) acceptIn(ctx context.Context, tx *sql.Tx, a *push.Accepted) (push.Reply, bool, error) {
 	at := ms(a.At)
 	res, err := tx.ExecContext(ctx, s.q.insertSeen, a.Key, a.Reply.ContentType, a.Reply.Body, at)
 	if err != nil {
@@ -99,7 +150,7 @@ func (s *Store) Accept(ctx context.Context, a *push.Accepted) (push.Reply, bool,
 		if err := tx.QueryRowContext(ctx, s.q.selectSeen, a.Key).Scan(&r.ContentType, &r.Body); err != nil {
 			return push.Reply{}, false, fmt.Errorf("accept: duplicate: %w", err)
 		}
-		return r, true, tx.Commit()
+		return r, true, nil
 	}
 	for _, t := range a.Targets {
 		if _, err := tx.ExecContext(ctx, s.q.insertOutbox, t, a.Payload, at, at); err != nil {
@@ -110,9 +161,6 @@ func (s *Store) Accept(ctx context.Context, a *push.Accepted) (push.Reply, bool,
 		if _, err := tx.ExecContext(ctx, s.q.insertFeed, at, a.Feed); err != nil {
 			return push.Reply{}, false, fmt.Errorf("accept: feed: %w", err)
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return push.Reply{}, false, fmt.Errorf("accept: %w", err)
 	}
 	return a.Reply, false, nil
 }
