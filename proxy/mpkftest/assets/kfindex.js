@@ -245,12 +245,17 @@
       const ids = new Set(list.map((m) => m.msgid));
       const local = (s.msgs || []).filter((m) => !m.msgid || !ids.has(m.msgid));
       s.msgs = list.concat(local);
+      let newer = false;
       for (const m of list) {
         if (m.msgid > s.maxId) {
           s.maxId = m.msgid;
           s.last = m;
+          newer = true;
         }
       }
+      // A message the history brought first is not news to the poll that
+      // brings it next (addMsg skips it): its card shows it now.
+      if (newer) renderCards();
       if (s.uin === state.selected) renderMessages();
     });
   }
