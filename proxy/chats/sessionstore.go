@@ -89,34 +89,25 @@ func loadSessionRows(ctx context.Context, db *sql.DB, cutoff time.Time) ([]sessi
 	return out, rows.Err()
 }
 
+// importWait is how long a write of chats waits for the lock while an
+// announced long write (orders import) holds it; the writer retries after.
+const importWait = time.Second
+
 // writeSessionRows upserts entries in one transaction, so one Add costs one
-// fsync however many users its response carried.
-func writeSessionRows(ctx context.Context, db *sql.DB, entries []sessionEntry) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
+// fsync however many users its response carried. While an `orders import`
+// beside the proxy holds the write lock, it gives up after importWait with
+// a *sqlitedb.BusyError that names the import.
+func writeSessionRows(ctx context.Context, db *sql.DB, entries []sessionEntry) error {
+	return sqlitedb.ShortWriteTx(ctx, db, importWait, func(tx sqlitedb.Tx) error {
+		for _, e := range entries {
+			r := e.rec
+			if _, err := tx.ExecContext(ctx, sessionsUpsertSQL, r.OpenID, r.Nickname, r.HeadImgURL, e.avatarKey, r.FansUIN,
+				r.SessionID, e.firstSource, r.Source, e.firstSeen.UnixMilli(), r.SeenAt.UnixMilli()); err != nil {
+				return fmt.Errorf("upsert: %w", err)
+			}
 		}
-	}()
-	stmt, err := tx.PrepareContext(ctx, sessionsUpsertSQL)
-	if err != nil {
-		return fmt.Errorf("prepare: %w", err)
-	}
-	defer stmt.Close()
-	for _, e := range entries {
-		r := e.rec
-		if _, err := stmt.ExecContext(ctx, r.OpenID, r.Nickname, r.HeadImgURL, e.avatarKey, r.FansUIN,
-			r.SessionID, e.firstSource, r.Source, e.firstSeen.UnixMilli(), r.SeenAt.UnixMilli()); err != nil {
-			return fmt.Errorf("upsert: %w", err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // deleteSessionRows deletes every row not live at cutoff and says how many

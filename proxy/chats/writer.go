@@ -2,8 +2,11 @@ package chats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // Store retries back off from a second to half a minute: a locked file is
@@ -124,6 +127,13 @@ func (s *Sessions) flushLocked(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		err = fmt.Errorf("store sessions: %w", err)
+	}
+	if busy, ok := errors.AsType[*sqlitedb.BusyError](err); ok {
+		// Not a fault: an import beside the proxy holds the database for
+		// a few seconds. The chats stay in memory and the writer retries;
+		// the storage line stays as it was.
+		s.log.Info("sessions: waiting for "+busy.What+" to finish; chats kept in memory", "records", len(entries))
+		return err
 	}
 	s.setStoreErr(err, len(entries))
 	return err

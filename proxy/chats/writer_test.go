@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -65,4 +66,58 @@ func TestStoreFailingSince(t *testing.T) {
 		t.Errorf("a new failure after a recovery: since %v, want %v", since, sessT0.Add(time.Hour))
 	}
 	repair()
+}
+
+// TestImportBesideIsNoStoreFault: while an `orders import` beside the
+// proxy holds the database, a write of chats gives up after about a
+// second (not SQLite's 5 s busy timeout), the storage line stays ok, the
+// chat stays known in memory, and it is stored once the import commits.
+func TestImportBesideIsNoStoreFault(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kf.db")
+	s := sessOpen(t, sessOpenDB(t, path), &sessClock{t: sessT0}, 0)
+	importer := sessOpenDB(t, path)
+
+	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := importer.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(); lw.Close() })
+	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
+		t.Fatal(err)
+	}
+
+	s.Add(ctx, []console.Record{{OpenID: "oA", Source: console.SourceManual}})
+	start := time.Now()
+	err = s.Flush(ctx)
+	if _, ok := errors.AsType[*sqlitedb.BusyError](err); !ok {
+		t.Fatalf("Flush during the import: %v, want a BusyError naming it", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Flush during the import gave up after %v, want about %v", took, importWait)
+	}
+	if since, err := s.StoreFailing(); err != nil || !since.IsZero() {
+		t.Errorf("during the import: StoreFailing = %v, %v; want ok (it is no fault)", since, err)
+	}
+	if _, ok := s.Get("oA"); !ok {
+		t.Fatal("the chat was forgotten during the import")
+	}
+
+	if err := lw.EndIn(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	kftest.Poll(t, "the chat stored after the import", func() bool {
+		var n int
+		return importer.QueryRow(`SELECT count(*) FROM kf_sessions WHERE openid = 'oA'`).Scan(&n) == nil && n == 1
+	})
+	if err := s.StoreError(); err != nil {
+		t.Errorf("after the import: StoreError = %v", err)
+	}
 }
