@@ -63,6 +63,9 @@ func ChatKey(openid, uin string) string {
 
 // Bind points chatKey at the shop's customer id (Customer.ID, or the
 // customer's openid when it has no ID), replacing an earlier binding.
+// While an `orders import` beside the proxy holds the database, Bind and
+// Unbind wait a second, as a reveal does, then fail with a
+// *sqlitedb.BusyError that names the import.
 func (b *Bindings) Bind(ctx context.Context, chatKey, customerID string) error {
 	if err := checkBindingKey(chatKey); err != nil {
 		return fmt.Errorf("bind: %w", err)
@@ -70,10 +73,13 @@ func (b *Bindings) Bind(ctx context.Context, chatKey, customerID string) error {
 	if strings.TrimSpace(customerID) == "" {
 		return fmt.Errorf("bind: %w: empty customer id", ErrInvalidBinding)
 	}
-	_, err := b.db.ExecContext(ctx, `INSERT INTO kf_bindings (chat_key, customer_id, bound_at)
+	err := sqlitedb.ShortWriteTx(ctx, b.db, revealImportWait, func(tx sqlitedb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO kf_bindings (chat_key, customer_id, bound_at)
 VALUES (?, ?, ?)
 ON CONFLICT (chat_key) DO UPDATE SET customer_id = excluded.customer_id, bound_at = excluded.bound_at`,
-		chatKey, customerID, time.Now().UnixNano())
+			chatKey, customerID, time.Now().UnixNano())
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bind: %w", err)
 	}
@@ -86,7 +92,11 @@ func (b *Bindings) Unbind(ctx context.Context, chatKey string) error {
 	if err := checkBindingKey(chatKey); err != nil {
 		return fmt.Errorf("unbind: %w", err)
 	}
-	if _, err := b.db.ExecContext(ctx, `DELETE FROM kf_bindings WHERE chat_key = ?`, chatKey); err != nil {
+	err := sqlitedb.ShortWriteTx(ctx, b.db, revealImportWait, func(tx sqlitedb.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM kf_bindings WHERE chat_key = ?`, chatKey)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("unbind: %w", err)
 	}
 	return nil

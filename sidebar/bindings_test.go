@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
@@ -140,5 +141,56 @@ INSERT INTO kf_reveals (at_unix_ns, openid, field) VALUES (1, 'oA', 'phone');`);
 		if ids, err := sqlitedb.Applied(ctx, db, store); err != nil || len(ids) != 1 || ids[0] != want {
 			t.Errorf("%s applied %q, %v; want %q", store, ids, err, want)
 		}
+	}
+}
+
+// TestBindDuringImport: while an `orders import` beside the proxy holds
+// the database, Bind and Unbind give up after about a second (not SQLite's
+// 5 s) with an error that names the import, which the sidebar shows as
+// 正在导入订单; once the import has committed, Bind works.
+func TestBindDuringImport(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kf.db")
+	b, err := OpenBindings(ctx, sqlitedbtest.Open(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	importer := sqlitedbtest.Open(t, path)
+	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := importer.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(); lw.Close() })
+	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
+		t.Fatal(err)
+	}
+	for name, op := range map[string]func() error{
+		"bind":   func() error { return b.Bind(ctx, "oA", "c1") },
+		"unbind": func() error { return b.Unbind(ctx, "oA") },
+	} {
+		start := time.Now()
+		err := op()
+		if busy, ok := errors.AsType[*sqlitedb.BusyError](err); !ok || busy.What != "orders import" {
+			t.Fatalf("%s during the import: %v, want a BusyError naming it", name, err)
+		}
+		if took := time.Since(start); took > 3*time.Second {
+			t.Errorf("%s gave up after %v, want about %v", name, took, revealImportWait)
+		}
+	}
+	if err := lw.EndIn(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Bind(ctx, "oA", "c1"); err != nil {
+		t.Fatalf("bind after the import: %v", err)
+	}
+	if id, ok, err := b.Lookup(ctx, "oA"); err != nil || !ok || id != "c1" {
+		t.Errorf("after the import: Lookup = %q, %v, %v; want c1", id, ok, err)
 	}
 }

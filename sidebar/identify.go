@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 	"github.com/kfsidebar/kfsidebar/sidebar/shop"
 )
@@ -220,6 +221,11 @@ func (c *client) offer(j job, reason string, cands []console.Record) {
 
 func (c *client) bindFailed(ctx context.Context, j job, op string, err error) {
 	if ctx.Err() != nil {
+		return
+	}
+	if busy, ok := errors.AsType[*sqlitedb.BusyError](err); ok {
+		c.hub.log.Info("binding refused: an orders import holds the database", "op", op, "what", busy.What, "since", busy.Since)
+		c.answer(j, answerError, message{Type: typeError, Message: msgImportRunning}, nil, nil)
 		return
 	}
 	c.hub.log.Warn("could not save a chat binding", "op", op, "err", err)
