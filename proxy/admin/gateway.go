@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 )
 
 // GatewayHealth is the workstation's subscription to the shop's push
@@ -34,7 +36,7 @@ func newGatewayView(g *GatewayHealth, now time.Time) *healthView {
 	if u, err := url.Parse(g.URL); err == nil && u.Host != "" {
 		host = u.Host
 	}
-	since := func(t time.Time) string { return t.Local().Format("15:04:05") + " (" + ago(now.Sub(t)) + ")" }
+	since := func(t time.Time) string { return t.Local().Format("15:04:05") + " (" + msg.Ago(now.Sub(t)) + ")" }
 	v := &healthView{Class: "ok", Text: "✔ 已连接 connected to " + host}
 	switch {
 	case !g.Connected && g.Since.IsZero():

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 )
 
 // StorageHealth is whether the chats learned are being saved, for the
@@ -90,7 +92,7 @@ func newStorageView(s *StorageHealth, now time.Time) *healthView {
 		v.Class, v.Text = "bad", "✘ "+v.Text
 		v.Detail = "新会话只记在内存里，重启后会忘记；能写入时自动恢复。 Chats are kept in memory only and a restart forgets them; this clears by itself once writes work."
 		if !s.Since.IsZero() {
-			v.Detail = "自 " + s.Since.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(s.Since)) + ") 起。 " + v.Detail
+			v.Detail = "自 " + s.Since.Local().Format("2006-01-02 15:04:05") + " (" + msg.Ago(now.Sub(s.Since)) + ") 起。 " + v.Detail
 		}
 		if diskFull(s.Error) {
 			v.Detail += " (" + s.Error + ")"
@@ -116,7 +118,7 @@ func newTunnelView(t *TunnelHealth, now time.Time) *healthView {
 	if t.Refused > 0 {
 		v.Detail += fmt.Sprintf("; 已拒绝 %d 个 refused %d at the cap", t.Refused, t.Refused)
 		if !t.LastRefused.IsZero() {
-			v.Detail += ", 上次 last " + t.LastRefused.Local().Format("15:04:05") + " (" + ago(now.Sub(t.LastRefused)) + ")"
+			v.Detail += ", 上次 last " + t.LastRefused.Local().Format("15:04:05") + " (" + msg.Ago(now.Sub(t.LastRefused)) + ")"
 		}
 	}
 	return v
@@ -135,7 +137,7 @@ func newDescriptorView(d *DescriptorHealth, now time.Time) *healthView {
 		v.Class, v.Text = "bad", "✘ 不够用 running short: "+open+" / "+fmt.Sprint(d.Limit)
 	}
 	if !d.LastShortage.IsZero() {
-		v.Detail = "上次不够用 last short " + d.LastShortage.Local().Format("15:04:05") + " (" + ago(now.Sub(d.LastShortage)) + ")"
+		v.Detail = "上次不够用 last short " + d.LastShortage.Local().Format("15:04:05") + " (" + msg.Ago(now.Sub(d.LastShortage)) + ")"
 	}
 	return v
 }

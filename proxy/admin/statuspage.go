@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"time"
 
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -121,7 +122,7 @@ func newStatusView(st Status, now time.Time, setupFlags, caFlags string) statusV
 		v.Today = st.Days[n-1]
 	}
 	if st.LastScan != nil {
-		v.LastScan = st.LastScan.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(*st.LastScan)) + ")"
+		v.LastScan = st.LastScan.Local().Format("2006-01-02 15:04:05") + " (" + msg.Ago(now.Sub(*st.LastScan)) + ")"
 	}
 	v.StorageRow = newStorageView(st.Storage, now)
 	v.TunnelRow = newTunnelView(st.Tunnels, now)
@@ -145,19 +146,6 @@ func newStatusView(st Status, now time.Time, setupFlags, caFlags string) statusV
 		v.Backend = bv
 	}
 	return v
-}
-
-// ago says how long ago, in words an agent reads at a glance.
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "刚刚 just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d 分钟前 min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d 小时前 h ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d 天前 days ago", int(d.Hours()/24))
 }
 
 var statusPage = template.Must(template.New("status").Parse(`<!doctype html>

@@ -1,11 +1,12 @@
 package statuspage
 
 import (
-	"fmt"
 	"html/template"
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 )
 
 // view is what the page template renders.
@@ -61,20 +62,7 @@ func stamp(t, now time.Time) string {
 	if t.IsZero() {
 		return "—"
 	}
-	return t.Local().Format("2006-01-02 15:04:05") + " (" + ago(now.Sub(t)) + ")"
-}
-
-// ago says how long ago, at a glance.
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "刚刚 just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%d 分钟前 min ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d 小时前 h ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%d 天前 days ago", int(d.Hours()/24))
+	return t.Local().Format("2006-01-02 15:04:05") + " (" + msg.Ago(now.Sub(t)) + ")"
 }
 
 var page = template.Must(template.New("status").Parse(`<!doctype html>
