@@ -78,11 +78,9 @@ func LoadOrCreate(dir string, opts Options) (ca *CA, created bool, err error) {
 		}
 		return ca, true, nil
 	case certExists && !keyExists:
-		return nil, false, fmt.Errorf("load ca: %w: %s exists but its key %s is missing: put the key back, or move %s away to make a new CA, then trust the new one",
-			ErrIncompleteCA, certPath, keyPath, certPath)
+		return nil, false, fmt.Errorf("load ca: %w", &CAError{Kind: ErrIncompleteCA, Dir: dir, Missing: KeyFile})
 	case !certExists && keyExists:
-		return nil, false, fmt.Errorf("load ca: %w: %s exists but its certificate %s is missing: put the certificate back, or move %s away to make a new CA, then trust the new one",
-			ErrIncompleteCA, keyPath, certPath, keyPath)
+		return nil, false, fmt.Errorf("load ca: %w", &CAError{Kind: ErrIncompleteCA, Dir: dir, Missing: CertFile})
 	}
 
 	if err := tightenKeyMode(keyPath); err != nil {
@@ -207,18 +205,16 @@ func checkHosts(ca *CA, dir string, want []string) error {
 	if slices.Equal(a, b) {
 		return nil
 	}
-	return fmt.Errorf("%w: the CA in %s is limited to %s but the config asks for %s: %s",
-		ErrHostsChanged, dir, strings.Join(have, ","), strings.Join(want, ","), moveAway(dir))
+	return &CAError{Kind: ErrHostsChanged, Dir: dir, Have: have, Want: want}
 }
 
 func checkExpiry(ca *CA, dir string, now time.Time) error {
 	end := ca.Cert.NotAfter
-	day := end.Format("2006-01-02")
 	switch {
 	case !now.Before(end):
-		return fmt.Errorf("%w: the CA in %s expired on %s: %s", ErrCAExpired, dir, day, moveAway(dir))
+		return &CAError{Kind: ErrCAExpired, Dir: dir, NotAfter: end, Expired: true}
 	case end.Sub(now) < renewWarning:
-		return fmt.Errorf("%w: the CA in %s expires on %s: %s", ErrCAExpired, dir, day, moveAway(dir))
+		return &CAError{Kind: ErrCAExpired, Dir: dir, NotAfter: end}
 	}
 	return nil
 }

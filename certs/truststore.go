@@ -180,7 +180,7 @@ func InstallTrust(ctx context.Context, ca *CA, certPath string, stores []TrustSt
 				r.Changed = true
 				r.Trusted, r.Err = s.Trusted(ctx, ca)
 				if r.Err == nil && !r.Trusted {
-					r.Err = fmt.Errorf("%w: installed, but the store still does not trust it", ErrNotTrusted)
+					r.Err = &StoreError{Kind: ErrNotTrusted}
 				}
 			}
 		}
@@ -202,7 +202,7 @@ func UninstallTrust(ctx context.Context, ca *CA, stores []TrustStore) []TrustRes
 		if r.Err == nil {
 			r.Trusted, r.Err = s.Trusted(ctx, ca)
 			if r.Err == nil && r.Trusted {
-				r.Err = errors.New("removed, but the store still trusts it (is it installed twice, or by an administrator?)")
+				r.Err = &StoreError{Kind: ErrStillTrusted}
 			}
 		}
 		if r.Err != nil {

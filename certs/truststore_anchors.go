@@ -66,7 +66,7 @@ func (s *anchorStore) Install(ctx context.Context, ca *CA, _ string) error {
 	path := s.file(ca)
 	if err := atomicfile.Write(path, ca.CertPEM, 0o644); err != nil {
 		if isPermission(err) {
-			return fmt.Errorf("%w: %s is writable only by root", ErrNeedsAdmin, s.dir)
+			return &StoreError{Kind: ErrNeedsAdmin, Dir: s.dir}
 		}
 		return fmt.Errorf("add to system store: %w", err)
 	}
@@ -86,7 +86,7 @@ func (s *anchorStore) Uninstall(ctx context.Context, ca *CA) (bool, error) {
 	for _, f := range files {
 		if err := os.Remove(f); err != nil {
 			if isPermission(err) {
-				return false, fmt.Errorf("%w: %s is writable only by root", ErrNeedsAdmin, s.dir)
+				return false, &StoreError{Kind: ErrNeedsAdmin, Dir: s.dir}
 			}
 			return false, fmt.Errorf("remove from system store: %w", err)
 		}

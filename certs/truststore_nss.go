@@ -95,7 +95,7 @@ func (s *nssStore) db() string {
 // needCertutil says how to get certutil when it is missing.
 func (s *nssStore) needCertutil() error {
 	if s.certutil == "" {
-		return fmt.Errorf("%w: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", ErrNoCertutil)
+		return &StoreError{Kind: ErrNoCertutil}
 	}
 	return nil
 }
@@ -131,7 +131,7 @@ func (s *nssStore) Install(ctx context.Context, ca *CA, certPath string) error {
 	}
 	if !nssDBExists(s.dir) {
 		if !s.create {
-			return fmt.Errorf("no certificate database in %s", s.dir)
+			return &StoreError{Kind: ErrNoDatabase, Dir: s.dir}
 		}
 		if err := os.MkdirAll(s.dir, 0o700); err != nil {
 			return fmt.Errorf("create nss database: %w", err)

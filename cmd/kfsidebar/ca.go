@@ -144,9 +144,9 @@ func printTrust(w io.Writer, p msg.Printer, sub string, results []certs.TrustRes
 		mark, what := "✔", ""
 		switch {
 		case r.Err != nil && optionalStore(r, storesChosen):
-			mark, what = "–", p.Sprintf(msg.CASkipped, r.Err)
+			mark, what = "–", p.Sprintf(msg.CASkipped, sayErr(p, r.Err))
 		case r.Err != nil:
-			mark, what = "✘", r.Err.Error()
+			mark, what = "✘", sayErr(p, r.Err).Error()
 			failed++
 		case sub == "install" && r.Changed:
 			what = p.Sprintf(msg.CAInstalled)

@@ -62,6 +62,10 @@ func (d *doctor) add(level checkLevel, what, detail, fix string) {
 // s is a catalog message in the user's language.
 func (d *doctor) s(t msg.Text, args ...any) string { return d.p.Sprintf(t, args...) }
 
+// say is err in the user's language, as far as the catalog knows it
+// (sayErr).
+func (d *doctor) say(err error) string { return sayErr(d.p, err).Error() }
+
 func runDoctor(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultConfig()
 	flags := newFlagSet("doctor", "doctor [flags]",
@@ -151,7 +155,7 @@ func (d *doctor) checkCA() {
 		return
 	}
 	if err != nil {
-		d.add(checkFail, d.s(msg.DoctorRootCA), err.Error(), d.s(msg.DoctorNewCA, d.cmd("ca install")))
+		d.add(checkFail, d.s(msg.DoctorRootCA), d.say(err), d.s(msg.DoctorNewCA, d.cmd("ca install")))
 		return
 	}
 	d.ca = ca
@@ -165,7 +169,7 @@ func (d *doctor) checkCA() {
 	// LoadOrCreate validates what run will: hosts and expiry. The files
 	// exist, so it creates nothing.
 	if _, _, err := certs.LoadOrCreate(dir, certs.Options{Hosts: d.cfg.ConsoleHosts}); err != nil {
-		d.add(checkFail, d.s(msg.DoctorRootCA), err.Error(), "")
+		d.add(checkFail, d.s(msg.DoctorRootCA), d.say(err), "")
 		return
 	}
 	d.add(checkOK, d.s(msg.DoctorRootCA), d.s(msg.DoctorCAOK, ca.Cert.Subject.CommonName,
@@ -178,7 +182,7 @@ func (d *doctor) checkTrust(ctx context.Context) {
 	}
 	stores, err := certs.FindTrustStores(certs.TrustOptions{})
 	if err != nil {
-		d.add(checkWarn, d.s(msg.DoctorTrustStores), err.Error(), "")
+		d.add(checkWarn, d.s(msg.DoctorTrustStores), d.say(err), "")
 		return
 	}
 	certPath := filepath.Join(d.cfg.DataDir, certs.CertFile)
@@ -187,7 +191,7 @@ func (d *doctor) checkTrust(ctx context.Context) {
 		what := d.s(msg.DoctorTrustedBy, r.Name)
 		switch {
 		case r.Err != nil:
-			d.add(checkWarn, what, r.Err.Error(), r.Manual)
+			d.add(checkWarn, what, d.say(r.Err), r.Manual)
 		case r.Trusted:
 			d.add(checkOK, what, d.s(msg.DoctorYes), "")
 			if readByBrowsers(r.Kind) {
@@ -274,12 +278,12 @@ func (d *doctor) checkSystemProxy(ctx context.Context) {
 	what := d.s(msg.DoctorSystemProxy)
 	sp, err := sysproxy.New()
 	if err != nil {
-		d.add(checkWarn, what, err.Error(), d.s(msg.DoctorByHandFix, want, d.cmd("open")))
+		d.add(checkWarn, what, d.say(err), d.s(msg.DoctorByHandFix, want, d.cmd("open")))
 		return
 	}
 	cur, err := sp.Get(ctx)
 	if err != nil {
-		d.add(checkWarn, what, err.Error(), fix)
+		d.add(checkWarn, what, d.say(err), fix)
 		return
 	}
 	if !sysproxy.SamePAC(cur.PACURL, want) {

@@ -1,10 +1,18 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/kfsidebar/kfsidebar/certs"
 	"github.com/kfsidebar/kfsidebar/internal/msg"
+	"github.com/kfsidebar/kfsidebar/internal/sysproxy"
 )
 
 // TestSetupCommandsSpeakChinese: on a Chinese system (msg.Detect; here
@@ -55,5 +63,119 @@ func TestSetupCommandsSpeakChinese(t *testing.T) {
 		if !strings.Contains(k.stdout, w) {
 			t.Errorf("run's banner, without %q:\n%s", w, k.stdout)
 		}
+	}
+}
+
+var (
+	han = regexp.MustCompile(`\p{Han}`)
+	// englishSentence is three English words in a row: a line said in
+	// Chinese has none (a command such as kfsidebar open has two).
+	englishSentence = regexp.MustCompile(`[A-Za-z']+ [A-Za-z']+ [A-Za-z']+`)
+)
+
+// TestSystemErrorsSpeakTheUsersLanguage: what the system-proxy code, the
+// trust stores and the CA's checks report (no desktop session, no
+// certutil, a CA for other hosts) reaches doctor, proxy on and ca status
+// in Chinese on a Chinese system, and as the errors say it in English.
+func TestSystemErrorsSpeakTheUsersLanguage(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("no desktop session and no certutil are Linux's cases, not " + runtime.GOOS + "'s")
+	}
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_DATA_HOME", "")
+	t.Setenv("XDG_CURRENT_DESKTOP", "")
+	t.Setenv("PATH", t.TempDir()) // no certutil
+	dir := filepath.Join(t.TempDir(), "data")
+	const console = "console.kfsidebar.invalid"
+	if _, _, err := certs.LoadOrCreate(dir, certs.Options{Hosts: []string{console}}); err != nil {
+		t.Fatal(err)
+	}
+	listen := freeAddr(t)
+	for _, tt := range []struct {
+		lang      string
+		what      string // doctor's name of the system proxy
+		proxy     string // doctor's system proxy line starts so
+		proxyOn   string // proxy on's error has it
+		noTools   string // doctor's and ca status's NSS lines have it
+		noEnglish bool   // doctor's system proxy line has no English sentence
+		otherHost string // doctor's root CA line for another console host has it
+	}{
+		{"zh", "系统代理", "⚠ 系统代理：无法修改这个系统的代理设置（没有桌面会话，XDG_CURRENT_DESKTOP 为空）：请在桌面或浏览器的网络设置里手动填写",
+			"无法修改这个系统的代理设置（没有桌面会话", "找不到 certutil：请安装 NSS 工具（Debian、Ubuntu：sudo apt install libnss3-tools），然后重新运行", true,
+			"✘ 根证书：" + dir + " 里的根证书只能用于 console.kfsidebar.invalid，但配置要求的是 other.kfsidebar.invalid：请把 "},
+		{"en", "system proxy", "⚠ system proxy: cannot change the proxy settings of this system (no desktop session (XDG_CURRENT_DESKTOP is empty)): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand",
+			"cannot change the proxy settings of this system (no desktop session (XDG_CURRENT_DESKTOP is empty))", "certutil not found: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", false,
+			"✘ root CA: load ca: ca hosts changed: the CA in " + dir + " is limited to console.kfsidebar.invalid but the config asks for other.kfsidebar.invalid: move "},
+	} {
+		t.Setenv(msg.EnvLang, tt.lang)
+		out, _, _ := runCLI(t, "doctor", "--data-dir", dir, "--listen", listen, "--console-host", console)
+		line := lineStarting(out, "⚠ "+tt.what)
+		if !strings.HasPrefix(line, tt.proxy) || tt.noEnglish && englishSentence.MatchString(line) {
+			t.Errorf("%s: doctor's system proxy line: %q\n%s", tt.lang, line, out)
+		}
+		if !strings.Contains(out, tt.noTools) {
+			t.Errorf("%s: doctor lacks %q:\n%s", tt.lang, tt.noTools, out)
+		}
+		_, _, err := runCLI(t, "proxy", "on", "--data-dir", dir, "--listen", listen)
+		if !errors.Is(err, sysproxy.ErrUnsupported) || !strings.Contains(err.Error(), tt.proxyOn) {
+			t.Errorf("%s: proxy on: %v", tt.lang, err)
+		}
+		out, _, _ = runCLI(t, "ca", "status", "--store", "nss", "--data-dir", dir)
+		if !strings.Contains(out, tt.noTools) {
+			t.Errorf("%s: ca status lacks %q:\n%s", tt.lang, tt.noTools, out)
+		}
+		out, _, _ = runCLI(t, "doctor", "--data-dir", dir, "--listen", listen, "--console-host", "other.kfsidebar.invalid")
+		if !strings.Contains(out, tt.otherHost) {
+			t.Errorf("%s: doctor for another console host lacks %q:\n%s", tt.lang, tt.otherHost, out)
+		}
+	}
+}
+
+// lineStarting is out's first line starting with prefix; "" if none.
+func lineStarting(out, prefix string) string {
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+	return ""
+}
+
+// TestSayErr: an error of a kind the catalog knows reads in English as
+// its Error() does, wrapped or not, and in Chinese in Chinese, without the
+// English around it; errors.Is still sees it. Other errors stay as they
+// are.
+func TestSayErr(t *testing.T) {
+	en, zh := msg.NewPrinter(msg.English), msg.NewPrinter(msg.Chinese)
+	for _, err := range []error{
+		&sysproxy.UnsupportedError{Why: sysproxy.NotGNOME},
+		&sysproxy.UnsupportedError{Why: sysproxy.NotGNOME, Desktop: "KDE"},
+		&sysproxy.UnsupportedError{Why: sysproxy.NoGSettings},
+		&sysproxy.UnsupportedError{Why: sysproxy.NoNetworkService},
+		&certs.StoreError{Kind: certs.ErrNoCertutil},
+		&certs.StoreError{Kind: certs.ErrNeedsAdmin, Dir: "/usr/local/share/ca-certificates"},
+		&certs.StoreError{Kind: certs.ErrNoDatabase, Dir: "/home/a/.mozilla/firefox/x.default"},
+		&certs.StoreError{Kind: certs.ErrNotTrusted},
+		&certs.StoreError{Kind: certs.ErrStillTrusted},
+		certs.ErrStoreUnsupported,
+		&certs.CAError{Kind: certs.ErrHostsChanged, Dir: "/d", Have: []string{"a.example", "b.example"}, Want: []string{"c.example"}},
+		&certs.CAError{Kind: certs.ErrCAExpired, Dir: "/d", NotAfter: time.Date(2036, 11, 30, 0, 0, 0, 0, time.UTC), Expired: true},
+		&certs.CAError{Kind: certs.ErrCAExpired, Dir: "/d", NotAfter: time.Date(2036, 11, 30, 0, 0, 0, 0, time.UTC)},
+		&certs.CAError{Kind: certs.ErrIncompleteCA, Dir: "/d", Missing: certs.KeyFile},
+		&certs.CAError{Kind: certs.ErrIncompleteCA, Dir: "/d", Missing: certs.CertFile},
+	} {
+		for _, e := range []error{err, fmt.Errorf("doing something: %w", err)} {
+			if got := sayErr(en, e).Error(); got != e.Error() {
+				t.Errorf("in English %q, want %q", got, e.Error())
+			}
+			said := sayErr(zh, e)
+			if !han.MatchString(said.Error()) || strings.Contains(said.Error(), "doing something") || !errors.Is(said, err) {
+				t.Errorf("in Chinese %q (errors.Is %v), from %q", said, errors.Is(said, err), e)
+			}
+		}
+	}
+	other := errors.New("gsettings get org.gnome.system.proxy mode: exit status 1")
+	if got := sayErr(zh, other); got != other {
+		t.Errorf("an error the catalog does not know: %q", got)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 )
 
 func main() {
@@ -20,7 +22,7 @@ func main() {
 	if err != nil {
 		var u usageError
 		if !errors.As(err, &u) || u.msg != "" {
-			fmt.Fprintln(os.Stderr, "kfsidebar:", err)
+			fmt.Fprintln(os.Stderr, "kfsidebar:", sayErr(msg.NewPrinter(msg.Detect()), err))
 		}
 		os.Exit(exitCode(err))
 	}

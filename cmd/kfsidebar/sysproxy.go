@@ -156,12 +156,12 @@ func proxyByHand(ctx context.Context, sub string, cfg Config, why error, out io.
 	}
 	switch sub {
 	case "on":
-		return p.Errorf(msg.ProxyByHandOn, why, pac, running)
+		return p.Errorf(msg.ProxyByHandOn, sayErr(p, why), pac, running)
 	case "off":
 		p.Printf(out, msg.ProxyByHandOff, pac)
 		return nil
 	}
-	p.Printf(out, msg.ProxyByHandStatus, why, pac, running)
+	p.Printf(out, msg.ProxyByHandStatus, sayErr(p, why), pac, running)
 	return nil
 }
 

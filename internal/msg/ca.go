@@ -20,3 +20,29 @@ var (
 	CATrusted       = text("trusted", "已信任")
 	CANotTrusted    = text("not trusted (kfsidebar ca install)", "未信任（运行 kfsidebar ca install）")
 )
+
+// What a trust store could not do (certs.StoreError,
+// certs.ErrStoreUnsupported); the English texts are the errors' own.
+var (
+	CANoCertutil       = text("certutil not found: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", "找不到 certutil：请安装 NSS 工具（Debian、Ubuntu：sudo apt install libnss3-tools），然后重新运行")
+	CANeedsAdmin       = text("needs root (administrator rights): %s is writable only by root", "需要 root（管理员权限）：只有 root 能写入 %s")
+	CANoDatabase       = text("no certificate database in %s", "%s 里没有证书数据库")
+	CAStillUntrusted   = text("ca not trusted: installed, but the store still does not trust it", "根证书未被信任：已经安装，但证书库仍然不信任它")
+	CAStillTrusted     = text("removed, but the store still trusts it (is it installed twice, or by an administrator?)", "已删除，但证书库仍然信任它（是不是装了两次，或者是管理员装的？）")
+	CAStoreUnsupported = text("trust store not supported here", "kfsidebar 不支持这个系统上的这种证书库")
+)
+
+// Why the CA kept in the data directory cannot be used (certs.CAError);
+// the English texts are the error's own.
+var (
+	CAHostsChanged = text("ca hosts changed: the CA in %s is limited to %s but the config asks for %s: move %s and %s away to make a new CA, then trust the new one",
+		"%s 里的根证书只能用于 %s，但配置要求的是 %s：请把 %s 和 %s 移走，生成新的根证书，然后信任新的根证书")
+	CAExpiredOn = text("ca expired: the CA in %s expired on %s: move %s and %s away to make a new CA, then trust the new one",
+		"%s 里的根证书已于 %s 过期：请把 %s 和 %s 移走，生成新的根证书，然后信任新的根证书")
+	CAExpiresOn = text("ca expired: the CA in %s expires on %s: move %s and %s away to make a new CA, then trust the new one",
+		"%s 里的根证书将于 %s 过期：请把 %s 和 %s 移走，生成新的根证书，然后信任新的根证书")
+	CANoKey = text("ca incomplete: %s exists but its key %s is missing: put the key back, or move %s away to make a new CA, then trust the new one",
+		"根证书不完整：%s 还在，但它的私钥 %s 不见了：请把私钥放回去，或者把 %s 移走，生成新的根证书，然后信任新的根证书")
+	CANoCert = text("ca incomplete: %s exists but its certificate %s is missing: put the certificate back, or move %s away to make a new CA, then trust the new one",
+		"根证书不完整：私钥 %s 还在，但它的证书 %s 不见了：请把证书放回去，或者把 %s 移走，生成新的根证书，然后信任新的根证书")
+)

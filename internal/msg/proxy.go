@@ -32,3 +32,13 @@ var (
 	ProxyChangedSince  = text("%s were changed since `kfsidebar proxy on` (now: %s); left as they are.\n", "%s 在 kfsidebar proxy on 之后被改过（现在：%s）；保持不变。\n")
 	ProxyRestored      = text("%s restored: %s\n", "%s 已恢复：%s\n")
 )
+
+// Why kfsidebar cannot change the proxy settings (sysproxy.UnsupportedError);
+// the English texts are the error's own.
+var (
+	ProxyUnsupportedDesktop = text("cannot change the proxy settings of this system (%s): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand (KDE: System Settings → Network → Proxy; Firefox: Settings → Network Settings), or use `kfsidebar open`",
+		"无法修改这个系统的代理设置（%s）：请在桌面或浏览器的网络设置里手动填写自动代理配置地址（KDE：系统设置 → 网络 → 代理；Firefox：设置 → 网络设置），或者使用 kfsidebar open")
+	ProxyNoDesktop    = text("no desktop session (XDG_CURRENT_DESKTOP is empty)", "没有桌面会话，XDG_CURRENT_DESKTOP 为空")
+	ProxyNoGSettings  = text("cannot change the proxy settings of this system: gsettings not found (Debian, Ubuntu: sudo apt install libglib2.0-bin), or use `kfsidebar open`", "无法修改这个系统的代理设置：找不到 gsettings（Debian、Ubuntu 上安装：sudo apt install libglib2.0-bin），或者使用 kfsidebar open")
+	ProxyNoNetService = text("cannot change the proxy settings of this system: networksetup lists no enabled network service", "无法修改这个系统的代理设置：networksetup 没有列出已启用的网络服务")
+)

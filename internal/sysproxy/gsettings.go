@@ -137,15 +137,11 @@ func gnomeLike(desktop string) bool {
 // and gsettings is installed.
 func newGnomeProxy(desktop string) (System, error) {
 	if !gnomeLike(desktop) {
-		what := desktop
-		if what == "" {
-			what = "no desktop session (XDG_CURRENT_DESKTOP is empty)"
-		}
-		return nil, fmt.Errorf("%w (%s): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand (KDE: System Settings → Network → Proxy; Firefox: Settings → Network Settings), or use `kfsidebar open`", ErrUnsupported, what)
+		return nil, &UnsupportedError{Why: NotGNOME, Desktop: desktop}
 	}
 	p, err := exec.LookPath("gsettings")
 	if err != nil {
-		return nil, fmt.Errorf("%w: gsettings not found (Debian, Ubuntu: sudo apt install libglib2.0-bin), or use `kfsidebar open`", ErrUnsupported)
+		return nil, &UnsupportedError{Why: NoGSettings}
 	}
 	return &gnomeProxy{gsettings: p, run: runTool}, nil
 }

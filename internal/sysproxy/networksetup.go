@@ -40,7 +40,7 @@ func (m *macProxy) services(ctx context.Context) ([]string, error) {
 		services = append(services, line)
 	}
 	if len(services) == 0 {
-		return nil, fmt.Errorf("%w: networksetup lists no enabled network service", ErrUnsupported)
+		return nil, &UnsupportedError{Why: NoNetworkService}
 	}
 	return services, nil
 }

@@ -3,8 +3,8 @@
 // automatic proxy configuration at kfsidebar's PAC file and puts back
 // exactly what was there. It knows GNOME's settings (gsettings), macOS's
 // (networksetup) and Windows' (the Internet Settings registry key); on any
-// other desktop New returns ErrUnsupported and the user sets the PAC by
-// hand.
+// other desktop New returns ErrUnsupported (an UnsupportedError) and the
+// user sets the PAC by hand.
 //
 // What On replaced is remembered in a state file in the data directory,
 // written before anything changes, so that Off can restore it even after a
@@ -68,6 +68,47 @@ type System interface {
 // ErrUnsupported means kfsidebar does not know this system's proxy
 // settings; the message says what to do by hand.
 var ErrUnsupported = errors.New("cannot change the proxy settings of this system")
+
+// UnsupportedError is ErrUnsupported with why, as facts, so that the
+// command line can say it in the user's language; Error says it in
+// English, for the logs and for English users.
+type UnsupportedError struct {
+	Why Unsupported
+	// Desktop is $XDG_CURRENT_DESKTOP (NotGNOME); "" when there is no
+	// desktop session.
+	Desktop string
+}
+
+// Unsupported is why kfsidebar cannot change the proxy settings.
+type Unsupported int
+
+const (
+	// NotGNOME: the desktop does not read GNOME's settings, or there is
+	// no desktop session.
+	NotGNOME Unsupported = iota
+	// NoGSettings: a GNOME desktop without the gsettings tool.
+	NoGSettings
+	// NoNetworkService: macOS's networksetup lists no enabled network
+	// service.
+	NoNetworkService
+)
+
+func (e *UnsupportedError) Error() string {
+	switch e.Why {
+	case NoGSettings:
+		return ErrUnsupported.Error() + ": gsettings not found (Debian, Ubuntu: sudo apt install libglib2.0-bin), or use `kfsidebar open`"
+	case NoNetworkService:
+		return ErrUnsupported.Error() + ": networksetup lists no enabled network service"
+	}
+	what := e.Desktop
+	if what == "" {
+		what = "no desktop session (XDG_CURRENT_DESKTOP is empty)"
+	}
+	return ErrUnsupported.Error() + " (" + what + "): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand (KDE: System Settings → Network → Proxy; Firefox: Settings → Network Settings), or use `kfsidebar open`"
+}
+
+// Unwrap makes the error ErrUnsupported for errors.Is.
+func (e *UnsupportedError) Unwrap() error { return ErrUnsupported }
 
 // StateFile remembers, in the data directory, what On replaced, for Off
 // and for `kfsidebar run` (which chains to the proxy that was there

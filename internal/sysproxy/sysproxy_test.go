@@ -2,6 +2,7 @@ package sysproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,6 +63,22 @@ func (f *fakeRegistry) del(n string) error { delete(f.strs, n); return nil }
 // TestWindowsProxySettings runs proxy on and off against a stand-in for
 // the registry key: only AutoConfigURL changes, the office proxy is read
 // for chaining, and a value that was absent is deleted again.
+// TestUnsupportedDesktop: on a desktop that does not read GNOME's
+// settings, or with none, New's error is ErrUnsupported with the desktop as
+// a fact, and says in English what to do by hand.
+func TestUnsupportedDesktop(t *testing.T) {
+	for desktop, want := range map[string]string{
+		"":    "cannot change the proxy settings of this system (no desktop session (XDG_CURRENT_DESKTOP is empty)): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand",
+		"KDE": "cannot change the proxy settings of this system (KDE): set the automatic proxy configuration URL",
+	} {
+		_, err := newGnomeProxy(desktop)
+		var u *UnsupportedError
+		if !errors.Is(err, ErrUnsupported) || !errors.As(err, &u) || u.Why != NotGNOME || u.Desktop != desktop || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: %#v (%v)", desktop, err, err)
+		}
+	}
+}
+
 func TestWindowsProxySettings(t *testing.T) {
 	for _, tt := range []struct {
 		name       string
