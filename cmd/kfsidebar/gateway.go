@@ -11,7 +11,11 @@ import (
 	"github.com/kfsidebar/kfsidebar/push"
 )
 
-const gatewayHelp = `Run the push gateway on the shop's server: the URL of the mini program's
+const gatewayHelp = `在店铺的服务器上运行推送网关，也就是小程序消息推送的 URL。它让用户的消息继续进入网页客服工具
+（transfer_customer_service），把每条推送分发给店铺的系统，并告诉各工作站的侧边栏每位客户的来源。
+配置文件的 [gateway] 表见 docs/config.md，从零到可用的推送 URL 见 docs/gateway-setup.md。
+
+Run the push gateway on the shop's server: the URL of the mini program's
 message push (消息推送). It keeps users' messages reaching the web console
 (transfer_customer_service), fans every push out to the shop's systems, and
 tells the workstations' sidebars where each customer came from (来源).
@@ -19,9 +23,9 @@ tells the workstations' sidebars where each customer came from (来源).
 The config file's [gateway] table is described in docs/config.md, the setup
 from nothing to a working push URL in docs/gateway-setup.md.
 
-  kfsidebar gateway --config gateway.toml    serve (flags override the file)
-  kfsidebar gateway replay --config FILE     list dead letters, or send them again
-  kfsidebar gateway doctor --config FILE     check the config, the store and the targets`
+  kfsidebar gateway --config gateway.toml    运行（参数优先于文件） / serve (flags override the file)
+  kfsidebar gateway replay --config FILE     列出或重发死信 / list dead letters, or send them again
+  kfsidebar gateway doctor --config FILE     检查配置、数据库和目标 / check the config, the store and the targets`
 
 func runGateway(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) > 0 {

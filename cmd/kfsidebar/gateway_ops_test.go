@@ -17,11 +17,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
+	"github.com/kfsidebar/kfsidebar/internal/msg"
 	"github.com/kfsidebar/kfsidebar/proxy/mpkftest"
 	"github.com/kfsidebar/kfsidebar/push/wechattest"
 )
@@ -199,8 +201,8 @@ secret_env = "KFSIDEBAR_TEST_NO_SUCH_SECRET"
 	}
 	for _, want := range []string{
 		"✘ config gateway.targets.erp.secret_env: 环境变量 KFSIDEBAR_TEST_NO_SUCH_SECRET 未设置",
-		"fix: edit " + bad + " line 10",
-		"⚠ config gateway.workstations:", "⚠ running gateway 127.0.0.1:0: 没有运行 not answering", "fix: start it: kfsidebar gateway --config FILE",
+		"解决 / fix: 修改 " + bad + " 第 10 行 / edit " + bad + " line 10",
+		"⚠ config gateway.workstations:", "⚠ running gateway 127.0.0.1:0: 没有运行 / not answering", "解决 / fix: 启动它：kfsidebar gateway --config FILE",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor lacks %q:\n%s", want, out)
@@ -224,8 +226,51 @@ secret_env = "KFSIDEBAR_TEST_NO_SUCH_SECRET"
 	other := acct
 	other.Token = "anotherToken9"
 	out, _, _ = runCLI(t, "gateway", "doctor", "--config", writeGatewayConfig(t, other, erp.targetTOML("erp")), "--listen", addr)
-	if !strings.Contains(out, "✘ URL check: the running gateway refuses this config's token") {
+	if !strings.Contains(out, "✘ URL check: 运行中的网关不接受这个配置的 Token / the running gateway refuses this config's token") {
 		t.Errorf("doctor with another token:\n%s", out)
+	}
+}
+
+// TestGatewayDoctorSpeaksBoth: the gateway doctor says every problem and
+// every fix in Chinese, then in English, whatever the server's language
+// (a shop's server seldom says who reads it), a missing file and the last
+// line included.
+func TestGatewayDoctorSpeaksBoth(t *testing.T) {
+	acct := testAccount()
+	acct.Token = "x" // too short
+	config := writeGatewayConfig(t, acct, "")
+	missing := filepath.Join(t.TempDir(), "gateway.toml")
+	listen := freeAddr(t)
+	fix := regexp.MustCompile(`^    解决 / fix: \p{Han}.* / [a-z]+ `)
+	found := regexp.MustCompile(`^gateway doctor: 发现 \d+ 个问题，解决方法见上文 / \d+ problem\(s\) found; the fixes are above$`)
+	said := map[string]string{}
+	for _, lang := range []string{"zh", "en"} {
+		t.Setenv(msg.EnvLang, lang)
+		for _, path := range []string{config, missing} {
+			out, _, err := runCLI(t, "gateway", "doctor", "--config", path, "--listen", listen)
+			if err == nil || !found.MatchString(err.Error()) {
+				t.Errorf("%s: %s: %v", lang, path, err)
+			}
+			if !strings.HasPrefix(out, "kfsidebar gateway doctor (") || !strings.Contains(out, path+")") {
+				t.Errorf("%s: the header does not name %s:\n%s", lang, path, out)
+			}
+			fixes := 0
+			for _, line := range strings.Split(out, "\n") {
+				if strings.Contains(line, "fix:") {
+					fixes++
+					if !fix.MatchString(line) {
+						t.Errorf("%s: not Chinese, then English: %q", lang, line)
+					}
+				}
+			}
+			if fixes == 0 {
+				t.Errorf("%s: no fix:\n%s", lang, out)
+			}
+			if said[path] != "" && out != said[path] {
+				t.Errorf("in %s:\n%s\nelse:\n%s", lang, out, said[path])
+			}
+			said[path] = out
+		}
 	}
 }
 

@@ -172,7 +172,8 @@ func (c *GatewayConfig) bindFlags(fs *flag.FlagSet, gf *gatewayFlags) {
 // load reads the config file under the flags in args: --config, else
 // gateway.toml in the data directory. There must be one: the token and
 // the mini program's ids have no flags. It returns the file's path and
-// contents, for problems reported later by line.
+// contents, for problems reported later by line; gf.config is the path,
+// also when the file cannot be read, for doctor's header.
 func (c *GatewayConfig) load(flags *flag.FlagSet, gf *gatewayFlags, args []string) (path string, data []byte, err error) {
 	path, dataDir, err := fileFlags(flags, args)
 	if err != nil {
@@ -185,10 +186,12 @@ func (c *GatewayConfig) load(flags *flag.FlagSet, gf *gatewayFlags, args []strin
 		}
 		path = filepath.Join(dataDir, gatewayConfigName)
 	}
+	gf.config = path
 	data, err = os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !named:
-		return "", nil, fmt.Errorf("没有网关配置文件 no gateway config: %s does not exist; write one (docs/gateway-setup.md) and run kfsidebar gateway --config FILE", path)
+		return "", nil, errors.New(zhEn(fmt.Sprintf("没有网关配置文件：%s 不存在；请写一个（docs/gateway-setup.md），然后运行 kfsidebar gateway --config FILE", path),
+			fmt.Sprintf("no gateway config: %s does not exist; write one (docs/gateway-setup.md) and run kfsidebar gateway --config FILE", path)))
 	case err != nil:
 		return "", nil, fmt.Errorf("config: %w", err)
 	}
@@ -256,7 +259,7 @@ func (l *problemList) add(key string, warning bool, zh, en string) {
 		l.seen = map[string]bool{}
 	}
 	l.seen[strings.TrimSuffix(key, "_env")] = true
-	l.ps = append(l.ps, push.Problem{Key: key, Warning: warning, Message: zh + " / " + en})
+	l.ps = append(l.ps, push.Problem{Key: key, Warning: warning, Message: zhEn(zh, en)})
 }
 
 // secret reads a key given in the file or by an *_env key: at most one of

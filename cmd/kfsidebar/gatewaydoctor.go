@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,7 +25,11 @@ import (
 	"github.com/kfsidebar/kfsidebar/push/wxcrypto"
 )
 
-const gatewayDoctorHelp = `Check the gateway as "kfsidebar gateway" would run it, each problem with its
+const gatewayDoctorHelp = `按 kfsidebar gateway 的运行方式检查网关，每个问题都附带解决方法，中英文对照：
+配置（Token 和密钥的格式、AppID、原始 ID、目标、工作站）、数据库、每个目标能否连接、TLS 证书，
+以及正在运行的网关（它是否用这个配置的 Token 通过微信的 URL 校验）。有问题时退出码为 1。
+
+Check the gateway as "kfsidebar gateway" would run it, each problem with its
 fix, in Chinese and English: the config (the token's and the key's format,
 the appid, the original id, the targets, the workstations), the store, each
 target's reachability, the TLS certificate, and the running gateway (whether
@@ -76,7 +81,7 @@ func runGatewayDoctor(ctx context.Context, args []string, out, errOut io.Writer)
 		fmt.Fprintf(out, "%s %s: %s\n", [...]string{"✔", "⚠", "✘"}[f.level], f.what, f.detail)
 		if f.level != checkOK && f.fix != "" {
 			for _, line := range strings.Split(f.fix, "\n") {
-				fmt.Fprintf(out, "    fix: %s\n", line)
+				fmt.Fprintf(out, "    解决 / fix: %s\n", line)
 			}
 		}
 		if f.level == checkFail {
@@ -85,11 +90,15 @@ func runGatewayDoctor(ctx context.Context, args []string, out, errOut io.Writer)
 	}
 	if failed > 0 {
 		fmt.Fprintln(out)
-		return fmt.Errorf("gateway doctor: %d problem(s) found; the fixes are above", failed)
+		return fmt.Errorf("gateway doctor: %s", zhEn(fmt.Sprintf("发现 %d 个问题，解决方法见上文", failed), fmt.Sprintf("%d problem(s) found; the fixes are above", failed)))
 	}
-	fmt.Fprintln(out, "\n一切正常 All good.")
+	fmt.Fprintln(out, "\n"+zhEn("一切正常", "All good."))
 	return nil
 }
+
+// zhEn is a text of the gateway's, which shop staff read on a server whose
+// locale says nothing about them: in Chinese, then in English.
+func zhEn(zh, en string) string { return zh + " / " + en }
 
 // configErrors reports a file that did not decode (or is missing).
 func (d *gatewayDoctor) configErrors(err error) {
@@ -102,28 +111,48 @@ func (d *gatewayDoctor) configErrors(err error) {
 	for _, e := range errs {
 		var te *tomlconfig.Error
 		if errors.As(e, &te) {
-			d.add(checkFail, "config "+te.Key, te.Reason, fmt.Sprintf("edit %s line %d", te.File, te.Line))
+			d.add(checkFail, "config "+te.Key, te.Reason, editLine(te.File, te.Line))
 			continue
 		}
-		d.add(checkFail, "config", e.Error(), "")
+		detail := e.Error()
+		var pe *fs.PathError
+		if errors.As(e, &pe) {
+			detail = pe.Error() // the system's own words, without load's "config: "
+		}
+		fix := ""
+		switch {
+		case errors.Is(e, fs.ErrNotExist):
+			fix = zhEn("写一个配置文件（docs/gateway-setup.md），或者用 --config 指定它的路径", "write one (docs/gateway-setup.md), or give its path with --config")
+		case errors.Is(e, fs.ErrPermission):
+			fix = zhEn("让运行 doctor 和网关的用户都能读取这个文件", "make the file readable by the users that run doctor and the gateway")
+		}
+		d.add(checkFail, "config", detail, fix)
 	}
+}
+
+// editLine is the fix of a config key's line.
+func editLine(path string, line int) string {
+	return zhEn(fmt.Sprintf("修改 %s 第 %d 行", path, line), fmt.Sprintf("edit %s line %d", path, line))
 }
 
 // configProblems reports the setup's findings by key.
 func (d *gatewayDoctor) configProblems(path string, data []byte) {
 	if d.setup.ok() {
-		d.add(checkOK, "config", fmt.Sprintf("%s: token, key, appid %s, original id %s, %d target(s), %d workstation(s)",
-			path, d.setup.push.AppID, d.setup.push.OriginalID, len(d.setup.push.Targets), len(d.setup.feedTokens)), "")
+		s := d.setup
+		d.add(checkOK, "config", path+": "+zhEn(
+			fmt.Sprintf("Token、密钥、AppID %s、原始 ID %s、%d 个目标、%d 个工作站", s.push.AppID, s.push.OriginalID, len(s.push.Targets), len(s.feedTokens)),
+			fmt.Sprintf("token, key, appid %s, original id %s, %d target(s), %d workstation(s)", s.push.AppID, s.push.OriginalID, len(s.push.Targets), len(s.feedTokens))), "")
 	}
 	lines := tomlconfig.KeyLines(data)
 	for _, p := range inFileOrder(d.setup.problems, lines) {
 		key := "gateway." + p.Key
-		fix := fmt.Sprintf("add %s to [gateway] in %s", p.Key, path)
+		fix := zhEn(fmt.Sprintf("在 %s 的 [gateway] 里加上 %s", path, p.Key), fmt.Sprintf("add %s to [gateway] in %s", p.Key, path))
 		switch line := problemLine(lines, p); {
 		case line > 0:
-			fix = fmt.Sprintf("edit %s line %d", path, line)
+			fix = editLine(path, line)
 		case p.Key == "workstations":
-			fix = fmt.Sprintf("add a [gateway.workstations.NAME] table with token_env for each workstation to %s (docs/gateway-setup.md)", path)
+			fix = zhEn(fmt.Sprintf("在 %s 里为每个工作站加一个带 token_env 的 [gateway.workstations.NAME] 表（docs/gateway-setup.md）", path),
+				fmt.Sprintf("add a [gateway.workstations.NAME] table with token_env for each workstation to %s (docs/gateway-setup.md)", path))
 		}
 		level := checkFail
 		if p.Warning {
@@ -140,7 +169,7 @@ func (d *gatewayDoctor) checkStore(ctx context.Context) {
 	defer cancel()
 	st, err := openGatewayStore(ctx, d.setup.store, d.setup.push.Targets)
 	if err != nil {
-		d.add(checkFail, what, err.Error(), "数据库连不上或没有建表权限 the database is out of reach or the user may not create tables: check store / store_env")
+		d.add(checkFail, what, err.Error(), zhEn("数据库连不上或没有建表权限：检查 store 或 store_env", "the database is out of reach or the user may not create tables: check store or store_env"))
 		return
 	}
 	defer st.Close()
@@ -154,9 +183,9 @@ func (d *gatewayDoctor) checkStore(ctx context.Context) {
 		pending += dp.Pending
 		dead += dp.Dead
 	}
-	detail := fmt.Sprintf("reachable; outbox %d pending, %d dead letter(s)", pending, dead)
+	detail := zhEn(fmt.Sprintf("可以连接；出站队列 %d 条待发送，%d 条死信", pending, dead), fmt.Sprintf("reachable; outbox %d pending, %d dead letter(s)", pending, dead))
 	if dead > 0 {
-		d.add(checkWarn, what, detail, "kfsidebar gateway replay --config FILE lists them; --target NAME --all sends them again once the target works")
+		d.add(checkWarn, what, detail, zhEn("kfsidebar gateway replay --config FILE 列出死信；目标恢复后加 --target NAME --all 重发", "kfsidebar gateway replay --config FILE lists them; --target NAME --all sends them again once the target works"))
 		return
 	}
 	d.add(checkOK, what, detail, "")
@@ -171,13 +200,13 @@ func (d *gatewayDoctor) checkTargets(ctx context.Context) {
 		what := "target " + t.Name
 		req, err := http.NewRequestWithContext(ctx, http.MethodHead, t.URL, nil)
 		if err != nil {
-			d.add(checkFail, what, err.Error(), "fix [gateway.targets."+t.Name+"] url")
+			d.add(checkFail, what, err.Error(), zhEn("改正 [gateway.targets."+t.Name+"] 的 url", "fix [gateway.targets."+t.Name+"] url"))
 			continue
 		}
 		resp, err := client.Do(req)
 		if err == nil {
 			resp.Body.Close()
-			d.add(checkOK, what, fmt.Sprintf("%s answers (HTTP %d to HEAD; pushes are POSTed)", hostOf(t.URL), resp.StatusCode), "")
+			d.add(checkOK, what, hostOf(t.URL)+" "+zhEn(fmt.Sprintf("有响应（HEAD 得到 HTTP %d；推送用 POST）", resp.StatusCode), fmt.Sprintf("answers (HTTP %d to HEAD; pushes are POSTed)", resp.StatusCode)), "")
 			continue
 		}
 		var dnsErr *net.DNSError
@@ -185,12 +214,12 @@ func (d *gatewayDoctor) checkTargets(ctx context.Context) {
 		var hostErr x509.HostnameError
 		switch {
 		case errors.As(err, &dnsErr):
-			d.add(checkFail, what, "找不到主机 cannot look up "+hostOf(t.URL), "检查 url 的主机名和这台服务器的 DNS check the url's host name and this server's DNS")
+			d.add(checkFail, what, zhEn("找不到主机 "+hostOf(t.URL), "cannot look up "+hostOf(t.URL)), zhEn("检查 url 的主机名和这台服务器的 DNS", "check the url's host name and this server's DNS"))
 		case errors.As(err, &unknownAuthority), errors.As(err, &hostErr):
-			d.add(checkFail, what, "证书不受信任 its certificate is not trusted ("+err.Error()+")", "give the target a certificate from a public CA, or install its CA on this server")
+			d.add(checkFail, what, zhEn("证书不受信任", "its certificate is not trusted")+" ("+err.Error()+")", zhEn("给目标换一个公共 CA 签发的证书，或者在这台服务器上安装它的 CA", "give the target a certificate from a public CA, or install its CA on this server"))
 		default:
-			d.add(checkFail, what, "连接失败 cannot connect: "+err.Error(),
-				"启动目标系统或改正 url；推送会在出站队列里等待并重试 start the target or correct its url; pushes wait in the outbox and are retried")
+			d.add(checkFail, what, zhEn("连接失败", "cannot connect")+": "+err.Error(),
+				zhEn("启动目标系统或改正 url；推送会在出站队列里等待并重试", "start the target or correct its url; pushes wait in the outbox and are retried"))
 		}
 	}
 }
@@ -213,14 +242,16 @@ func (d *gatewayDoctor) checkTLS() {
 	}
 	leaf := pair.Leaf
 	left := time.Until(leaf.NotAfter)
-	detail := fmt.Sprintf("%s, %v, until %s", d.cfg.TLSCert, leaf.DNSNames, leaf.NotAfter.Format("2006-01-02"))
-	switch {
+	cert := fmt.Sprintf("%s, %v, ", d.cfg.TLSCert, leaf.DNSNames)
+	day := leaf.NotAfter.Format("2006-01-02")
+	renew := zhEn("给证书续期；网关会在一分钟内读取新文件", "renew it; the gateway reads the new files within a minute")
+	switch days := int(left.Hours() / 24); {
 	case left <= 0:
-		d.add(checkFail, "TLS certificate", detail+": expired", "renew it; the gateway reads the new files within a minute")
+		d.add(checkFail, "TLS certificate", cert+zhEn("已于 "+day+" 过期", "expired on "+day), renew)
 	case left < 14*24*time.Hour:
-		d.add(checkWarn, "TLS certificate", detail+fmt.Sprintf(": expires in %d days", int(left.Hours()/24)), "renew it; the gateway reads the new files within a minute")
+		d.add(checkWarn, "TLS certificate", cert+zhEn(fmt.Sprintf("%d 天后（%s）过期", days, day), fmt.Sprintf("expires in %d days (%s)", days, day)), renew)
 	default:
-		d.add(checkOK, "TLS certificate", detail, "")
+		d.add(checkOK, "TLS certificate", cert+zhEn("有效期至 "+day, "valid until "+day), "")
 	}
 }
 
@@ -250,10 +281,12 @@ func (d *gatewayDoctor) checkRunning(ctx context.Context) {
 		body, err := getBody(ctx, client, base+gatewayStatusJSON)
 		var r statuspage.Report
 		if err != nil || json.Unmarshal(body, &r) != nil || r.PushPath == "" {
-			d.add(checkWarn, what, "没有运行 not answering ("+errString(err)+")", "start it: kfsidebar gateway --config FILE (as a service: docs/gateway-setup.md)")
+			d.add(checkWarn, what, notAnswering(err), startIt)
 			return
 		}
-		d.add(checkOK, what, fmt.Sprintf("kfsidebar %s: %d push(es) since start, %d transferred, %d duplicate(s)", r.Version, r.Received, r.Transferred, r.Duplicates), "")
+		d.add(checkOK, what, "kfsidebar "+r.Version+": "+zhEn(
+			fmt.Sprintf("启动以来 %d 条推送，转给客服 %d 条，重复 %d 条", r.Received, r.Transferred, r.Duplicates),
+			fmt.Sprintf("%d push(es) since start, %d transferred, %d duplicate(s)", r.Received, r.Transferred, r.Duplicates)), "")
 	}
 	if d.setup == nil || d.setup.push.Token == "" {
 		return
@@ -265,14 +298,23 @@ func (d *gatewayDoctor) checkRunning(ctx context.Context) {
 	body, err := getBody(ctx, client, base+d.cfg.Path+"?"+q.Encode())
 	switch {
 	case err == nil && string(body) == echo:
-		d.add(checkOK, "URL check", "the gateway answers WeChat's URL check for "+d.cfg.Path+" with this config's token", "")
+		d.add(checkOK, "URL check", zhEn("网关用这个配置的 Token 通过了微信对 "+d.cfg.Path+" 的 URL 校验", "the gateway answers WeChat's URL check for "+d.cfg.Path+" with this config's token"), "")
 	case err != nil && strings.Contains(err.Error(), "403"):
-		d.add(checkFail, "URL check", "the running gateway refuses this config's token", "restart the gateway after changing the config (or give doctor the --config it runs with)")
+		d.add(checkFail, "URL check", zhEn("运行中的网关不接受这个配置的 Token", "the running gateway refuses this config's token"),
+			zhEn("修改配置后重启网关（或者给 doctor 指定网关运行时用的 --config）", "restart the gateway after changing the config (or give doctor the --config it runs with)"))
 	case !d.cfg.StatusPage:
-		d.add(checkWarn, what, "没有运行 not answering ("+errString(err)+")", "start it: kfsidebar gateway --config FILE (as a service: docs/gateway-setup.md)")
+		d.add(checkWarn, what, notAnswering(err), startIt)
 	default:
-		d.add(checkFail, "URL check", d.cfg.Path+": "+errString(err), "check path in the config; restart the gateway after changing it")
+		d.add(checkFail, "URL check", d.cfg.Path+": "+errString(err), zhEn("检查配置里的 path；修改后重启网关", "check path in the config; restart the gateway after changing it"))
 	}
+}
+
+// startIt is the fix of a gateway that does not answer.
+var startIt = zhEn("启动它：kfsidebar gateway --config FILE（作为服务运行：docs/gateway-setup.md）", "start it: kfsidebar gateway --config FILE (as a service: docs/gateway-setup.md)")
+
+// notAnswering says that the gateway does not answer, and err.
+func notAnswering(err error) string {
+	return zhEn("没有运行", "not answering") + " (" + errString(err) + ")"
 }
 
 // getBody GETs url and returns its body, or an error naming the status.
@@ -298,7 +340,7 @@ func getBody(ctx context.Context, client *http.Client, url string) ([]byte, erro
 
 func errString(err error) string {
 	if err == nil {
-		return "not a kfsidebar gateway"
+		return zhEn("不是 kfsidebar 网关", "not a kfsidebar gateway")
 	}
 	return err.Error()
 }

@@ -12,14 +12,17 @@ import (
 	"github.com/kfsidebar/kfsidebar/push"
 )
 
-const gatewayReplayHelp = `List the gateway's dead letters (pushes a target never accepted, after every
+const gatewayReplayHelp = `列出网关的死信（重试多次后目标仍未接收的推送），或者在目标恢复后让它们重新发送。
+正在运行的网关会在一两秒内发送；停止的网关在下次启动时发送。
+
+List the gateway's dead letters (pushes a target never accepted, after every
 retry), or make them due again once the target works. The running gateway
 sends them within a second or two; a stopped one at its next start.
 
-  kfsidebar gateway replay --config gateway.toml                    list them all
-  kfsidebar gateway replay --config gateway.toml --target erp        list erp's
-  kfsidebar gateway replay --config gateway.toml --target erp --all  send all of erp's again
-  kfsidebar gateway replay --config gateway.toml 12 15               send these ids again`
+  kfsidebar gateway replay --config gateway.toml                    列出全部 / list them all
+  kfsidebar gateway replay --config gateway.toml --target erp        列出 erp 的 / list erp's
+  kfsidebar gateway replay --config gateway.toml --target erp --all  重发 erp 的全部 / send all of erp's again
+  kfsidebar gateway replay --config gateway.toml 12 15               重发这些 ID / send these ids again`
 
 func runGatewayReplay(ctx context.Context, args []string, out, errOut io.Writer) error {
 	cfg := DefaultGatewayConfig()
@@ -42,12 +45,12 @@ func runGatewayReplay(ctx context.Context, args []string, out, errOut io.Writer)
 	for _, a := range fs.Args() {
 		id, err := strconv.ParseInt(a, 10, 64)
 		if err != nil || id <= 0 {
-			return usageError{fmt.Sprintf("gateway replay: %q is not a dead letter's id (the numbers in the ID column of the list)", a)}
+			return usageError{"gateway replay: " + zhEn(fmt.Sprintf("%q 不是死信的 ID（列表里 ID 一栏的数字）", a), fmt.Sprintf("%q is not a dead letter's id (the numbers in the ID column of the list)", a))}
 		}
 		ids = append(ids, id)
 	}
 	if all && len(ids) > 0 {
-		return usageError{"gateway replay: give ids or --all, not both"}
+		return usageError{"gateway replay: " + zhEn("ID 和 --all 只能给一个", "give ids or --all, not both")}
 	}
 	st, err := openGatewayStore(ctx, setup.store, setup.push.Targets)
 	if err != nil {
@@ -65,9 +68,10 @@ func runGatewayReplay(ctx context.Context, args []string, out, errOut io.Writer)
 		}
 		switch {
 		case n == 0:
-			fmt.Fprintln(out, "没有可重发的死信 nothing to replay: no such dead letter (list them with kfsidebar gateway replay)")
+			fmt.Fprintln(out, zhEn("没有可重发的死信（用 kfsidebar gateway replay 列出死信）", "nothing to replay: no such dead letter (list them with kfsidebar gateway replay)"))
 		default:
-			fmt.Fprintf(out, "已重新排队 %d 条 %d dead letter(s) due again: the running gateway sends them within a few seconds (a stopped one when it starts).\n", n, n)
+			fmt.Fprintln(out, zhEn(fmt.Sprintf("已让 %d 条死信重新发送：正在运行的网关会在几秒内发送（停止的网关在启动时发送）。", n),
+				fmt.Sprintf("%d dead letter(s) due again: the running gateway sends them within a few seconds (a stopped one when it starts).", n)))
 		}
 		return nil
 	}
@@ -76,10 +80,10 @@ func runGatewayReplay(ctx context.Context, args []string, out, errOut io.Writer)
 		return replayError(err, target)
 	}
 	if len(ds) == 0 {
-		fmt.Fprintln(out, "没有死信 no dead letters: every push reached its targets, or is still being retried (see the status page).")
+		fmt.Fprintln(out, zhEn("没有死信：每条推送都已送达目标，或者还在重试（见状态页）。", "no dead letters: every push reached its targets, or is still being retried (see the status page)."))
 		return nil
 	}
-	fmt.Fprintf(out, "死信 dead letters (%d, oldest first):\n\n", len(ds))
+	fmt.Fprintf(out, "%s:\n\n", zhEn(fmt.Sprintf("死信（%d 条，最早的在前）", len(ds)), fmt.Sprintf("dead letters (%d, oldest first)", len(ds))))
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tTARGET\tPUSH\tATTEMPTS\tRECEIVED\tLAST ERROR")
 	for _, d := range ds {
@@ -90,15 +94,16 @@ func runGatewayReplay(ctx context.Context, args []string, out, errOut io.Writer)
 	if name == "" {
 		name = ds[0].Target
 	}
-	fmt.Fprintf(out, "\n修好目标后重发 Once the target works, send them again:\n  kfsidebar gateway replay --config %s --target %s --all\n  kfsidebar gateway replay --config %s %d   (one by id)\n",
-		shellQuote(gf.config), name, shellQuote(gf.config), ds[0].ID)
+	fmt.Fprintf(out, "\n%s:\n  kfsidebar gateway replay --config %s --target %s --all\n  kfsidebar gateway replay --config %s %d   (%s)\n",
+		zhEn("目标恢复后重发", "Once the target works, send them again"), shellQuote(gf.config), name, shellQuote(gf.config), ds[0].ID, zhEn("按 ID 重发一条", "one by id"))
 	return nil
 }
 
 // replayError says what to do about a replay that failed.
 func replayError(err error, target string) error {
 	if errors.Is(err, push.ErrUnknownTarget) {
-		return fmt.Errorf("gateway replay: no target %q in the config (the names are the [gateway.targets.NAME] tables)", target)
+		return errors.New("gateway replay: " + zhEn(fmt.Sprintf("配置里没有目标 %q（目标名就是 [gateway.targets.NAME] 表的 NAME）", target),
+			fmt.Sprintf("no target %q in the config (the names are the [gateway.targets.NAME] tables)", target)))
 	}
 	return fmt.Errorf("gateway replay: %w", err)
 }
