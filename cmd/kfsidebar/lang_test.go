@@ -49,8 +49,10 @@ func TestSetupCommandsSpeakChinese(t *testing.T) {
 		}
 	}
 	empty := t.TempDir() + "/none"
-	out, _, err := runCLI(t, "doctor", "--data-dir", empty, "--listen", freeAddr(t), "--console-host", "console.kfsidebar.invalid")
-	for _, w := range []string{"✘ 数据目录：" + empty + " 不存在", "✘ 代理：", "解决：从菜单启动 kfsidebar（托盘）", "✘ 客服工具 console.kfsidebar.invalid：离线"} {
+	t.Setenv("KFSIDEBAR_TEST_GATEWAY_TOKEN", "workstation-token-0001")
+	out, _, err := runCLI(t, "doctor", "--data-dir", empty, "--listen", freeAddr(t), "--console-host", "console.kfsidebar.invalid",
+		"--gateway-url", "https://kf.shop.example/feed", "--gateway-token-env", "KFSIDEBAR_TEST_GATEWAY_TOKEN")
+	for _, w := range []string{"✘ 数据目录：" + empty + " 不存在", "✘ 代理：", "解决：从菜单启动 kfsidebar（托盘）", "✘ 客服工具 console.kfsidebar.invalid：离线", "⚠ 推送网关：kfsidebar 没有运行，无法得知"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("doctor says, without %q:\n%s", w, out)
 		}

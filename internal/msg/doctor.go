@@ -81,3 +81,19 @@ var (
 	DoctorNoDescriptors = text("; descriptors ran out at %s", "；文件描述符在 %s 用完了")
 	DoctorTooMany       = text("another program may be sending many connections through kfsidebar: point only the browser at its PAC file (%s), not the manual proxy setting; this clears by itself", "可能有别的程序通过 kfsidebar 发出大量连接：只让浏览器使用它的自动代理脚本（%s），不要用手动代理设置；这条会自己消失")
 )
+
+// kfsidebar doctor: the subscription to the shop's push gateway.
+var (
+	DoctorPushGateway   = text("push gateway", "推送网关")
+	DoctorNotSubscribed = text("the running kfsidebar does not subscribe to %s", "正在运行的 kfsidebar 没有订阅 %s")
+	DoctorRestartConfig = text("restart kfsidebar run with this configuration", "用这个配置重启 kfsidebar run")
+	DoctorSubscribed    = text("subscribed to %s", "已订阅 %s")
+	DoctorEvents        = text("; %d events, the last at %s", "；收到 %d 个事件，最近一次在 %s")
+	DoctorCannotReach   = text("cannot reach %s", "无法连接 %s")
+	DoctorReachSince    = text(" since %s", "（从 %s 起）")
+	DoctorReachError    = text(": %s", "：%s")
+	DoctorFeedWaits     = text("; 来源 and tracking updates wait", "；来源和物流更新会等待")
+	DoctorGatewayToken  = text("set [gateway] token (or token_env) to this workstation's token in the gateway's configuration", "把 [gateway] token（或 token_env）设为网关配置里这台工作站的 token")
+	DoctorGatewayCA     = text("give the gateway's CA with [gateway] ca_file, or give the gateway a certificate this computer trusts", "用 [gateway] ca_file 指定网关的 CA，或者给网关换一个这台电脑信任的证书")
+	DoctorGatewayDown   = text("check that the gateway runs and that this computer reaches %s (through the office proxy, if any); kfsidebar keeps trying", "检查网关是否在运行，以及这台电脑能否连接 %s（如果有办公室代理，要经过它）；kfsidebar 会一直重试")
+)
