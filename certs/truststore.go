@@ -57,8 +57,57 @@ type TrustStore interface {
 	// same name or serial stays. removed is false when ca was not there.
 	Uninstall(ctx context.Context, ca *CA) (removed bool, err error)
 	// Manual is the step a person takes instead when Install cannot.
-	Manual(certPath string) string
+	Manual(certPath string) ManualStep
 }
+
+// ManualStep is what a person does by hand where kfsidebar cannot change
+// a store, as facts (the commands that do it, the file to import), so
+// that the command line can say it in the user's language. The zero value
+// is no step.
+type ManualStep struct {
+	How How
+	// Commands are the command lines that do it, as typed, when there
+	// are any: NSS's certutil (ImportNSS), the copy and the update tool,
+	// then kfsidebar as root (AddAnchor), security (AddToKeychain),
+	// Windows' certutil (AddToWindows).
+	Commands []string
+	// CertPath is the CA certificate file, for the way through the
+	// browser's or the system's windows.
+	CertPath string
+	// CAName and Store name the certificate and the store it stays in
+	// (RemoveByHand).
+	CAName, Store string
+}
+
+// How is which step a ManualStep is.
+type How int
+
+const (
+	// NoStep: nothing to do by hand.
+	NoStep How = iota
+	// ImportNSS: run Commands[0] once NSS's tools are installed, or
+	// import CertPath in Chrome's settings.
+	ImportNSS
+	// ImportFirefox: import CertPath in Firefox's settings.
+	ImportFirefox
+	// AddAnchor: Commands[0] as root, or Commands[1].
+	AddAnchor
+	// AddToDistribution: add CertPath as the Linux distribution's
+	// documentation says.
+	AddToDistribution
+	// AddToSystem: add CertPath as the system's documentation says.
+	AddToSystem
+	// AddToKeychain: Commands[0], or CertPath through Keychain Access.
+	AddToKeychain
+	// TrustInKeychainAccess: open CertPath in Keychain Access and trust
+	// it.
+	TrustInKeychainAccess
+	// AddToWindows: Commands[0], or CertPath through Windows' certificate
+	// import.
+	AddToWindows
+	// RemoveByHand: remove the certificate CAName from Store.
+	RemoveByHand
+)
 
 // TrustOptions say where FindTrustStores looks.
 type TrustOptions struct {
@@ -148,7 +197,7 @@ type TrustResult struct {
 	// Err says what could not be done; nil when all went well.
 	Err error
 	// Manual is the step to take by hand, set when Err is not nil.
-	Manual string
+	Manual ManualStep
 }
 
 // CheckTrust reports, for each store, whether it trusts ca. It changes
@@ -206,7 +255,7 @@ func UninstallTrust(ctx context.Context, ca *CA, stores []TrustStore) []TrustRes
 			}
 		}
 		if r.Err != nil {
-			r.Manual = "remove the certificate named " + quoteName(ca.Cert.Subject.CommonName) + " from " + s.Name() + " by hand"
+			r.Manual = ManualStep{How: RemoveByHand, CAName: ca.Cert.Subject.CommonName, Store: s.Name()}
 		}
 		out = append(out, r)
 	}
@@ -284,8 +333,6 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 	}
 	return out, nil
 }
-
-func quoteName(s string) string { return "“" + s + "”" }
 
 // LoadExisting reads the CA kept in dir without creating one and without
 // LoadOrCreate's checks of hosts and expiry: removing a CA from the trust

@@ -124,16 +124,18 @@ func (s *anchorStore) ourFiles(ca *CA) ([]string, error) {
 	return files, nil
 }
 
-func (s *anchorStore) Manual(certPath string) string {
-	return fmt.Sprintf("as root: sudo cp %s %s && sudo %s\n"+
-		"or: sudo kfsidebar ca install --store system --data-dir %s",
-		shellArg(certPath), filepath.Join(s.dir, "kfsidebar"+s.ext), strings.Join(s.update, " "), shellArg(filepath.Dir(certPath)))
+func (s *anchorStore) Manual(certPath string) ManualStep {
+	return ManualStep{How: AddAnchor, CertPath: certPath, Commands: []string{
+		"sudo cp " + shellArg(certPath) + " " + filepath.Join(s.dir, "kfsidebar"+s.ext) + " && sudo " + strings.Join(s.update, " "),
+		"sudo kfsidebar ca install --store system --data-dir " + shellArg(filepath.Dir(certPath)),
+	}}
 }
 
 // unsupportedStore stands for a system store kfsidebar cannot change, so
 // that status and install still name it and say what to do.
 type unsupportedStore struct {
-	name, manual string
+	name string
+	how  How // AddToDistribution, AddToSystem or TrustInKeychainAccess
 }
 
 func (s unsupportedStore) Kind() StoreKind { return StoreSystem }
@@ -145,6 +147,6 @@ func (s unsupportedStore) Install(context.Context, *CA, string) error { return E
 func (s unsupportedStore) Uninstall(context.Context, *CA) (bool, error) {
 	return false, ErrStoreUnsupported
 }
-func (s unsupportedStore) Manual(certPath string) string {
-	return strings.ReplaceAll(s.manual, "CERT", certPath)
+func (s unsupportedStore) Manual(certPath string) ManualStep {
+	return ManualStep{How: s.how, CertPath: certPath}
 }

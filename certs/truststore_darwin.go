@@ -20,7 +20,7 @@ func firefoxProfileRoots(home string) []string {
 func systemStore() TrustStore {
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return unsupportedStore{name: "macOS login keychain (no home directory)", manual: "double-click CERT and trust it in Keychain Access"}
+		return unsupportedStore{name: "macOS login keychain (no home directory)", how: TrustInKeychainAccess}
 	}
 	return newKeychainStore(home)
 }

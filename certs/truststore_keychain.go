@@ -101,10 +101,9 @@ func (s *keychainStore) Uninstall(ctx context.Context, ca *CA) (bool, error) {
 	return true, nil
 }
 
-func (s *keychainStore) Manual(certPath string) string {
-	return fmt.Sprintf("run: security add-trusted-cert -r trustRoot -p ssl -k %s %s\n"+
-		"or double-click %s, add it to the “login” keychain, open it in Keychain Access and set Trust → “When using this certificate” to “Always Trust”",
-		shellArg(s.keychain), shellArg(certPath), certPath)
+func (s *keychainStore) Manual(certPath string) ManualStep {
+	return ManualStep{How: AddToKeychain, CertPath: certPath,
+		Commands: []string{"security add-trusted-cert -r trustRoot -p ssl -k " + shellArg(s.keychain) + " " + shellArg(certPath)}}
 }
 
 // sha1Hex is how the keychain names a certificate (not a security

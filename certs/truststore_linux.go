@@ -83,7 +83,7 @@ func systemStore() TrustStore {
 		return &s
 	}
 	return unsupportedStore{
-		name:   "Linux system store (not found: no update-ca-certificates, update-ca-trust or trust)",
-		manual: "add CERT to your distribution's trusted certificates as its documentation says (most desktop browsers on Linux use the NSS stores instead)",
+		name: "Linux system store (not found: no update-ca-certificates, update-ca-trust or trust)",
+		how:  AddToDistribution,
 	}
 }

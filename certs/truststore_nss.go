@@ -215,14 +215,12 @@ func (s *nssStore) removeIfCreatedAndEmpty(ctx context.Context) error {
 	return nil
 }
 
-func (s *nssStore) Manual(certPath string) string {
+func (s *nssStore) Manual(certPath string) ManualStep {
 	if s.kind == StoreFirefox {
-		return "in Firefox: Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import… → " +
-			certPath + ", tick “Trust this CA to identify websites”, then restart Firefox"
+		return ManualStep{How: ImportFirefox, CertPath: certPath}
 	}
-	return fmt.Sprintf("install NSS's tools (sudo apt install libnss3-tools) and run: certutil -d %s -A -t C,, -n kfsidebar -i %s\n"+
-		"or in Chrome: Settings → Privacy and security → Security → Manage certificates → Custom → Installed by you → Trusted certificates → Import → %s",
-		shellArg(s.db()), shellArg(certPath), certPath)
+	return ManualStep{How: ImportNSS, CertPath: certPath,
+		Commands: []string{"certutil -d " + shellArg(s.db()) + " -A -t C,, -n kfsidebar -i " + shellArg(certPath)}}
 }
 
 // nssEntry is one line of `certutil -L`.

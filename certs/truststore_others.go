@@ -15,7 +15,7 @@ func firefoxProfileRoots(home string) []string {
 // browsers here are the NSS databases.
 func systemStore() TrustStore {
 	return unsupportedStore{
-		name:   "system store (not supported on this system)",
-		manual: "add CERT to the system's trusted certificates as its documentation says",
+		name: "system store (not supported on this system)",
+		how:  AddToSystem,
 	}
 }

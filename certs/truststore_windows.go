@@ -156,8 +156,6 @@ func (windowsRootStore) Uninstall(_ context.Context, ca *CA) (bool, error) {
 	return n > 0, err
 }
 
-func (windowsRootStore) Manual(certPath string) string {
-	return fmt.Sprintf("run: certutil -user -addstore Root \"%s\"\n"+
-		"or double-click %s → Install Certificate → Current User → “Place all certificates in the following store” → Trusted Root Certification Authorities",
-		certPath, certPath)
+func (windowsRootStore) Manual(certPath string) ManualStep {
+	return ManualStep{How: AddToWindows, CertPath: certPath, Commands: []string{`certutil -user -addstore Root "` + certPath + `"`}}
 }

@@ -162,8 +162,8 @@ func printTrust(w io.Writer, p msg.Printer, sub string, results []certs.TrustRes
 			mark, what = "✘", p.Sprintf(msg.CANotTrusted)
 		}
 		p.Printf(w, msg.CAStoreLine, mark, r.Name, what)
-		if r.Err != nil && r.Manual != "" {
-			for _, line := range strings.Split(r.Manual, "\n") {
+		if step := sayManual(p, r.Manual); r.Err != nil && step != "" {
+			for _, line := range strings.Split(step, "\n") {
 				p.Printf(w, msg.CAByHand, line)
 			}
 		}

@@ -191,7 +191,7 @@ func (d *doctor) checkTrust(ctx context.Context) {
 		what := d.s(msg.DoctorTrustedBy, r.Name)
 		switch {
 		case r.Err != nil:
-			d.add(checkWarn, what, d.say(r.Err), r.Manual)
+			d.add(checkWarn, what, d.say(r.Err), sayManual(d.p, r.Manual))
 		case r.Trusted:
 			d.add(checkOK, what, d.s(msg.DoctorYes), "")
 			if readByBrowsers(r.Kind) {

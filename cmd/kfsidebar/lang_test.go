@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,14 +100,17 @@ func TestSystemErrorsSpeakTheUsersLanguage(t *testing.T) {
 		proxy     string // doctor's system proxy line starts so
 		proxyOn   string // proxy on's error has it
 		noTools   string // doctor's and ca status's NSS lines have it
+		byHand    string // and their step by hand starts so
 		noEnglish bool   // doctor's system proxy line has no English sentence
 		otherHost string // doctor's root CA line for another console host has it
 	}{
 		{"zh", "系统代理", "⚠ 系统代理：无法修改这个系统的代理设置（没有桌面会话，XDG_CURRENT_DESKTOP 为空）：请在桌面或浏览器的网络设置里手动填写",
-			"无法修改这个系统的代理设置（没有桌面会话", "找不到 certutil：请安装 NSS 工具（Debian、Ubuntu：sudo apt install libnss3-tools），然后重新运行", true,
+			"无法修改这个系统的代理设置（没有桌面会话", "找不到 certutil：请安装 NSS 工具（Debian、Ubuntu：sudo apt install libnss3-tools），然后重新运行",
+			"安装 NSS 工具（sudo apt install libnss3-tools）后运行：certutil -d sql:", true,
 			"✘ 根证书：" + dir + " 里的根证书只能用于 console.kfsidebar.invalid，但配置要求的是 other.kfsidebar.invalid：请把 "},
 		{"en", "system proxy", "⚠ system proxy: cannot change the proxy settings of this system (no desktop session (XDG_CURRENT_DESKTOP is empty)): set the automatic proxy configuration URL in your desktop's or browser's network settings by hand",
-			"cannot change the proxy settings of this system (no desktop session (XDG_CURRENT_DESKTOP is empty))", "certutil not found: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again", false,
+			"cannot change the proxy settings of this system (no desktop session (XDG_CURRENT_DESKTOP is empty))", "certutil not found: install NSS's tools (Debian, Ubuntu: sudo apt install libnss3-tools) and run this again",
+			"install NSS's tools (sudo apt install libnss3-tools) and run: certutil -d sql:", false,
 			"✘ root CA: load ca: ca hosts changed: the CA in " + dir + " is limited to console.kfsidebar.invalid but the config asks for other.kfsidebar.invalid: move "},
 	} {
 		t.Setenv(msg.EnvLang, tt.lang)
@@ -115,16 +119,16 @@ func TestSystemErrorsSpeakTheUsersLanguage(t *testing.T) {
 		if !strings.HasPrefix(line, tt.proxy) || tt.noEnglish && englishSentence.MatchString(line) {
 			t.Errorf("%s: doctor's system proxy line: %q\n%s", tt.lang, line, out)
 		}
-		if !strings.Contains(out, tt.noTools) {
-			t.Errorf("%s: doctor lacks %q:\n%s", tt.lang, tt.noTools, out)
+		if !strings.Contains(out, tt.noTools) || !strings.Contains(out, tt.byHand) {
+			t.Errorf("%s: doctor lacks %q or %q:\n%s", tt.lang, tt.noTools, tt.byHand, out)
 		}
 		_, _, err := runCLI(t, "proxy", "on", "--data-dir", dir, "--listen", listen)
 		if !errors.Is(err, sysproxy.ErrUnsupported) || !strings.Contains(err.Error(), tt.proxyOn) {
 			t.Errorf("%s: proxy on: %v", tt.lang, err)
 		}
 		out, _, _ = runCLI(t, "ca", "status", "--store", "nss", "--data-dir", dir)
-		if !strings.Contains(out, tt.noTools) {
-			t.Errorf("%s: ca status lacks %q:\n%s", tt.lang, tt.noTools, out)
+		if !strings.Contains(out, tt.noTools) || !strings.Contains(out, tt.byHand) {
+			t.Errorf("%s: ca status lacks %q or %q:\n%s", tt.lang, tt.noTools, tt.byHand, out)
 		}
 		out, _, _ = runCLI(t, "doctor", "--data-dir", dir, "--listen", listen, "--console-host", "other.kfsidebar.invalid")
 		if !strings.Contains(out, tt.otherHost) {
@@ -179,5 +183,48 @@ func TestSayErr(t *testing.T) {
 	other := errors.New("gsettings get org.gnome.system.proxy mode: exit status 1")
 	if got := sayErr(zh, other); got != other {
 		t.Errorf("an error the catalog does not know: %q", got)
+	}
+}
+
+// TestSayManual: each step by hand reads in English as it always has,
+// and in Chinese in Chinese, with the same commands and files.
+func TestSayManual(t *testing.T) {
+	const cert = "/d/ca.pem"
+	for _, tt := range []struct {
+		step certs.ManualStep
+		en   string
+	}{
+		{certs.ManualStep{How: certs.ImportNSS, CertPath: cert, Commands: []string{"certutil -d sql:/h/.pki/nssdb -A -t C,, -n kfsidebar -i /d/ca.pem"}},
+			"install NSS's tools (sudo apt install libnss3-tools) and run: certutil -d sql:/h/.pki/nssdb -A -t C,, -n kfsidebar -i /d/ca.pem\n" +
+				"or in Chrome: Settings → Privacy and security → Security → Manage certificates → Custom → Installed by you → Trusted certificates → Import → /d/ca.pem"},
+		{certs.ManualStep{How: certs.ImportFirefox, CertPath: cert},
+			"in Firefox: Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import… → /d/ca.pem, tick “Trust this CA to identify websites”, then restart Firefox"},
+		{certs.ManualStep{How: certs.AddAnchor, CertPath: cert, Commands: []string{"sudo cp /d/ca.pem /a/kfsidebar.crt && sudo update-ca-certificates", "sudo kfsidebar ca install --store system --data-dir /d"}},
+			"as root: sudo cp /d/ca.pem /a/kfsidebar.crt && sudo update-ca-certificates\nor: sudo kfsidebar ca install --store system --data-dir /d"},
+		{certs.ManualStep{How: certs.AddToDistribution, CertPath: cert},
+			"add /d/ca.pem to your distribution's trusted certificates as its documentation says (most desktop browsers on Linux use the NSS stores instead)"},
+		{certs.ManualStep{How: certs.AddToSystem, CertPath: cert}, "add /d/ca.pem to the system's trusted certificates as its documentation says"},
+		{certs.ManualStep{How: certs.AddToKeychain, CertPath: cert, Commands: []string{"security add-trusted-cert -r trustRoot -p ssl -k /k /d/ca.pem"}},
+			"run: security add-trusted-cert -r trustRoot -p ssl -k /k /d/ca.pem\n" +
+				"or double-click /d/ca.pem, add it to the “login” keychain, open it in Keychain Access and set Trust → “When using this certificate” to “Always Trust”"},
+		{certs.ManualStep{How: certs.TrustInKeychainAccess, CertPath: cert}, "double-click /d/ca.pem and trust it in Keychain Access"},
+		{certs.ManualStep{How: certs.AddToWindows, CertPath: cert, Commands: []string{`certutil -user -addstore Root "/d/ca.pem"`}},
+			"run: certutil -user -addstore Root \"/d/ca.pem\"\n" +
+				"or double-click /d/ca.pem → Install Certificate → Current User → “Place all certificates in the following store” → Trusted Root Certification Authorities"},
+		{certs.ManualStep{How: certs.RemoveByHand, CAName: "kfsidebar local CA (pc, 2026-12-03 ffeb)", Store: "NSS database ~/.pki/nssdb (Chrome, Chromium)"},
+			"remove the certificate named “kfsidebar local CA (pc, 2026-12-03 ffeb)” from NSS database ~/.pki/nssdb (Chrome, Chromium) by hand"},
+	} {
+		if got := sayManual(msg.NewPrinter(msg.English), tt.step); got != tt.en {
+			t.Errorf("in English %q, want %q", got, tt.en)
+		}
+		zh := sayManual(msg.NewPrinter(msg.Chinese), tt.step)
+		for _, fact := range append(slices.Clone(tt.step.Commands), tt.step.CertPath, tt.step.CAName) {
+			if !han.MatchString(zh) || !strings.Contains(zh, fact) {
+				t.Errorf("in Chinese %q, without %q", zh, fact)
+			}
+		}
+	}
+	if got := sayManual(msg.NewPrinter(msg.Chinese), certs.ManualStep{}); got != "" {
+		t.Errorf("no step: %q", got)
 	}
 }

@@ -46,3 +46,22 @@ var (
 	CANoCert = text("ca incomplete: %s exists but its certificate %s is missing: put the certificate back, or move %s away to make a new CA, then trust the new one",
 		"根证书不完整：私钥 %s 还在，但它的证书 %s 不见了：请把证书放回去，或者把 %s 移走，生成新的根证书，然后信任新的根证书")
 )
+
+// What to do by hand where kfsidebar cannot change a store
+// (certs.ManualStep); commands and paths are as they are typed.
+var (
+	CAByHandNSS = text("install NSS's tools (sudo apt install libnss3-tools) and run: %s\nor in Chrome: Settings → Privacy and security → Security → Manage certificates → Custom → Installed by you → Trusted certificates → Import → %s",
+		"安装 NSS 工具（sudo apt install libnss3-tools）后运行：%s\n或者在 Chrome 里：设置 → 隐私和安全 → 安全 → 管理证书 → 自定义 → 由您安装 → 受信任的证书 → 导入 → %s")
+	CAByHandFirefox = text("in Firefox: Settings → Privacy & Security → Certificates → View Certificates → Authorities → Import… → %s, tick “Trust this CA to identify websites”, then restart Firefox",
+		"在 Firefox 里：设置 → 隐私与安全 → 证书 → 查看证书… → 证书颁发机构 → 导入… → %s，勾选“信任由此证书颁发机构来标识网站”，然后重启 Firefox")
+	CAByHandAnchor       = text("as root: %s\nor: %s", "以 root 身份运行：%s\n或者：%s")
+	CAByHandDistribution = text("add %s to your distribution's trusted certificates as its documentation says (most desktop browsers on Linux use the NSS stores instead)",
+		"按发行版文档的说明把 %s 加入系统信任的证书（Linux 上多数桌面浏览器用的是 NSS 证书库）")
+	CAByHandSystem   = text("add %s to the system's trusted certificates as its documentation says", "按系统文档的说明把 %s 加入系统信任的证书")
+	CAByHandKeychain = text("run: %s\nor double-click %s, add it to the “login” keychain, open it in Keychain Access and set Trust → “When using this certificate” to “Always Trust”",
+		"运行：%s\n或者双击 %s，把它加入“登录”钥匙串，在“钥匙串访问”里打开它，把“信任”→“使用此证书时”设为“始终信任”")
+	CAByHandKeychainAccess = text("double-click %s and trust it in Keychain Access", "双击 %s，在“钥匙串访问”里信任它")
+	CAByHandWindows        = text("run: %s\nor double-click %s → Install Certificate → Current User → “Place all certificates in the following store” → Trusted Root Certification Authorities",
+		"运行：%s\n或者双击 %s → 安装证书 → 当前用户 → “将所有的证书都放入下列存储” → 受信任的根证书颁发机构")
+	CAByHandRemove = text("remove the certificate named “%s” from %s by hand", "名为“%s”的证书请手动从 %s 里删除")
+)

@@ -110,3 +110,28 @@ func sayCAError(p msg.Printer, e *certs.CAError) string {
 	}
 	return e.Error()
 }
+
+// sayManual is the step to take by hand, in p's language; "" for none.
+func sayManual(p msg.Printer, m certs.ManualStep) string {
+	switch m.How {
+	case certs.ImportNSS:
+		return p.Sprintf(msg.CAByHandNSS, m.Commands[0], m.CertPath)
+	case certs.ImportFirefox:
+		return p.Sprintf(msg.CAByHandFirefox, m.CertPath)
+	case certs.AddAnchor:
+		return p.Sprintf(msg.CAByHandAnchor, m.Commands[0], m.Commands[1])
+	case certs.AddToDistribution:
+		return p.Sprintf(msg.CAByHandDistribution, m.CertPath)
+	case certs.AddToSystem:
+		return p.Sprintf(msg.CAByHandSystem, m.CertPath)
+	case certs.AddToKeychain:
+		return p.Sprintf(msg.CAByHandKeychain, m.Commands[0], m.CertPath)
+	case certs.TrustInKeychainAccess:
+		return p.Sprintf(msg.CAByHandKeychainAccess, m.CertPath)
+	case certs.AddToWindows:
+		return p.Sprintf(msg.CAByHandWindows, m.Commands[0], m.CertPath)
+	case certs.RemoveByHand:
+		return p.Sprintf(msg.CAByHandRemove, m.CAName, m.Store)
+	}
+	return ""
+}
