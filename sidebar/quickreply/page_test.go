@@ -3,12 +3,14 @@ package quickreply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 )
 
 // The management page runs in a real Chromium in TestQuickReplyPageInBrowser.
@@ -299,4 +303,107 @@ func checkTexts(t *testing.T, q *Store, want ...string) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestQuickReplyEditsDuringImport: while an `orders import` beside the
+// proxy holds the database, every edit of the page (and a file import) is
+// refused after about a second, as a reveal or a binding is, with the
+// sidebar's 正在导入订单，请稍后再试 instead of a generic failure after
+// SQLite's 5 s; nothing changes and no sidebar is signalled. Once the
+// import has committed, the same edits go through.
+func TestQuickReplyEditsDuringImport(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kf.db")
+	q := openStore(t, path)
+	local, err := q.localGroups(ctx)
+	if err != nil || len(local) != 1 || len(local[0].Replies) < 2 {
+		t.Fatalf("seed: %v, %v", local, err)
+	}
+	seed := local[0]
+	second, err := q.addGroup(ctx, "活动")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(PagePath, q.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ch, cancel := q.Subscribe()
+	defer cancel()
+
+	var seedOrder []string
+	for _, r := range slices.Backward(seed.Replies) {
+		seedOrder = append(seedOrder, fmt.Sprint(r.ID))
+	}
+	g1, g2 := fmt.Sprint(seed.ID), fmt.Sprint(second)
+	r1, r2 := fmt.Sprint(seed.Replies[0].ID), fmt.Sprint(seed.Replies[1].ID)
+	// In this order, each succeeds once the import has ended.
+	edits := []struct {
+		name   string
+		req    pageRequest
+		status int
+	}{
+		{"reorder groups", pageRequest{"PUT", "api/groups/order", `{"ids":[` + g2 + `,` + g1 + `]}`, nil}, 204},
+		{"reorder replies", pageRequest{"PUT", "api/groups/" + g1 + "/order", `{"ids":[` + strings.Join(seedOrder, ",") + `]}`, nil}, 204},
+		{"edit reply", pageRequest{"PUT", "api/replies/" + r1, `{"title":"","text":"改过的","group_id":` + g1 + `}`, nil}, 204},
+		{"rename group", pageRequest{"PUT", "api/groups/" + g2, `{"name":"大促"}`, nil}, 204},
+		{"add reply", pageRequest{"POST", "api/groups/" + g2 + "/replies", `{"text":"新回复"}`, nil}, 200},
+		{"delete reply", pageRequest{"DELETE", "api/replies/" + r2, "", nil}, 204},
+		{"delete group", pageRequest{"DELETE", "api/groups/" + g2, "", nil}, 204},
+		{"add group", pageRequest{"POST", "api/groups", `{"name":"新分组"}`, nil}, 200},
+		{"import", pageRequest{"POST", "api/import", `{"groups":[{"name":"导入","replies":[{"text":"导入的"}]}]}`, nil}, 200},
+	}
+
+	before := exportString(t, q)
+	importer := sqlitedbtest.Open(t, path)
+	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := importer.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(); lw.Close() })
+	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = q.addReply(ctx, seed.ID, "", "直接")
+	if busy, ok := errors.AsType[*sqlitedb.BusyError](err); !ok || busy.What != "orders import" {
+		t.Fatalf("addReply during the import: %v, want a BusyError naming it", err)
+	}
+	for _, e := range edits {
+		status, out := e.req.do(t, srv)
+		if msg, _ := out["error"].(string); status != http.StatusServiceUnavailable || msg != msgImportRunning {
+			t.Errorf("%s during the import: %d %v, want %d %q", e.name, status, out, http.StatusServiceUnavailable, msgImportRunning)
+		}
+	}
+	if signalled(ch) {
+		t.Error("subscribers signalled for edits refused during the import")
+	}
+	if after := exportString(t, q); after != before {
+		t.Errorf("quick replies changed by refused edits:\n%s\nwant\n%s", after, before)
+	}
+
+	if err := lw.EndIn(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range edits {
+		if status, out := e.req.do(t, srv); status != e.status {
+			t.Errorf("%s after the import: %d %v, want %d", e.name, status, out, e.status)
+		}
+	}
+	if !signalled(ch) {
+		t.Error("subscribers not signalled for the edits after the import")
+	}
+	got := texts(groupsOf(t, q))
+	want := []string{seed.Name + "(local): ", "新分组(local): ", "导入(local): 导入的"}
+	if len(got) != len(want) || got[1] != want[1] || got[2] != want[2] ||
+		!strings.HasPrefix(got[0], want[0]) || !strings.Contains(got[0], "改过的") || strings.Count(got[0], "|") != len(seed.Replies)-2 {
+		t.Errorf("after the import: groups = %q, want %q with the seed's replies but one, one of them 改过的", got, want)
+	}
 }
