@@ -164,7 +164,7 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) {
 			s.refuse(w, http.StatusForbidden, "plain_refused", errPlainRefused)
 			return
 		}
-		msg, err = wire.ParseMessage(body)
+		msg, err = env.PlainMessage(body)
 	} else {
 		var plain []byte
 		var status int

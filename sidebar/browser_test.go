@@ -492,6 +492,7 @@ func (tb *tab) screenshot(name string) {
 	if *screenshots == "" {
 		return
 	}
+	browsertest.RequireCJKFont(tb.t)
 	png, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		tb.t.Fatal(err)

@@ -292,6 +292,7 @@ func TestE2ESidebarScreenshots(t *testing.T) {
 	if *screenshotDir == "" {
 		t.Skip("README screenshots are written only with -screenshots DIR")
 	}
+	browsertest.RequireCJKFont(t)
 	// A world of its own: the shots move chats around.
 	w, ctx := backendWorld(t, "")
 	openConsole(t, ctx, w)

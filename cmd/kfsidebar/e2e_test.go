@@ -370,6 +370,7 @@ func TestE2EScreenshot(t *testing.T) {
 	if *screenshotDir == "" {
 		t.Skip("README screenshots are written only with -screenshots DIR")
 	}
+	browsertest.RequireCJKFont(t)
 	w := theWorld(t)
 	ctx := chromium.Tab(t)
 	openConsole(t, ctx, w)

@@ -154,3 +154,82 @@ func TestGroupCommitFailsAloneInItsBatch(t *testing.T) {
 		t.Errorf("the next push: dup %t, %v", dup, err)
 	}
 }
+
+// TestWritesShareBatches: pushes accepted, claimed and delivered by many
+// goroutines at once, their writes sharing the writer's batches: every
+// push is claimed once (no row is handed out while leased) and the outbox
+// ends empty.
+func TestWritesShareBatches(t *testing.T) {
+	st, ctx := openSQLite(t), context.Background()
+	const n = 300
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		claimed = map[int64]int{}
+		done    = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			if _, _, err := st.Accept(ctx, accepted("k"+strconv.Itoa(i), "erp")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	var claimers sync.WaitGroup
+	for range 4 {
+		claimers.Go(func() {
+			for {
+				ds, err := st.Claim(ctx, "erp", t0, t0.Add(time.Hour), 8)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ds) == 0 {
+					select {
+					case <-done:
+						return
+					case <-time.After(time.Millisecond):
+						continue
+					}
+				}
+				ids := make([]int64, len(ds))
+				mu.Lock()
+				for i, d := range ds {
+					claimed[d.ID]++
+					ids[i] = d.ID
+				}
+				mu.Unlock()
+				if err := st.Delivered(ctx, ids...); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	claimers.Wait()
+	if len(claimed) != n {
+		t.Errorf("%d pushes claimed, want %d", len(claimed), n)
+	}
+	for id, c := range claimed {
+		if c != 1 {
+			t.Errorf("row %d claimed %d times", id, c)
+		}
+	}
+	if d, _ := st.Depth(ctx); d["erp"].Pending != 0 {
+		t.Errorf("outbox %+v, want empty", d)
+	}
+}
+
+// TestClosedStoreRefusesEveryWrite: after Close, claims and deliveries
+// are refused like accepts.
+func TestClosedStoreRefusesEveryWrite(t *testing.T) {
+	st := openSQLite(t)
+	st.Close()
+	if _, err := st.Claim(context.Background(), "erp", t0, t0.Add(time.Minute), 4); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Claim after Close: %v", err)
+	}
+	if err := st.Delivered(context.Background(), 1); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Delivered after Close: %v", err)
+	}
+}

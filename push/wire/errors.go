@@ -13,4 +13,5 @@ var (
 	ErrDuplicateKey = errors.New("body repeats a key")
 	ErrNotObject    = errors.New("JSON body is not an object")
 	ErrMissingField = errors.New("push lacks a required field")
+	ErrEncrypted    = errors.New("body is encrypted: decrypt its Encrypt value")
 )

@@ -100,6 +100,15 @@ func ParseMessage(raw []byte) (*Message, error) {
 	return messageFrom(doc, raw)
 }
 
+// PlainMessage is the message of a plain-mode envelope, from the body
+// ParseEnvelope has already parsed: the body is parsed once.
+func (e *Envelope) PlainMessage(body []byte) (*Message, error) {
+	if e.Mode != Plain {
+		return nil, ErrEncrypted
+	}
+	return messageFrom(e.Doc, body)
+}
+
 // coreNames are the fields the gateway decides by. An XML body that
 // repeats one is refused: which copy counts must not be a guess.
 var coreNames = []string{"ToUserName", "FromUserName", "MsgType", "Event", "CreateTime", "MsgId"}

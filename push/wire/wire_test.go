@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -240,8 +241,9 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzParseEnvelope: any body is refused or parsed; a parsed message's
-// JSON is valid and parses again to the same fields.
+// FuzzParseEnvelope: any body is refused or parsed; a plain envelope's
+// message is the one ParseMessage finds; a parsed message's JSON is valid
+// and parses again to the same fields.
 func FuzzParseEnvelope(f *testing.F) {
 	for _, v := range pushtest.Vectors(f) {
 		if v.Body != "" {
@@ -258,8 +260,19 @@ func FuzzParseEnvelope(f *testing.F) {
 		if err != nil {
 			return
 		}
-		_ = e.Mode
 		m, err := wire.ParseMessage(body)
+		pm, perr := e.PlainMessage(body)
+		switch {
+		case e.Mode != wire.Plain:
+			if !errors.Is(perr, wire.ErrEncrypted) {
+				t.Fatalf("PlainMessage of a %v envelope: %v", e.Mode, perr)
+			}
+		case (err == nil) != (perr == nil):
+			t.Fatalf("ParseMessage: %v; PlainMessage: %v", err, perr)
+		case err == nil && (pm.FromUserName != m.FromUserName || pm.MsgType != m.MsgType || pm.MsgID != m.MsgID ||
+			pm.Event != m.Event || pm.CreateTime != m.CreateTime || !bytes.Equal(pm.JSON(), m.JSON())):
+			t.Fatalf("PlainMessage %+v, ParseMessage %+v", pm, m)
+		}
 		if err != nil {
 			return
 		}

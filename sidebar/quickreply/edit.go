@@ -13,15 +13,18 @@ import (
 // The edits of the management page. Each runs in one transaction and
 // signals subscribers after it commits, so every open sidebar shows the
 // change at once. Values are cleaned and checked here, not in the page,
-// so that nothing else can store what the page would refuse.
+// so that nothing else can store what the page would refuse. While an
+// orders import holds the database, an edit waits importWait and then
+// fails with a *sqlitedb.BusyError, changing nothing (see editTx).
 
 // errStaleOrder is a reorder whose list is not the current one: another
 // tab added or deleted something meanwhile.
 var errStaleOrder = errors.New("the list changed in another tab; reload the page")
 
-// edit runs fn in a transaction and signals subscribers when it commits.
+// edit runs fn in a transaction (editTx) and signals subscribers when it
+// commits.
 func (q *Store) edit(ctx context.Context, fn func(sqlitedb.Tx) error) error {
-	if err := q.writeTx(ctx, fn); err != nil {
+	if err := q.editTx(ctx, fn); err != nil {
 		return err
 	}
 	q.notify()

@@ -45,6 +45,9 @@ type replyRecord struct {
 // written and written in one transaction: all of it or none. A bad record
 // is a *jsonrecord.ImportError naming it, e.g. groups[1].replies[3].text;
 // unknown keys are errors too (a misspelt "txet" must not import as empty).
+// While an orders import holds the database, Import waits importWait, as
+// an edit on the page does, then fails with a *sqlitedb.BusyError and
+// adds nothing.
 func (q *Store) Import(ctx context.Context, r io.Reader) (int, error) {
 	res, err := q.ImportFile(ctx, r)
 	return res.Added, err
@@ -86,7 +89,7 @@ func (q *Store) importReplies(ctx context.Context, data []byte) (int, error) {
 		return 0, err
 	}
 	added, created := 0, 0
-	err = q.writeTx(ctx, func(tx sqlitedb.Tx) error {
+	err = q.editTx(ctx, func(tx sqlitedb.Tx) error {
 		added, created = 0, 0
 		for _, g := range groups {
 			var id int64

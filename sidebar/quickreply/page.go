@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/jsonrecord"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
 
 // PagePath is where the management page lives at the proxy's own
@@ -22,6 +23,11 @@ var adminAssets embed.FS
 
 // maxEditBody bounds the JSON of one edit from the page.
 const maxEditBody = 64 << 10
+
+// msgImportRunning answers an edit that an orders import kept from the
+// database (see importWait), in the words the sidebar uses for a reveal
+// or a binding refused by one; the page puts 保存失败 before it.
+const msgImportRunning = "正在导入订单，请稍后再试"
 
 // Handler serves the management page under PagePath: the groups
 // and replies to add, edit, delete and reorder, the console's own group
@@ -155,15 +161,29 @@ func (q *Store) serveImport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := q.ImportFile(r.Context(), r.Body)
-	var bad *jsonrecord.ImportError
+	var (
+		bad  *jsonrecord.ImportError
+		busy *sqlitedb.BusyError
+	)
 	switch {
 	case errors.As(err, &bad):
 		pageJSON(w, http.StatusBadRequest, pageError{"导入失败，没有任何改动：" + bad.Error()})
+	case errors.As(err, &busy):
+		q.importRunning(w, busy)
 	case err != nil:
 		q.serverError(w, err)
 	default:
 		pageJSON(w, http.StatusOK, importAnswer(res))
 	}
+}
+
+// importRunning answers an edit refused because an orders import held
+// the database: nothing was written, and the agent saves again once the
+// import has ended. 503, as for any server that is briefly unable to
+// answer; it is no fault, so it is not logged as one.
+func (q *Store) importRunning(w http.ResponseWriter, busy *sqlitedb.BusyError) {
+	q.log.Info("quick reply edit refused: an orders import holds the database", "what", busy.What, "since", busy.Since)
+	pageJSON(w, http.StatusServiceUnavailable, pageError{msgImportRunning})
 }
 
 func (q *Store) serverError(w http.ResponseWriter, err error) {
@@ -213,7 +233,10 @@ func (q *Store) editHandler(fn func(*http.Request, pageEdit) (any, error)) http.
 			return
 		}
 		out, err := fn(r, in)
-		var bad *replyInputError
+		var (
+			bad  *replyInputError
+			busy *sqlitedb.BusyError
+		)
 		switch {
 		case errors.As(err, &bad):
 			pageJSON(w, http.StatusBadRequest, pageError{bad.Error()})
@@ -221,6 +244,8 @@ func (q *Store) editHandler(fn func(*http.Request, pageEdit) (any, error)) http.
 			pageJSON(w, http.StatusNotFound, pageError{"已被删除，请刷新页面 (" + err.Error() + ")"})
 		case errors.Is(err, errStaleOrder):
 			pageJSON(w, http.StatusConflict, pageError{"列表已在别处改动，请刷新页面 (" + err.Error() + ")"})
+		case errors.As(err, &busy):
+			q.importRunning(w, busy)
 		case err != nil:
 			q.serverError(w, err)
 		case out == nil:

@@ -3,12 +3,14 @@ package quickreply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 )
 
 // The management page runs in a real Chromium in TestQuickReplyPageInBrowser.
@@ -299,4 +303,256 @@ func checkTexts(t *testing.T, q *Store, want ...string) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// TestQuickReplyEditsDuringImport: while an `orders import` beside the
+// proxy holds the database, every edit of the page (and a file import) is
+// refused after about a second, as a reveal or a binding is, with the
+// sidebar's 正在导入订单，请稍后再试 instead of a generic failure after
+// SQLite's 5 s; nothing changes and no sidebar is signalled. Once the
+// import has committed, the same edits go through.
+func TestQuickReplyEditsDuringImport(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kf.db")
+	q := openStore(t, path)
+	local, err := q.localGroups(ctx)
+	if err != nil || len(local) != 1 || len(local[0].Replies) < 2 {
+		t.Fatalf("seed: %v, %v", local, err)
+	}
+	seed := local[0]
+	second, err := q.addGroup(ctx, "活动")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(PagePath, q.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	ch, cancel := q.Subscribe()
+	defer cancel()
+
+	var seedOrder []string
+	for _, r := range slices.Backward(seed.Replies) {
+		seedOrder = append(seedOrder, fmt.Sprint(r.ID))
+	}
+	g1, g2 := fmt.Sprint(seed.ID), fmt.Sprint(second)
+	r1, r2 := fmt.Sprint(seed.Replies[0].ID), fmt.Sprint(seed.Replies[1].ID)
+	// In this order, each succeeds once the import has ended.
+	edits := []struct {
+		name   string
+		req    pageRequest
+		status int
+	}{
+		{"reorder groups", pageRequest{"PUT", "api/groups/order", `{"ids":[` + g2 + `,` + g1 + `]}`, nil}, 204},
+		{"reorder replies", pageRequest{"PUT", "api/groups/" + g1 + "/order", `{"ids":[` + strings.Join(seedOrder, ",") + `]}`, nil}, 204},
+		{"edit reply", pageRequest{"PUT", "api/replies/" + r1, `{"title":"","text":"改过的","group_id":` + g1 + `}`, nil}, 204},
+		{"rename group", pageRequest{"PUT", "api/groups/" + g2, `{"name":"大促"}`, nil}, 204},
+		{"add reply", pageRequest{"POST", "api/groups/" + g2 + "/replies", `{"text":"新回复"}`, nil}, 200},
+		{"delete reply", pageRequest{"DELETE", "api/replies/" + r2, "", nil}, 204},
+		{"delete group", pageRequest{"DELETE", "api/groups/" + g2, "", nil}, 204},
+		{"add group", pageRequest{"POST", "api/groups", `{"name":"新分组"}`, nil}, 200},
+		{"import", pageRequest{"POST", "api/import", `{"groups":[{"name":"导入","replies":[{"text":"导入的"}]}]}`, nil}, 200},
+	}
+
+	before := exportString(t, q)
+	endImport := holdForImport(t, path)
+
+	_, err = q.addReply(ctx, seed.ID, "", "直接")
+	if busy, ok := errors.AsType[*sqlitedb.BusyError](err); !ok || busy.What != "orders import" {
+		t.Fatalf("addReply during the import: %v, want a BusyError naming it", err)
+	}
+	for _, e := range edits {
+		status, out := e.req.do(t, srv)
+		if msg, _ := out["error"].(string); status != http.StatusServiceUnavailable || msg != msgImportRunning {
+			t.Errorf("%s during the import: %d %v, want %d %q", e.name, status, out, http.StatusServiceUnavailable, msgImportRunning)
+		}
+	}
+	if signalled(ch) {
+		t.Error("subscribers signalled for edits refused during the import")
+	}
+	if after := exportString(t, q); after != before {
+		t.Errorf("quick replies changed by refused edits:\n%s\nwant\n%s", after, before)
+	}
+
+	endImport()
+	for _, e := range edits {
+		if status, out := e.req.do(t, srv); status != e.status {
+			t.Errorf("%s after the import: %d %v, want %d", e.name, status, out, e.status)
+		}
+	}
+	if !signalled(ch) {
+		t.Error("subscribers not signalled for the edits after the import")
+	}
+	got := texts(groupsOf(t, q))
+	want := []string{seed.Name + "(local): ", "新分组(local): ", "导入(local): 导入的"}
+	if len(got) != len(want) || got[1] != want[1] || got[2] != want[2] ||
+		!strings.HasPrefix(got[0], want[0]) || !strings.Contains(got[0], "改过的") || strings.Count(got[0], "|") != len(seed.Replies)-2 {
+		t.Errorf("after the import: groups = %q, want %q with the seed's replies but one, one of them 改过的", got, want)
+	}
+}
+
+// holdForImport holds the database at path as an `orders import` beside
+// the proxy does: a long write announced, then a transaction that has
+// written. end commits it, and the import is over.
+func holdForImport(t *testing.T, path string) (end func()) {
+	t.Helper()
+	ctx := context.Background()
+	importer := sqlitedbtest.Open(t, path)
+	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := importer.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback(); lw.Close() })
+	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		t.Helper()
+		if err := lw.EndIn(ctx, tx); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestQuickReplyPageKeepsTypingWhenSaveFails, in Chromium: an agent
+// types a new reply, edits another, renames the group and names a new
+// one while an orders import holds the database. Each save is refused
+// with 保存失败：正在导入订单，请稍后再试 beside its form, and every form
+// keeps what was typed, through the other forms' failures and, once the
+// import has ended, through the redraws of their successes; saving again
+// stores each as typed.
+func TestQuickReplyPageKeepsTypingWhenSaveFails(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kf.db")
+	q := openStore(t, path)
+	local, err := q.localGroups(ctx)
+	if err != nil || len(local) != 1 || len(local[0].Replies) < 1 {
+		t.Fatalf("seed: %v, %v", local, err)
+	}
+	seed := local[0]
+	mux := http.NewServeMux()
+	mux.Handle(PagePath, q.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	tab := browser.Tab(t)
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	waitText := func(sel, want string) {
+		t.Helper()
+		cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
+		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
+		}
+	}
+	const (
+		newTitle = "退货"
+		newText  = "您好，退货请在收到商品七天内寄回，运单号{tracking_no}填好后我们会尽快处理，谢谢您的耐心。"
+		edited   = "（已更新）"
+		renamed  = "售后（新）"
+		newGroup = "大促"
+	)
+	// typed is what each field must hold once the agent has typed.
+	typed := map[string]string{
+		"form.add-reply input[name=title]": newTitle,
+		"form.add-reply textarea":          newText,
+		"form.editing textarea":            seed.Replies[0].Text + edited,
+		".rename input[name=name]":         renamed,
+		"#add-group-name":                  newGroup,
+	}
+	checkTyped := func(when string, fields ...string) {
+		t.Helper()
+		for _, sel := range fields {
+			got, err := chromedp.Run(tab, chromedp.Evaluate[string](
+				fmt.Sprintf(`document.querySelector(%s)?.value ?? "(no such field)"`, jsonString(sel))))
+			if err != nil || got != typed[sel] {
+				t.Errorf("%s: %s holds %q (%v), want what was typed, %q", when, sel, got, err, typed[sel])
+			}
+		}
+	}
+
+	run("open", chromedp.Navigate(srv.URL+PagePath))
+	waitText("#group h2", seed.Name)
+	run("type",
+		chromedp.Click(chromedp.CSS(".reply button.edit")), // redraws the group
+		chromedp.SendKeys(chromedp.CSS("form.editing textarea"), edited),
+		chromedp.SendKeys(chromedp.CSS("form.add-reply input[name=title]"), newTitle),
+		chromedp.SendKeys(chromedp.CSS("form.add-reply textarea"), newText),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector(".rename input[name=name]").select()`),
+		chromedp.SendKeys(chromedp.CSS(".rename input[name=name]"), renamed),
+		chromedp.SendKeys(chromedp.CSS("#add-group-name"), newGroup))
+	all := []string{"form.add-reply input[name=title]", "form.add-reply textarea", "form.editing textarea",
+		".rename input[name=name]", "#add-group-name"}
+	checkTyped("typed", all...)
+
+	before := exportString(t, q)
+	endImport := holdForImport(t, path)
+	refused := "保存失败：" + msgImportRunning
+	for _, f := range []struct{ name, button, form string }{
+		{"add reply", "form.add-reply button.primary", "form.add-reply"},
+		{"edit reply", "form.editing button.primary", "form.editing"},
+		{"rename group", ".rename button[type=submit]", ".rename"},
+		{"add group", "#add-group button[type=submit]", "#add-group"},
+	} {
+		run(f.name+" during the import", chromedp.Click(chromedp.CSS(f.button)))
+		waitText(f.form+" .form-error", refused)
+		waitText("#message", refused)
+		checkTyped(f.name+" refused", all...)
+	}
+	if after := exportString(t, q); after != before {
+		t.Errorf("quick replies changed by refused saves:\n%s\nwant\n%s", after, before)
+	}
+
+	endImport()
+	run("add reply again", chromedp.Click(chromedp.CSS("form.add-reply button.primary")))
+	waitText("#message", "回复已添加")
+	waitText("#group .replies", newText)
+	checkTyped("after the new reply was added", "form.editing textarea", ".rename input[name=name]", "#add-group-name")
+	waitText("form.editing .form-error", refused)
+	if got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("form.add-reply textarea").value`)); got != "" {
+		t.Errorf("the add form after its reply was added holds %q, want it empty", got)
+	}
+
+	run("edit reply again", chromedp.Click(chromedp.CSS("form.editing button.primary")))
+	waitText("#message", "回复已保存")
+	waitText("#group .replies", seed.Replies[0].Text+edited)
+	checkTyped("after the edit was saved", ".rename input[name=name]", "#add-group-name")
+
+	run("rename group again", chromedp.Click(chromedp.CSS(".rename button[type=submit]")))
+	waitText("#message", "分组已改名")
+	waitText("#group h2", renamed)
+
+	run("add group again", chromedp.Click(chromedp.CSS("#add-group button[type=submit]")))
+	waitText("#message", "分组已创建")
+	waitText("#group h2", newGroup)
+	if n, _ := chromedp.Run(tab, chromedp.Evaluate[int](`document.querySelectorAll(".form-error").length`)); n != 0 {
+		t.Errorf("%d errors still shown after every save succeeded", n)
+	}
+
+	got, err := q.localGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Name != renamed || got[1].Name != newGroup || len(got[1].Replies) != 0 {
+		t.Fatalf("groups after the saves: %+v, want %q with the replies, then an empty %q", got, renamed, newGroup)
+	}
+	replies := got[0].Replies
+	if len(replies) != len(seed.Replies)+1 || replies[0].Text != seed.Replies[0].Text+edited {
+		t.Errorf("replies after the saves: %+v, want the seed's with the first edited, and one more", replies)
+	}
+	if last := replies[len(replies)-1]; last.Title != newTitle || last.Text != newText {
+		t.Errorf("new reply stored as %q %q, want %q %q", last.Title, last.Text, newTitle, newText)
+	}
 }

@@ -3,6 +3,7 @@ package quickreply
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
 )
@@ -152,9 +153,26 @@ func (q *Store) readTx(ctx context.Context, fn func(sqlitedb.Tx) error) error {
 }
 
 // writeTx runs fn in a transaction that waits for the write lock (see
-// sqlitedb.WriteTx), committed when fn returns nil.
+// sqlitedb.WriteTx), committed when fn returns nil. It is for writes
+// nobody waits for (the console's replies, stored in the background).
 func (q *Store) writeTx(ctx context.Context, fn func(sqlitedb.Tx) error) error {
 	return sqlitedb.WriteTx(ctx, q.db, fn)
+}
+
+// importWait is how long an edit from the management page waits for an
+// orders import that holds the database's write lock before the page is
+// told that one is running (msgImportRunning): a second, as a reveal or a
+// binding in the sidebar waits. An import that ends meanwhile lets the
+// edit through.
+const importWait = time.Second
+
+// editTx is writeTx for the edits an agent waits for on the management
+// page. While an `orders import` beside the proxy holds the write lock
+// (8 s for a large file), it gives up after importWait with a
+// *sqlitedb.BusyError that names the import, instead of failing after the
+// busy timeout with an error that says nothing; nothing is written then.
+func (q *Store) editTx(ctx context.Context, fn func(sqlitedb.Tx) error) error {
+	return sqlitedb.ShortWriteTx(ctx, q.db, importWait, fn)
 }
 
 func insertGroup(ctx context.Context, tx sqlitedb.Tx, name string) (int64, error) {

@@ -56,7 +56,7 @@ type result struct {
 
 func bench(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("pushbench", flag.ContinueOnError)
-	gateways := fs.String("gateways", "kfsidebar,kfsidebar-nostore,silenceper,webot", "gateways to measure, comma-separated: kfsidebar (SQLite), kfsidebar-nostore (no dedupe, no outbox), silenceper, webot")
+	gateways := fs.String("gateways", "kfsidebar,kfsidebar-nostore,silenceper,webot,floor,floor-tcp", "gateways to measure, comma-separated: kfsidebar (SQLite), kfsidebar-nostore (no dedupe, no outbox), silenceper, webot, and the floors, plain mode only: floor (net/http answering without any work) and floor-tcp (no net/http either)")
 	modes := fs.String("modes", "plain,safe", "modes: plain, compatible, safe")
 	format := fs.String("format", "xml", "xml or json")
 	cfg := config{}
@@ -105,6 +105,9 @@ func bench(ctx context.Context, args []string, out io.Writer) error {
 	var results []result
 	for _, gw := range cfg.gateways {
 		for _, mode := range cfg.modes {
+			if strings.HasPrefix(gw, "floor") && mode != wire.Plain {
+				continue // a floor neither verifies nor encrypts
+			}
 			r, err := measure(ctx, cfg, gw, mode)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", gw, mode, err)
@@ -308,7 +311,7 @@ func startGateway(ctx context.Context, cfg config, name, dir, targetURL string, 
 	ready := filepath.Join(dir, "ready")
 	var cmd *exec.Cmd
 	switch name {
-	case "kfsidebar", "kfsidebar-nostore":
+	case "kfsidebar", "kfsidebar-nostore", "floor", "floor-tcp":
 		exe, err := os.Executable()
 		if err != nil {
 			return "", 0, nil, err
@@ -384,7 +387,44 @@ func report(w io.Writer, cfg config, rs []result) {
 		fmt.Fprintf(w, "| %s | %s | %.0f | %.0f µs | %s | %s | %s | %d | %d | %s |\n", r.gateway, r.mode, r.throughput,
 			float64(r.cpuPerPush)/float64(time.Microsecond), ms(r.p50), ms(r.p99), ms(r.max), r.errs, r.late, delivered)
 	}
+	ratios(w, rs)
 	fmt.Fprintf(w, "\nMachine: %d CPUs (%s), %s, %s/%s.\n", runtime.NumCPU(), cpuModel(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// ratios compares kfsidebar with the others, mode by mode: throughput in
+// this harness, and CPU per push, which bounds the throughput ratio of
+// gateways that each had the whole machine. The floors bound every
+// gateway: one doing no work on this machine is that much cheaper than the
+// others, and no more.
+func ratios(w io.Writer, rs []result) {
+	find := func(gw, mode string) *result {
+		for i := range rs {
+			if rs[i].gateway == gw && rs[i].mode == mode && rs[i].throughput > 0 && rs[i].cpuPerPush > 0 {
+				return &rs[i]
+			}
+		}
+		return nil
+	}
+	var lines []string
+	for _, mode := range []string{"plain", "compatible", "safe"} {
+		for _, gw := range []string{"kfsidebar", "kfsidebar-nostore", "floor", "floor-tcp"} {
+			mine := find(gw, mode)
+			if mine == nil {
+				continue
+			}
+			for _, other := range []string{"silenceper", "webot"} {
+				o := find(other, mode)
+				if o == nil {
+					continue
+				}
+				lines = append(lines, fmt.Sprintf("- %s, %s mode: throughput %.2f× %s's here; %[4]s's CPU per push is %.2f× this one's",
+					gw, mode, mine.throughput/o.throughput, other, float64(o.cpuPerPush)/float64(mine.cpuPerPush)))
+			}
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(w, "\nRatios (issue 12's target: 5× both others):\n\n%s\n", strings.Join(lines, "\n"))
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

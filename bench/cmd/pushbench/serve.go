@@ -1,20 +1,26 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/kfsidebar/kfsidebar/push"
 	"github.com/kfsidebar/kfsidebar/push/store"
 	"github.com/kfsidebar/kfsidebar/push/wechattest"
+	"github.com/kfsidebar/kfsidebar/push/wire"
 )
 
 // account is the mini program of every run.
@@ -86,6 +92,10 @@ func serve(ctx context.Context, args []string) error {
 			return err
 		}
 		h = srv
+	case "floor":
+		h = floor{}
+	case "floor-tcp":
+		return serveRawTCP(ctx, *ready)
 	default:
 		return fmt.Errorf("serve: unknown gateway %q", name)
 	}
@@ -127,4 +137,117 @@ func (noStore) DeadLetters(context.Context, string, int) ([]push.Delivery, error
 func (noStore) Replay(context.Context, string, []int64, time.Time) (int, error) { return 0, nil }
 func (noStore) FeedAfter(context.Context, int64, time.Time, int) ([]push.FeedItem, error) {
 	return nil, nil
+}
+
+// floor is the least an HTTP gateway in Go can do for a plain push: read
+// the body, find the user, answer transfer_customer_service. It checks no
+// signature, parses nothing else and records nothing; it is no gateway,
+// only the measure of what net/http and this harness cost by themselves.
+type floor struct{}
+
+func (floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet {
+		io.WriteString(w, r.URL.Query().Get("echostr"))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	const open, end = "<FromUserName><![CDATA[", "]]>"
+	i := bytes.Index(body, []byte(open))
+	if i < 0 {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	user := body[i+len(open):]
+	if j := bytes.Index(user, []byte(end)); j >= 0 {
+		user = user[:j]
+	}
+	w.Header().Set("Content-Type", wire.XML.ContentType())
+	w.Write(wire.Transfer(wire.XML, string(user), account.OriginalID, time.Now().Unix()))
+}
+
+// serveRawTCP is floor without net/http: HTTP/1.1 read off the socket
+// with nothing checked but Content-Length, the same answer written back.
+// It measures what the kernel's loopback and Go's scheduler cost for one
+// request and its reply, the floor under any gateway on this machine.
+func serveRawTCP(ctx context.Context, ready string) error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go func() {
+		<-ctx.Done()
+		ln.Close()
+	}()
+	if err := os.WriteFile(ready+".tmp", []byte(ln.Addr().String()), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(ready+".tmp", ready); err != nil {
+		return err
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return nil
+		}
+		go rawConn(c)
+	}
+}
+
+func rawConn(c net.Conn) {
+	defer c.Close()
+	br := bufio.NewReaderSize(c, 16<<10)
+	var out []byte
+	for {
+		var get bool
+		var echo string
+		length := 0
+		for first := true; ; first = false {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				return
+			}
+			if first {
+				get = bytes.HasPrefix(line, []byte("GET "))
+				if i := bytes.Index(line, []byte("echostr=")); i >= 0 {
+					e := line[i+len("echostr="):]
+					e = e[:bytes.IndexAny(e, "& ")]
+					echo = string(e)
+				}
+				continue
+			}
+			if len(line) <= 2 {
+				break
+			}
+			if k, v, ok := bytes.Cut(line, []byte(":")); ok && strings.EqualFold(string(k), "Content-Length") {
+				length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+			}
+		}
+		body := make([]byte, length)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return
+		}
+		reply := []byte(echo)
+		if !get {
+			const open, end = "<FromUserName><![CDATA[", "]]>"
+			user := body
+			if i := bytes.Index(body, []byte(open)); i >= 0 {
+				user = body[i+len(open):]
+			}
+			if j := bytes.Index(user, []byte(end)); j >= 0 {
+				user = user[:j]
+			}
+			reply = wire.Transfer(wire.XML, string(user), account.OriginalID, time.Now().Unix())
+		}
+		out = append(out[:0], "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: "...)
+		out = strconv.AppendInt(out, int64(len(reply)), 10)
+		out = append(out, "\r\n\r\n"...)
+		out = append(out, reply...)
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+	}
 }

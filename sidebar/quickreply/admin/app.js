@@ -9,6 +9,12 @@
   let selected = null; // a group id, or 'console'
   let editing = null; // the id of the reply being edited
   let armed = null; // the delete button waiting for its confirming click
+  // drafts keeps what the agent typed into a form whose save failed, and
+  // the error, by the form's data-draft key ('add:<group id>',
+  // 'edit:<reply id>', 'rename:<group id>'), until that form saves or is
+  // cancelled: a redraw (another edit, another group) fills the new form
+  // from it, so a long reply is never typed twice.
+  const drafts = new Map();
 
   const $ = (sel) => document.querySelector(sel);
 
@@ -38,7 +44,12 @@
       init.headers['Content-Type'] = 'application/json';
       init.body = typeof body === 'string' || body instanceof ArrayBuffer ? body : JSON.stringify(body);
     }
-    const resp = await fetch(api + path, init);
+    let resp;
+    try {
+      resp = await fetch(api + path, init);
+    } catch {
+      throw new Error('未连接到 kfsidebar，请确认它在运行后再试');
+    }
     if (resp.status === 204) return null;
     let out = null;
     try {
@@ -50,7 +61,8 @@
     return out;
   }
 
-  // act runs an edit, then reloads everything: the server is the truth.
+  // act runs an edit without typed text (a delete, a reorder), then
+  // reloads everything, failed or not: the server is the truth.
   async function act(fn, done) {
     try {
       await fn();
@@ -59,6 +71,57 @@
       say('保存失败：' + e.message, 'error');
     }
     await load();
+  }
+
+  // save runs the edit a form asks for. On success the form's draft is
+  // dropped and everything reloads, as after any edit. On failure nothing
+  // is redrawn: the form keeps what the agent typed, with the error beside
+  // it, and saving again retries the same edit.
+  async function save(form, fn, done) {
+    if (form.dataset.saving) return;
+    form.dataset.saving = 'true';
+    const key = form.dataset.draft;
+    try {
+      await fn();
+    } catch (e) {
+      const error = '保存失败：' + e.message;
+      if (key) drafts.set(key, {values: fieldValues(form), error});
+      showFormError(form, error);
+      say(error, 'error');
+      return;
+    } finally {
+      delete form.dataset.saving;
+    }
+    if (key) drafts.delete(key);
+    showFormError(form, '');
+    say(done);
+    await load();
+  }
+
+  function fieldValues(form) {
+    const out = {};
+    for (const el of form.elements) if (el.name) out[el.name] = el.value;
+    return out;
+  }
+
+  // withDraft fills a form just built from its draft, if it has one.
+  function withDraft(form) {
+    const d = drafts.get(form.dataset.draft);
+    if (!d) return form;
+    for (const el of form.elements) if (el.name in d.values) el.value = d.values[el.name];
+    showFormError(form, d.error);
+    return form;
+  }
+
+  // showFormError shows text below the form's fields, or removes it.
+  function showFormError(form, text) {
+    let p = form.querySelector(':scope > .form-error');
+    if (!text) {
+      if (p) p.remove();
+      return;
+    }
+    if (!p) form.append(p = h('p', {className: 'form-error'}));
+    p.textContent = text;
   }
 
   async function load() {
@@ -76,6 +139,11 @@
 
   function render() {
     armed = null;
+    // What the agent typed since a save failed goes into the redraw.
+    for (const form of document.querySelectorAll('form[data-draft]')) {
+      const d = drafts.get(form.dataset.draft);
+      if (d) d.values = fieldValues(form);
+    }
     $('#variables').replaceChildren(...data.variables.map((v) => h('code', {text: `{${v}}`})));
     renderGroups();
     renderGroup();
@@ -119,9 +187,9 @@
       box.replaceChildren(h('p', {className: 'muted', text: '还没有分组，先在左边新建一个。'}));
       return;
     }
-    const rename = h('form', {className: 'rename', autocomplete: 'off', on: {submit: (e) => {
+    const rename = h('form', {className: 'rename', autocomplete: 'off', 'data-draft': `rename:${g.id}`, on: {submit: (e) => {
       e.preventDefault();
-      act(() => call('PUT', `groups/${g.id}`, {name: rename.querySelector('input').value}), '分组已改名');
+      save(rename, () => call('PUT', `groups/${g.id}`, {name: rename.querySelector('input').value}), '分组已改名');
     }}},
     h('input', {name: 'name', value: g.name, maxLength: 40, required: true, 'aria-label': '分组名称'}),
     h('button', {type: 'submit', text: '改名'}),
@@ -129,7 +197,7 @@
       act(() => call('DELETE', `groups/${g.id}`), '分组已删除')));
     box.replaceChildren(
       h('h2', {text: g.name}),
-      rename,
+      withDraft(rename),
       h('ol', {className: 'replies'}, ...g.replies.map((r, i) => r.id === editing ? replyForm(g, r) : replyItem(g, r, i))),
       h('h3', {text: '添加回复'}),
       replyForm(g, null));
@@ -163,7 +231,8 @@
 
   // replyForm edits reply r of group g, or adds one when r is null.
   function replyForm(g, r) {
-    const form = h('form', {className: r ? 'reply editing' : 'add-reply', autocomplete: 'off'});
+    const form = h('form', {className: r ? 'reply editing' : 'add-reply', autocomplete: 'off',
+      'data-draft': r ? `edit:${r.id}` : `add:${g.id}`});
     if (r) form.setAttribute('data-reply-id', String(r.id));
     const title = h('input', {name: 'title', value: r ? r.title : '', maxLength: 40, placeholder: '标题（可选，便于搜索）', 'aria-label': '标题'});
     const text = h('textarea', {name: 'text', value: r ? r.text : '', rows: 3, maxLength: 2000, required: true,
@@ -177,22 +246,28 @@
     }
     form.append(title, text, h('div', {className: 'chips'}, ...chips), h('div', {className: 'actions'},
       move, h('button', {type: 'submit', className: 'primary', text: r ? '保存' : '添加'}),
-      r ? h('button', {type: 'button', text: '取消', on: {click: () => { editing = null; render(); }}}) : null));
+      r ? h('button', {type: 'button', text: '取消', on: {click: cancel}}) : null));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const body = {title: title.value, text: text.value};
       if (r) {
         body.group_id = move ? Number(move.value) : g.id;
-        act(async () => { await call('PUT', `replies/${r.id}`, body); editing = null; }, '回复已保存');
+        save(form, async () => { await call('PUT', `replies/${r.id}`, body); editing = null; }, '回复已保存');
       } else {
-        act(() => call('POST', `groups/${g.id}/replies`, body), '回复已添加');
+        save(form, () => call('POST', `groups/${g.id}/replies`, body), '回复已添加');
       }
     });
     form.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) form.requestSubmit();
-      if (e.key === 'Escape' && r) { editing = null; render(); }
+      if (e.key === 'Escape' && r) cancel();
     });
-    return form;
+    // cancel closes the editor and forgets what it held.
+    function cancel() {
+      drafts.delete(form.dataset.draft);
+      editing = null;
+      render();
+    }
+    return withDraft(form);
   }
 
   function focusEditor(id) {
@@ -236,10 +311,11 @@
   }
 
   document.addEventListener('DOMContentLoaded', () => {
-    $('#add-group').addEventListener('submit', (e) => {
+    const addGroup = $('#add-group');
+    addGroup.addEventListener('submit', (e) => {
       e.preventDefault();
       const input = $('#add-group-name');
-      act(async () => {
+      save(addGroup, async () => {
         const out = await call('POST', 'groups', {name: input.value});
         selected = out.id;
         input.value = '';
