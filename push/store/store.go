@@ -53,9 +53,9 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	q       queries
-	// SQLite's group commit (batch.go): Accept, Claim and Delivered hand
-	// their writes to the writer goroutine through ops; nil on PostgreSQL.
-	ops       chan op
+	// SQLite's group commit (batch.go): Accept hands pushes to the
+	// writer goroutine through accepts; nil on PostgreSQL.
+	accepts   chan *acceptReq
 	quit      chan struct{} // closed by Close
 	written   chan struct{} // closed when the writer has stopped
 	closeOnce sync.Once
@@ -82,13 +82,13 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	}
 	s.quit = make(chan struct{})
 	if d == SQLite {
-		s.ops, s.written = make(chan op), make(chan struct{})
+		s.accepts, s.written = make(chan *acceptReq), make(chan struct{})
 		go s.writer()
 	}
 	return s, nil
 }
 
-// Close stops the group commit, failing writes not yet in a batch with
+// Close stops the group commit, failing Accepts not yet in a batch with
 // ErrClosed, and closes the database.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
@@ -107,12 +107,12 @@ func (s *Store) Close() error {
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Accept implements push.Store. On SQLite the pushes accepted while
-// another batch commits are committed together (see write); on
+// another batch commits are committed together (see groupCommit); on
 // PostgreSQL each push has a transaction of its own, on a connection of
 // the pool.
 func (s *Store) Accept(ctx context.Context, a *push.Accepted) (push.Reply, bool, error) {
-	if s.ops != nil {
-		return s.groupAccept(ctx, a)
+	if s.accepts != nil {
+		return s.groupCommit(ctx, a)
 	}
 	return s.acceptTx(ctx, a)
 }
@@ -165,17 +165,16 @@ func (s *Store) acceptIn(ctx context.Context, tx *sql.Tx, a *push.Accepted) (pus
 	return a.Reply, false, nil
 }
 
-// Claim implements push.Store. On SQLite the claim joins the writer's
-// next batch (see write), after that batch's accepts.
+// Claim implements push.Store.
 func (s *Store) Claim(ctx context.Context, target string, now, leaseUntil time.Time, limit int) ([]push.Delivery, error) {
 	var (
 		ds  []push.Delivery
 		err error
 	)
-	if s.ops != nil {
-		ds, err = s.groupClaim(ctx, target, now, leaseUntil, limit)
-	} else {
+	if s.dialect == Postgres {
 		ds, err = s.claimReturning(ctx, target, now, leaseUntil, limit)
+	} else {
+		ds, err = s.claimSelectUpdate(ctx, target, now, leaseUntil, limit)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
@@ -193,11 +192,16 @@ func (s *Store) claimReturning(ctx context.Context, target string, now, leaseUnt
 	return scanDeliveries(rows)
 }
 
-// claimIn reads the due rows and leases them in tx, a write transaction
-// (SQLite's lock makes it atomic). On SQLite this costs a fraction of
-// UPDATE … RETURNING through the driver, which steps a writing statement
-// as a query.
-func (s *Store) claimIn(ctx context.Context, tx *sql.Tx, target string, now, leaseUntil time.Time, limit int) ([]push.Delivery, error) {
+// claimSelectUpdate reads the due rows and leases them in one write
+// transaction (SQLite's lock makes it atomic). On SQLite this costs a
+// fraction of UPDATE … RETURNING through the driver, which steps a
+// writing statement as a query.
+func (s *Store) claimSelectUpdate(ctx context.Context, target string, now, leaseUntil time.Time, limit int) ([]push.Delivery, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	rows, err := tx.QueryContext(ctx, s.q.due, target, ms(now), limit)
 	if err != nil {
 		return nil, err
@@ -214,41 +218,22 @@ func (s *Store) claimIn(ctx context.Context, tx *sql.Tx, target string, now, lea
 	if _, err := tx.ExecContext(ctx, s.q.lease+s.q.list(2, len(ds)), args...); err != nil {
 		return nil, err
 	}
-	return ds, nil
+	return ds, tx.Commit()
 }
 
-// Delivered implements push.Store. On SQLite the rows are deleted in the
-// writer's next batch (see write).
+// Delivered implements push.Store.
 func (s *Store) Delivered(ctx context.Context, ids ...int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	var err error
-	if s.ops != nil {
-		o := &deliveredOp{ctx: ctx, ids: ids, done: make(chan error, 1)}
-		err = s.wait(o, o.done)
-	} else {
-		err = s.deleteDelivered(ctx, s.db, ids)
-	}
-	if err != nil {
-		return fmt.Errorf("delivered: %w", err)
-	}
-	return nil
-}
-
-// execer is a *sql.DB or a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// deleteDelivered deletes the outbox rows ids.
-func (s *Store) deleteDelivered(ctx context.Context, db execer, ids []int64) error {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	_, err := db.ExecContext(ctx, s.q.deleteOutbox+s.q.list(1, len(ids)), args...)
-	return err
+	if _, err := s.db.ExecContext(ctx, s.q.deleteOutbox+s.q.list(1, len(ids)), args...); err != nil {
+		return fmt.Errorf("delivered: %w", err)
+	}
+	return nil
 }
 
 // Retry implements push.Store.
