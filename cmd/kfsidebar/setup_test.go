@@ -571,6 +571,33 @@ func TestDoctorFindsLooseModes(t *testing.T) {
 	}
 }
 
+// TestDoctorFindsHalfACA: with one of the CA's two files gone, doctor
+// says which and what to do, as ca install would, instead of "there is
+// none" and a ca install that then refuses.
+func TestDoctorFindsHalfACA(t *testing.T) {
+	for _, gone := range []string{certs.KeyFile, certs.CertFile} {
+		t.Run(gone, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if _, _, err := runCLI(t, "ca", "export", "--data-dir", dir); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(filepath.Join(dir, gone)); err != nil {
+				t.Fatal(err)
+			}
+			out, _, _ := runCLI(t, "doctor", "--data-dir", dir, "--listen", "127.0.0.1:1")
+			if !strings.Contains(out, "✘ root CA: ca incomplete") {
+				t.Errorf("doctor does not say the CA is incomplete:\n%s", out)
+			}
+			if !strings.Contains(out, filepath.Join(dir, gone)+" is missing") {
+				t.Errorf("doctor does not name the missing %s:\n%s", gone, out)
+			}
+			if strings.Contains(out, "there is none") {
+				t.Errorf("doctor says there is no CA:\n%s", out)
+			}
+		})
+	}
+}
+
 func TestRunWritesLogFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	k := startRun(t, dir)
