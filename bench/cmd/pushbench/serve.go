@@ -214,7 +214,9 @@ func rawConn(c net.Conn) {
 				get = bytes.HasPrefix(line, []byte("GET "))
 				if i := bytes.Index(line, []byte("echostr=")); i >= 0 {
 					e := line[i+len("echostr="):]
-					e = e[:bytes.IndexAny(e, "& ")]
+					if j := bytes.IndexAny(e, "& "); j >= 0 {
+						e = e[:j]
+					}
 					echo = string(e)
 				}
 				continue
