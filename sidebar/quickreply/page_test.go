@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kfsidebar/kfsidebar/internal/browsertest"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
@@ -554,5 +555,215 @@ func TestQuickReplyPageKeepsTypingWhenSaveFails(t *testing.T) {
 	}
 	if last := replies[len(replies)-1]; last.Title != newTitle || last.Text != newText {
 		t.Errorf("new reply stored as %q %q, want %q %q", last.Title, last.Text, newTitle, newText)
+	}
+}
+
+// TestQuickReplyPageKeepsUnsavedTyping, in Chromium: what an agent types
+// into a form and has not saved stays in it through every redraw of the
+// page (编辑 on another reply, another group and back, another form's
+// save), until that form saves, which empties the new-reply form, or is
+// cancelled (取消, Escape), which forgets it. An edited reply deleted
+// meanwhile (in another tab) takes its editor and what was typed with it,
+// without an error, even when a new reply takes its id.
+func TestQuickReplyPageKeepsUnsavedTyping(t *testing.T) {
+	ctx := context.Background()
+	q := newStore(t)
+	local, err := q.localGroups(ctx)
+	if err != nil || len(local) != 1 || len(local[0].Replies) < 2 {
+		t.Fatalf("seed: %v, %v", local, err)
+	}
+	seed := local[0]
+	const other = "活动"
+	otherID, err := q.addGroup(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(PagePath, q.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	tab := browser.Tab(t)
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	waitText := func(sel, want string) {
+		t.Helper()
+		cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
+		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
+		}
+	}
+	value := func(sel string) string {
+		t.Helper()
+		got, err := chromedp.Run(tab, chromedp.Evaluate[string](
+			fmt.Sprintf(`document.querySelector(%s)?.value ?? "(no such field)"`, jsonString(sel))))
+		if err != nil {
+			t.Fatalf("reading %s: %v", sel, err)
+		}
+		return got
+	}
+	count := func(sel string) int {
+		t.Helper()
+		n, err := chromedp.Run(tab, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%s).length`, jsonString(sel))))
+		if err != nil {
+			t.Fatalf("counting %s: %v", sel, err)
+		}
+		return n
+	}
+	// saved clicks a form's button and waits for done, the page's word
+	// that the save went through and the page was redrawn.
+	saved := func(what, button, done string) {
+		t.Helper()
+		run(what,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("#message").textContent = ""`),
+			chromedp.Click(chromedp.CSS(button)))
+		waitText("#message", done)
+		if kind, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#message").dataset.kind`)); kind != "ok" {
+			t.Errorf("%s: message %q is an error", what, kind)
+		}
+	}
+	const (
+		newTitle = "退货"
+		newText  = "您好，退货请在收到商品七天内寄回，运单号{tracking_no}填好后我们会尽快处理，谢谢您的耐心。"
+		edited   = "（已更新）"
+		renamed  = "售后（新）"
+		newGroup = "大促"
+	)
+	first := seed.Replies[0]
+	editButton := func(id int64) string { return fmt.Sprintf(`.reply[data-reply-id="%d"] button.edit`, id) }
+	groupButton := func(id int64) string { return fmt.Sprintf(`#groups li[data-group-id="%d"] .group-name`, id) }
+	typed := map[string]string{
+		"form.add-reply input[name=title]": newTitle,
+		"form.add-reply textarea":          newText,
+		"form.editing textarea":            first.Text + edited,
+	}
+	checkTyped := func(when string, fields ...string) {
+		t.Helper()
+		for _, sel := range fields {
+			if got := value(sel); got != typed[sel] {
+				t.Errorf("%s: %s holds %q, want what was typed, %q", when, sel, got, typed[sel])
+			}
+		}
+	}
+	adding := []string{"form.add-reply input[name=title]", "form.add-reply textarea"}
+	all := append(adding, "form.editing textarea")
+
+	run("open", chromedp.Navigate(srv.URL+PagePath))
+	waitText("#group h2", seed.Name)
+	run("type a new reply",
+		chromedp.SendKeys(chromedp.CSS("form.add-reply input[name=title]"), newTitle),
+		chromedp.SendKeys(chromedp.CSS("form.add-reply textarea"), newText))
+	checkTyped("typed", adding...)
+
+	run("edit a reply", chromedp.Click(chromedp.CSS(editButton(first.ID)))) // redraws the group
+	checkTyped("after 编辑 on a reply", adding...)
+	run("type the edit", chromedp.SendKeys(chromedp.CSS("form.editing textarea"), edited))
+	checkTyped("typed the edit", all...)
+
+	run("another group", chromedp.Click(chromedp.CSS(groupButton(otherID))))
+	waitText("#group h2", other)
+	if got := value("form.add-reply textarea"); got != "" {
+		t.Errorf("the new-reply form of %s holds %q, want it empty: what was typed belongs to %s", other, got, seed.Name)
+	}
+	run("back", chromedp.Click(chromedp.CSS(groupButton(seed.ID))))
+	waitText("#group h2", seed.Name)
+	checkTyped("after another group and back", all...)
+
+	run("select the group's name", chromedp.Evaluate[chromedp.Void](`document.querySelector(".rename input[name=name]").select()`),
+		chromedp.SendKeys(chromedp.CSS(".rename input[name=name]"), renamed))
+	saved("rename the group", ".rename button[type=submit]", "分组已改名")
+	waitText("#group h2", renamed)
+	checkTyped("after the group was renamed", all...)
+
+	run("name a new group", chromedp.SendKeys(chromedp.CSS("#add-group-name"), newGroup))
+	saved("add a group", "#add-group button[type=submit]", "分组已创建")
+	waitText("#group h2", newGroup)
+	run("back to the first group", chromedp.Click(chromedp.CSS(groupButton(seed.ID))))
+	waitText("#group h2", renamed)
+	checkTyped("after a group was added", all...)
+
+	saved("add the reply", "form.add-reply button.primary", "回复已添加")
+	waitText("#group .replies", newText)
+	checkTyped("after the new reply was added", "form.editing textarea")
+	for _, sel := range adding {
+		if got := value(sel); got != "" {
+			t.Errorf("after the new reply was added, %s holds %q, want it empty", sel, got)
+		}
+	}
+	got, err := q.localGroups(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replies := got[0].Replies
+	added := replies[len(replies)-1]
+	if len(replies) != len(seed.Replies)+1 || added.Title != newTitle || added.Text != newText {
+		t.Fatalf("replies after the add: %+v, want the seed's and %q %q", replies, newTitle, newText)
+	}
+	if replies[0].Text != first.Text {
+		t.Errorf("the edited reply is stored as %q, want it unchanged until saved", replies[0].Text)
+	}
+
+	run("cancel the edit", chromedp.Click(chromedp.CSS("form.editing .actions button[type=button]")))
+	if n := count("form.editing"); n != 0 {
+		t.Errorf("%d editors open after 取消", n)
+	}
+	run("edit it again", chromedp.Click(chromedp.CSS(editButton(first.ID))))
+	if got := value("form.editing textarea"); got != first.Text {
+		t.Errorf("reopened after 取消, the editor holds %q, want the stored %q", got, first.Text)
+	}
+	run("type and press Escape",
+		chromedp.SendKeys(chromedp.CSS("form.editing textarea"), edited),
+		chromedp.SendKeys(chromedp.CSS("form.editing textarea"), kb.Escape))
+	if n := count("form.editing"); n != 0 {
+		t.Errorf("%d editors open after Escape", n)
+	}
+	run("another group and back",
+		chromedp.Click(chromedp.CSS(groupButton(otherID))),
+		chromedp.Click(chromedp.CSS(groupButton(seed.ID))))
+	waitText("#group h2", renamed)
+	if n := count("form.editing"); n != 0 {
+		t.Errorf("%d editors open after Escape and another group", n)
+	}
+	run("edit it once more", chromedp.Click(chromedp.CSS(editButton(first.ID))))
+	if got := value("form.editing textarea"); got != first.Text {
+		t.Errorf("reopened after Escape, the editor holds %q, want the stored %q", got, first.Text)
+	}
+	run("cancel", chromedp.Click(chromedp.CSS("form.editing .actions button[type=button]")))
+
+	const gone = "这条在别的标签页里删掉了"
+	run("edit the new reply", chromedp.Click(chromedp.CSS(editButton(added.ID))),
+		chromedp.SendKeys(chromedp.CSS("form.editing textarea"), gone))
+	if err := q.deleteReply(ctx, added.ID); err != nil {
+		t.Fatal(err)
+	}
+	run("select the group's name again", chromedp.Evaluate[chromedp.Void](`document.querySelector(".rename input[name=name]").select()`),
+		chromedp.SendKeys(chromedp.CSS(".rename input[name=name]"), seed.Name))
+	saved("rename the group back", ".rename button[type=submit]", "分组已改名")
+	waitText("#group h2", seed.Name)
+	if n := count("form.editing"); n != 0 {
+		t.Errorf("%d editors open after the edited reply was deleted", n)
+	}
+	if n := count(".form-error"); n != 0 {
+		t.Errorf("%d errors shown after the edited reply was deleted", n)
+	}
+	// SQLite gives the next reply the deleted one's id: it must not open
+	// with what was typed for the deleted one.
+	const next = "新的一条"
+	if _, err := q.addReply(ctx, seed.ID, "", next); err != nil {
+		t.Fatal(err)
+	}
+	run("type a new reply again", chromedp.SendKeys(chromedp.CSS("form.add-reply textarea"), "x"))
+	saved("add it", "form.add-reply button.primary", "回复已添加")
+	waitText("#group .replies", next)
+	if n := count("form.editing"); n != 0 {
+		t.Errorf("%d editors open after a reply took the deleted one's id", n)
+	}
+	if text, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.querySelector("#group").innerText`)); strings.Contains(text, gone) {
+		t.Errorf("what was typed for the deleted reply is back: %q", text)
 	}
 }

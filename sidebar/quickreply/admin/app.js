@@ -9,12 +9,18 @@
   let selected = null; // a group id, or 'console'
   let editing = null; // the id of the reply being edited
   let armed = null; // the delete button waiting for its confirming click
-  // drafts keeps what the agent typed into a form whose save failed, and
-  // the error, by the form's data-draft key ('add:<group id>',
-  // 'edit:<reply id>', 'rename:<group id>'), until that form saves or is
-  // cancelled: a redraw (another edit, another group) fills the new form
-  // from it, so a long reply is never typed twice.
+  // drafts keeps what the agent typed into a form and has not saved, by
+  // the form's data-draft key ('add:<group id>', 'edit:<reply id>',
+  // 'rename:<group id>'), with the error of its last save if that failed,
+  // until that form saves or is cancelled (取消, Escape): every redraw
+  // (another edit, another group, another form's save) first takes what
+  // the forms hold into it and fills the new forms from it, so a long
+  // reply is never typed twice. It lives in memory only: closing the page
+  // forgets it, as it should customer-facing text.
   const drafts = new Map();
+  // drawn holds the values each form on the page was drawn with: a form
+  // that still holds them has nothing unsaved.
+  const drawn = new WeakMap();
 
   const $ = (sel) => document.querySelector(sel);
 
@@ -85,14 +91,16 @@
       await fn();
     } catch (e) {
       const error = '保存失败：' + e.message;
-      if (key) drafts.set(key, {values: fieldValues(form), error});
-      showFormError(form, error);
+      // A redraw while the save was under way drew the form anew.
+      const shown = (key && onPage(key)) || form;
+      if (key) drafts.set(key, {values: fieldValues(shown), error});
+      showFormError(shown, error);
       say(error, 'error');
       return;
     } finally {
       delete form.dataset.saving;
     }
-    if (key) drafts.delete(key);
+    if (key) forget(key);
     showFormError(form, '');
     say(done);
     await load();
@@ -104,13 +112,64 @@
     return out;
   }
 
-  // withDraft fills a form just built from its draft, if it has one.
+  // onPage returns the form on the page with this draft key, if any.
+  function onPage(key) {
+    return [...document.querySelectorAll('form[data-draft]')].find((f) => f.dataset.draft === key);
+  }
+
+  // withDraft notes what a form just built holds, then fills it from its
+  // draft, if it has one.
   function withDraft(form) {
+    drawn.set(form, fieldValues(form));
     const d = drafts.get(form.dataset.draft);
     if (!d) return form;
-    for (const el of form.elements) if (el.name in d.values) el.value = d.values[el.name];
-    showFormError(form, d.error);
+    for (const el of form.elements) {
+      if (!(el.name in d.values)) continue;
+      const was = el.value;
+      el.value = d.values[el.name];
+      if (el.value !== d.values[el.name]) el.value = was; // a group chosen then deleted
+    }
+    if (d.error) showFormError(form, d.error);
     return form;
+  }
+
+  // keepTyping takes into drafts what each form on the page holds that it
+  // was not drawn with, before a redraw replaces the forms. A form back to
+  // what it was drawn with has no draft, unless its last save failed.
+  function keepTyping() {
+    for (const form of document.querySelectorAll('form[data-draft]')) {
+      const key = form.dataset.draft;
+      const values = fieldValues(form);
+      const was = drawn.get(form) || {};
+      const d = drafts.get(key);
+      if (Object.keys(values).some((k) => values[k] !== was[k])) drafts.set(key, {values, error: d ? d.error : ''});
+      else if (d && d.error) d.values = values;
+      else drafts.delete(key);
+    }
+  }
+
+  // forget drops the draft of a form that saved or was cancelled: the form
+  // on the page no longer counts as typed, and the next redraw draws it
+  // from the server.
+  function forget(key) {
+    drafts.delete(key);
+    const form = onPage(key);
+    if (form) {
+      drawn.set(form, fieldValues(form));
+      showFormError(form, '');
+    }
+  }
+
+  // dropGone forgets the drafts of replies and groups no longer there
+  // (deleted here or elsewhere), quietly: there is nothing to save them to.
+  function dropGone() {
+    const there = new Set();
+    for (const g of data.groups) {
+      there.add(`add:${g.id}`).add(`rename:${g.id}`);
+      for (const r of g.replies) there.add(`edit:${r.id}`);
+    }
+    for (const key of drafts.keys()) if (!there.has(key)) drafts.delete(key);
+    if (editing !== null && !there.has(`edit:${editing}`)) editing = null;
   }
 
   // showFormError shows text below the form's fields, or removes it.
@@ -139,11 +198,8 @@
 
   function render() {
     armed = null;
-    // What the agent typed since a save failed goes into the redraw.
-    for (const form of document.querySelectorAll('form[data-draft]')) {
-      const d = drafts.get(form.dataset.draft);
-      if (d) d.values = fieldValues(form);
-    }
+    keepTyping();
+    dropGone();
     $('#variables').replaceChildren(...data.variables.map((v) => h('code', {text: `{${v}}`})));
     renderGroups();
     renderGroup();
@@ -198,7 +254,9 @@
     box.replaceChildren(
       h('h2', {text: g.name}),
       withDraft(rename),
-      h('ol', {className: 'replies'}, ...g.replies.map((r, i) => r.id === editing ? replyForm(g, r) : replyItem(g, r, i))),
+      // A reply with unsaved edits stays open until they are saved or cancelled.
+      h('ol', {className: 'replies'}, ...g.replies.map((r, i) =>
+        r.id === editing || drafts.has(`edit:${r.id}`) ? replyForm(g, r) : replyItem(g, r, i))),
       h('h3', {text: '添加回复'}),
       replyForm(g, null));
   }
@@ -252,7 +310,10 @@
       const body = {title: title.value, text: text.value};
       if (r) {
         body.group_id = move ? Number(move.value) : g.id;
-        save(form, async () => { await call('PUT', `replies/${r.id}`, body); editing = null; }, '回复已保存');
+        save(form, async () => {
+          await call('PUT', `replies/${r.id}`, body);
+          if (editing === r.id) editing = null;
+        }, '回复已保存');
       } else {
         save(form, () => call('POST', `groups/${g.id}/replies`, body), '回复已添加');
       }
@@ -263,8 +324,8 @@
     });
     // cancel closes the editor and forgets what it held.
     function cancel() {
-      drafts.delete(form.dataset.draft);
-      editing = null;
+      forget(form.dataset.draft);
+      if (editing === r.id) editing = null;
       render();
     }
     return withDraft(form);
