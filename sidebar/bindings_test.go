@@ -155,19 +155,7 @@ func TestBindDuringImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	importer := sqlitedbtest.Open(t, path)
-	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := importer.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tx.Rollback(); lw.Close() })
-	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
-		t.Fatal(err)
-	}
+	endImport := sqlitedbtest.HoldForImport(t, path)
 	for name, op := range map[string]func() error{
 		"bind":   func() error { return b.Bind(ctx, "oA", "c1") },
 		"unbind": func() error { return b.Unbind(ctx, "oA") },
@@ -181,12 +169,7 @@ func TestBindDuringImport(t *testing.T) {
 			t.Errorf("%s gave up after %v, want about %v", name, took, revealImportWait)
 		}
 	}
-	if err := lw.EndIn(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	endImport()
 	if err := b.Bind(ctx, "oA", "c1"); err != nil {
 		t.Fatalf("bind after the import: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/kfsidebar/kfsidebar/internal/kftest"
 	"github.com/kfsidebar/kfsidebar/internal/sqlitedb"
+	"github.com/kfsidebar/kfsidebar/internal/sqlitedb/sqlitedbtest"
 	"github.com/kfsidebar/kfsidebar/proxy/console"
 )
 
@@ -76,24 +77,11 @@ func TestImportBesideIsNoStoreFault(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "kf.db")
 	s := sessOpen(t, sessOpenDB(t, path), &sessClock{t: sessT0}, 0)
-	importer := sessOpenDB(t, path)
-
-	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := importer.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tx.Rollback(); lw.Close() })
-	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
-		t.Fatal(err)
-	}
+	endImport := sqlitedbtest.HoldForImport(t, path)
 
 	s.Add(ctx, []console.Record{{OpenID: "oA", Source: console.SourceManual}})
 	start := time.Now()
-	err = s.Flush(ctx)
+	err := s.Flush(ctx)
 	if _, ok := errors.AsType[*sqlitedb.BusyError](err); !ok {
 		t.Fatalf("Flush during the import: %v, want a BusyError naming it", err)
 	}
@@ -107,15 +95,11 @@ func TestImportBesideIsNoStoreFault(t *testing.T) {
 		t.Fatal("the chat was forgotten during the import")
 	}
 
-	if err := lw.EndIn(ctx, tx); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	endImport()
+	after := sessOpenDB(t, path)
 	kftest.Poll(t, "the chat stored after the import", func() bool {
 		var n int
-		return importer.QueryRow(`SELECT count(*) FROM kf_sessions WHERE openid = 'oA'`).Scan(&n) == nil && n == 1
+		return after.QueryRow(`SELECT count(*) FROM kf_sessions WHERE openid = 'oA'`).Scan(&n) == nil && n == 1
 	})
 	if err := s.StoreError(); err != nil {
 		t.Errorf("after the import: StoreError = %v", err)

@@ -356,7 +356,7 @@ func TestQuickReplyEditsDuringImport(t *testing.T) {
 	}
 
 	before := exportString(t, q)
-	endImport := holdForImport(t, path)
+	endImport := sqlitedbtest.HoldForImport(t, path)
 
 	_, err = q.addReply(ctx, seed.ID, "", "直接")
 	if busy, ok := errors.AsType[*sqlitedb.BusyError](err); !ok || busy.What != "orders import" {
@@ -389,36 +389,6 @@ func TestQuickReplyEditsDuringImport(t *testing.T) {
 	if len(got) != len(want) || got[1] != want[1] || got[2] != want[2] ||
 		!strings.HasPrefix(got[0], want[0]) || !strings.Contains(got[0], "改过的") || strings.Count(got[0], "|") != len(seed.Replies)-2 {
 		t.Errorf("after the import: groups = %q, want %q with the seed's replies but one, one of them 改过的", got, want)
-	}
-}
-
-// holdForImport holds the database at path as an `orders import` beside
-// the proxy does: a long write announced, then a transaction that has
-// written. end commits it, and the import is over.
-func holdForImport(t *testing.T, path string) (end func()) {
-	t.Helper()
-	ctx := context.Background()
-	importer := sqlitedbtest.Open(t, path)
-	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := importer.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tx.Rollback(); lw.Close() })
-	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
-		t.Fatal(err)
-	}
-	return func() {
-		t.Helper()
-		if err := lw.EndIn(ctx, tx); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -499,7 +469,7 @@ func TestQuickReplyPageKeepsTypingWhenSaveFails(t *testing.T) {
 	checkTyped("typed", all...)
 
 	before := exportString(t, q)
-	endImport := holdForImport(t, path)
+	endImport := sqlitedbtest.HoldForImport(t, path)
 	refused := "保存失败：" + msgImportRunning
 	for _, f := range []struct{ name, button, form string }{
 		{"add reply", "form.add-reply button.primary", "form.add-reply"},

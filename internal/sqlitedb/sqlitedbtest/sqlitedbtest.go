@@ -30,3 +30,34 @@ func Open(tb testing.TB, path string) *sql.DB {
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// HoldForImport holds the database at path as an `orders import` beside
+// the proxy does: the long write announced, then a transaction that has
+// written and keeps the write lock. end commits it, and the import is
+// over; a test that never calls end has it rolled back when it ends.
+func HoldForImport(tb testing.TB, path string) (end func()) {
+	tb.Helper()
+	ctx := context.Background()
+	importer := Open(tb, path)
+	lw, err := sqlitedb.AnnounceLongWrite(ctx, importer, "orders import")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tx, err := importer.BeginTx(ctx, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { tx.Rollback(); lw.Close() })
+	if _, err := tx.Exec(`CREATE TABLE import_holds_the_lock (x)`); err != nil {
+		tb.Fatal(err)
+	}
+	return func() {
+		tb.Helper()
+		if err := lw.EndIn(ctx, tx); err != nil {
+			tb.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
