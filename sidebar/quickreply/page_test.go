@@ -40,11 +40,65 @@ func pageServer(t *testing.T) (*Store, *httptest.Server) {
 	if _, err := q.deleteFirstGroup(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return q, serve(t, q)
+}
+
+// serve serves q's page until the test ends.
+func serve(t *testing.T, q *Store) *httptest.Server {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(PagePath, q.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return q, srv
+	return srv
+}
+
+// pageTab is a Chromium tab on the page, with the steps the browser tests
+// take in it; each stops the test on failure.
+type pageTab struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func newPageTab(t *testing.T) *pageTab { return &pageTab{t: t, ctx: browser.Tab(t)} }
+
+// run does actions, named what in a failure.
+func (p *pageTab) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, actions...); err != nil {
+		p.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// waitText waits until the element's text contains want.
+func (p *pageTab) waitText(sel, want string) {
+	p.t.Helper()
+	cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
+	if err := chromedp.Do(p.ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		got, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		p.t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
+	}
+}
+
+// value is a form field's value, "(no such field)" when there is none.
+func (p *pageTab) value(sel string) string {
+	p.t.Helper()
+	got, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](
+		fmt.Sprintf(`document.querySelector(%s)?.value ?? "(no such field)"`, jsonString(sel))))
+	if err != nil {
+		p.t.Fatalf("reading %s: %v", sel, err)
+	}
+	return got
+}
+
+// count is how many elements match sel.
+func (p *pageTab) count(sel string) int {
+	p.t.Helper()
+	n, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%s).length`, jsonString(sel))))
+	if err != nil {
+		p.t.Fatalf("counting %s: %v", sel, err)
+	}
+	return n
 }
 
 // pageRequest is one call of the page's API, sent as the page sends it
@@ -237,22 +291,8 @@ func TestQuickReplyPageServesPageListAndExport(t *testing.T) {
 func TestQuickReplyPageInBrowser(t *testing.T) {
 	q, srv := pageServer(t)
 	q.SetConsoleReplies([]string{"控制台里的回复"})
-	ctx := browser.Tab(t)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	// waitText waits until the element's text contains want.
-	waitText := func(sel, want string) {
-		t.Helper()
-		cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
-		if err := chromedp.Do(ctx, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			got, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
-		}
-	}
+	tab := newPageTab(t)
+	run, waitText := tab.run, tab.waitText
 	run("open", chromedp.Navigate(srv.URL+PagePath))
 	waitText("#groups", "客服工具快捷回复")
 	waitText("#group", "控制台里的回复")
@@ -408,26 +448,9 @@ func TestQuickReplyPageKeepsTypingWhenSaveFails(t *testing.T) {
 		t.Fatalf("seed: %v, %v", local, err)
 	}
 	seed := local[0]
-	mux := http.NewServeMux()
-	mux.Handle(PagePath, q.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-
-	tab := browser.Tab(t)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	waitText := func(sel, want string) {
-		t.Helper()
-		cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
-		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
-		}
-	}
+	srv := serve(t, q)
+	page := newPageTab(t)
+	tab, run, waitText, value := page.ctx, page.run, page.waitText, page.value
 	const (
 		newTitle = "退货"
 		newText  = "您好，退货请在收到商品七天内寄回，运单号{tracking_no}填好后我们会尽快处理，谢谢您的耐心。"
@@ -446,10 +469,8 @@ func TestQuickReplyPageKeepsTypingWhenSaveFails(t *testing.T) {
 	checkTyped := func(when string, fields ...string) {
 		t.Helper()
 		for _, sel := range fields {
-			got, err := chromedp.Run(tab, chromedp.Evaluate[string](
-				fmt.Sprintf(`document.querySelector(%s)?.value ?? "(no such field)"`, jsonString(sel))))
-			if err != nil || got != typed[sel] {
-				t.Errorf("%s: %s holds %q (%v), want what was typed, %q", when, sel, got, err, typed[sel])
+			if got := value(sel); got != typed[sel] {
+				t.Errorf("%s: %s holds %q, want what was typed, %q", when, sel, got, typed[sel])
 			}
 		}
 	}
@@ -548,43 +569,9 @@ func TestQuickReplyPageKeepsUnsavedTyping(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(PagePath, q.Handler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-
-	tab := browser.Tab(t)
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(tab, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	waitText := func(sel, want string) {
-		t.Helper()
-		cond := fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsonString(sel), jsonString(want))
-		if err := chromedp.Do(tab, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
-			got, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("waiting for %q in %s: %v\npage text: %q", want, sel, err, got)
-		}
-	}
-	value := func(sel string) string {
-		t.Helper()
-		got, err := chromedp.Run(tab, chromedp.Evaluate[string](
-			fmt.Sprintf(`document.querySelector(%s)?.value ?? "(no such field)"`, jsonString(sel))))
-		if err != nil {
-			t.Fatalf("reading %s: %v", sel, err)
-		}
-		return got
-	}
-	count := func(sel string) int {
-		t.Helper()
-		n, err := chromedp.Run(tab, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%s).length`, jsonString(sel))))
-		if err != nil {
-			t.Fatalf("counting %s: %v", sel, err)
-		}
-		return n
-	}
+	srv := serve(t, q)
+	page := newPageTab(t)
+	tab, run, waitText, value, count := page.ctx, page.run, page.waitText, page.value, page.count
 	// saved clicks a form's button and waits for done, the page's word
 	// that the save went through and the page was redrawn.
 	saved := func(what, button, done string) {
