@@ -155,18 +155,28 @@ func (floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
+	reply, ok := floorReply(body)
+	if !ok {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", wire.XML.ContentType())
+	w.Write(reply)
+}
+
+// floorReply is the floors' whole work: the transfer to the user the
+// plain XML body names, found with bytes.Index; false when it names none.
+func floorReply(body []byte) ([]byte, bool) {
 	const open, end = "<FromUserName><![CDATA[", "]]>"
 	i := bytes.Index(body, []byte(open))
 	if i < 0 {
-		w.WriteHeader(http.StatusBadRequest)
-		return
+		return nil, false
 	}
 	user := body[i+len(open):]
 	if j := bytes.Index(user, []byte(end)); j >= 0 {
 		user = user[:j]
 	}
-	w.Header().Set("Content-Type", wire.XML.ContentType())
-	w.Write(wire.Transfer(wire.XML, string(user), account.OriginalID, time.Now().Unix()))
+	return wire.Transfer(wire.XML, string(user), account.OriginalID, time.Now().Unix()), true
 }
 
 // serveRawTCP is floor without net/http: HTTP/1.1 read off the socket
@@ -232,19 +242,14 @@ func rawConn(c net.Conn) {
 		if _, err := io.ReadFull(br, body); err != nil {
 			return
 		}
-		reply := []byte(echo)
+		status, reply := "200 OK", []byte(echo)
 		if !get {
-			const open, end = "<FromUserName><![CDATA[", "]]>"
-			user := body
-			if i := bytes.Index(body, []byte(open)); i >= 0 {
-				user = body[i+len(open):]
+			var ok bool
+			if reply, ok = floorReply(body); !ok {
+				status = "400 Bad Request"
 			}
-			if j := bytes.Index(user, []byte(end)); j >= 0 {
-				user = user[:j]
-			}
-			reply = wire.Transfer(wire.XML, string(user), account.OriginalID, time.Now().Unix())
 		}
-		out = append(out[:0], "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: "...)
+		out = append(append(append(out[:0], "HTTP/1.1 "...), status...), "\r\nContent-Type: application/xml\r\nContent-Length: "...)
 		out = strconv.AppendInt(out, int64(len(reply)), 10)
 		out = append(out, "\r\n\r\n"...)
 		out = append(out, reply...)
