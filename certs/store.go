@@ -62,25 +62,16 @@ func LoadOrCreate(dir string, opts Options) (ca *CA, created bool, err error) {
 	certPath := filepath.Join(dir, CertFile)
 	keyPath := filepath.Join(dir, KeyFile)
 
-	certExists, err := exists(certPath)
+	none, err := noCA(dir)
 	if err != nil {
 		return nil, false, fmt.Errorf("load ca: %w", err)
 	}
-	keyExists, err := exists(keyPath)
-	if err != nil {
-		return nil, false, fmt.Errorf("load ca: %w", err)
-	}
-	switch {
-	case !certExists && !keyExists:
+	if none {
 		ca, err := create(certPath, keyPath, opts)
 		if err != nil {
 			return nil, false, fmt.Errorf("create ca: %w", err)
 		}
 		return ca, true, nil
-	case certExists && !keyExists:
-		return nil, false, fmt.Errorf("load ca: %w", &CAError{Kind: ErrIncompleteCA, Dir: dir, Missing: KeyFile})
-	case !certExists && keyExists:
-		return nil, false, fmt.Errorf("load ca: %w", &CAError{Kind: ErrIncompleteCA, Dir: dir, Missing: CertFile})
 	}
 
 	if err := tightenKeyMode(keyPath); err != nil {
@@ -243,6 +234,26 @@ func tightenKeyMode(path string) error {
 		return fmt.Errorf("tighten %s to mode 0600: %w", path, err)
 	}
 	return nil
+}
+
+// noCA reports whether dir holds neither of the CA's files. With only one
+// of them the error is ErrIncompleteCA, naming the one missing.
+func noCA(dir string) (bool, error) {
+	certExists, err := exists(filepath.Join(dir, CertFile))
+	if err != nil {
+		return false, err
+	}
+	keyExists, err := exists(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case certExists && !keyExists:
+		return false, &CAError{Kind: ErrIncompleteCA, Dir: dir, Missing: KeyFile}
+	case !certExists && keyExists:
+		return false, &CAError{Kind: ErrIncompleteCA, Dir: dir, Missing: CertFile}
+	}
+	return !certExists, nil
 }
 
 func exists(path string) (bool, error) {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io/fs"
 	"maps"
 	"math/big"
 	"os"
@@ -294,6 +295,11 @@ func TestLoadOrCreateBrokenFiles(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), filepath.Join(dir, tt.wantFile)) {
 				t.Errorf("error %q does not name %s", err, tt.wantFile)
+			}
+			// Half a CA is no CA to LoadExisting (ca status, uninstall,
+			// open, doctor) either: it says which file is missing.
+			if _, err := LoadExisting(dir); tt.wantErr == ErrIncompleteCA && (!errors.Is(err, ErrIncompleteCA) || errors.Is(err, fs.ErrNotExist)) {
+				t.Errorf("LoadExisting: %v, want %v", err, ErrIncompleteCA)
 			}
 			if after := snapshot(t, dir); !maps.Equal(before, after) {
 				t.Errorf("files changed: before %q, after %q", slices.Sorted(maps.Keys(before)), slices.Sorted(maps.Keys(after)))

@@ -337,8 +337,13 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 // LoadExisting reads the CA kept in dir without creating one and without
 // LoadOrCreate's checks of hosts and expiry: removing a CA from the trust
 // stores, or reporting where it is trusted, must work for an old CA too.
-// The error wraps fs.ErrNotExist when dir holds no CA.
+// The error wraps fs.ErrNotExist when dir holds no CA, and is
+// ErrIncompleteCA (a CAError naming the missing file) when it holds only
+// one of the two files, as LoadOrCreate's is.
 func LoadExisting(dir string) (*CA, error) {
+	if _, err := noCA(dir); err != nil {
+		return nil, fmt.Errorf("load ca: %w", err)
+	}
 	ca, err := load(filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("load ca: %w", err)

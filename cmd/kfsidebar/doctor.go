@@ -151,13 +151,13 @@ func (d *doctor) checkCA() {
 	keyPath := filepath.Join(dir, certs.KeyFile)
 	ca, err := certs.LoadExisting(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if half := halfCA(dir); half != nil {
-			// `ca install` refuses half a CA, so it is no fix: the error
-			// says what is.
-			d.add(checkFail, d.s(msg.DoctorRootCA), d.say(half), "")
-			return
-		}
 		d.add(checkFail, d.s(msg.DoctorRootCA), d.s(msg.DoctorNoCA, dir), d.s(msg.DoctorMakeCA, d.cmd("ca install")))
+		return
+	}
+	if half, ok := errors.AsType[*certs.CAError](err); ok && half.Kind == certs.ErrIncompleteCA {
+		// `ca install` refuses half a CA, so it is no fix: the error says
+		// what is.
+		d.add(checkFail, d.s(msg.DoctorRootCA), d.say(half), "")
 		return
 	}
 	if err != nil {
@@ -180,20 +180,6 @@ func (d *doctor) checkCA() {
 	}
 	d.add(checkOK, d.s(msg.DoctorRootCA), d.s(msg.DoctorCAOK, ca.Cert.Subject.CommonName,
 		strings.Join(ca.Hosts(), ", "), ca.Cert.NotAfter.Format("2006-01-02")), "")
-}
-
-// halfCA is the error of a data directory that has only one of the CA's
-// two files, as kfsidebar's other commands report it; nil otherwise.
-func halfCA(dir string) error {
-	_, certErr := os.Stat(filepath.Join(dir, certs.CertFile))
-	_, keyErr := os.Stat(filepath.Join(dir, certs.KeyFile))
-	switch {
-	case certErr == nil && errors.Is(keyErr, fs.ErrNotExist):
-		return &certs.CAError{Kind: certs.ErrIncompleteCA, Dir: dir, Missing: certs.KeyFile}
-	case keyErr == nil && errors.Is(certErr, fs.ErrNotExist):
-		return &certs.CAError{Kind: certs.ErrIncompleteCA, Dir: dir, Missing: certs.CertFile}
-	}
-	return nil
 }
 
 func (d *doctor) checkTrust(ctx context.Context) {
